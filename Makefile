@@ -1,0 +1,66 @@
+# berth build. `make` builds build/; `make SAN=1` builds the ASan+UBSan variant in build-san/.
+CC ?= gcc
+PKGS := jansson libseccomp libcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
+	-D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
+ifeq ($(SAN),1)
+BUILD := build-san
+CFLAGS_OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+else
+BUILD := build
+CFLAGS_OPT := -O2 -g
+LDFLAGS_SAN :=
+endif
+CFLAGS := $(CFLAGS_BASE) $(CFLAGS_OPT) $(EXTRA_CFLAGS)
+LDFLAGS := $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
+
+LIB_SRC := $(wildcard src/lib/*.c)
+OCI_SRC := $(wildcard src/oci/*.c)
+RUNTIME_SRC := $(wildcard src/cmd/berth-runtime/*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+OCI_OBJ := $(OCI_SRC:%.c=$(BUILD)/%.o)
+RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all clean unit check check-san format format-check demo
+all: $(BUILD)/berth-runtime $(UNIT_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/liboci.a: $(OCI_OBJ) $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/berth-runtime: $(RUNTIME_OBJ) $(BUILD)/liboci.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liboci.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liboci.a $(LDFLAGS) $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+
+unit: all
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
+
+# The README's test command: unit and integration tests, normal and sanitizer builds.
+check:
+	./scripts/run-tests
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

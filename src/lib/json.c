@@ -1,0 +1,209 @@
+#include "json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+
+json_t *b_json_parse(const char *text, const char *what, berr *e)
+{
+	json_error_t je;
+	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		berr_invalid(e, "%s: invalid JSON at line %d, column %d: %s", what, je.line, je.column, je.text);
+	return j;
+}
+
+static const char *type_name(json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	}
+	return "a value";
+}
+
+static int wrong_type(berr *e, const char *field, const char *key, const char *want, json_t *v)
+{
+	return berr_invalid(e, "%s%s%s: expected %s, got %s", field, *field ? "." : "", key, want, type_name(v));
+}
+
+/* Missing and null members both count as absent. */
+static json_t *member(json_t *obj, const char *key)
+{
+	json_t *v = obj ? json_object_get(obj, key) : NULL;
+	return v && !json_is_null(v) ? v : NULL;
+}
+
+int b_json_str(json_t *obj, const char *field, const char *key, char **out, bool *present, berr *e)
+{
+	json_t *v = member(obj, key);
+	if (present)
+		*present = v != NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return wrong_type(e, field, key, "a string", v);
+	char *s = strdup(json_string_value(v));
+	if (!s)
+		return berr_set(e, ENOMEM, "%s.%s", field, key);
+	free(*out);
+	*out = s;
+	return 0;
+}
+
+int b_json_bool(json_t *obj, const char *field, const char *key, bool *out, bool *present, berr *e)
+{
+	json_t *v = member(obj, key);
+	if (present)
+		*present = v != NULL;
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return wrong_type(e, field, key, "a boolean", v);
+	*out = json_is_true(v);
+	return 0;
+}
+
+int b_json_i64(json_t *obj, const char *field, const char *key, int64_t *out, bool *present, berr *e)
+{
+	json_t *v = member(obj, key);
+	if (present)
+		*present = v != NULL;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v))
+		return wrong_type(e, field, key, "an integer", v);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+int b_json_u64(json_t *obj, const char *field, const char *key, uint64_t *out, bool *present, berr *e)
+{
+	json_t *v = member(obj, key);
+	if (present)
+		*present = v != NULL;
+	if (!v)
+		return 0;
+	/* jansson holds integers as signed 64-bit; larger values arrive as reals. */
+	if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) <= 18446744073709551615.0) {
+		*out = (uint64_t)json_real_value(v);
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return wrong_type(e, field, key, "an unsigned integer", v);
+	if (json_integer_value(v) < 0)
+		return berr_invalid(e, "%s%s%s: must not be negative, got %lld", field, *field ? "." : "", key,
+				(long long)json_integer_value(v));
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+int b_json_strv(json_t *obj, const char *field, const char *key, char ***out, berr *e)
+{
+	json_t *v = member(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return wrong_type(e, field, key, "an array of strings", v);
+	size_t n = json_array_size(v);
+	char **list = calloc(n + 1, sizeof *list);
+	if (!list)
+		return berr_set(e, ENOMEM, "%s.%s", field, key);
+	for (size_t i = 0; i < n; i++) {
+		json_t *item = json_array_get(v, i);
+		if (!json_is_string(item)) {
+			b_strv_free(list);
+			return berr_invalid(e, "%s%s%s[%zu]: expected a string, got %s", field, *field ? "." : "", key, i,
+					type_name(item));
+		}
+		list[i] = strdup(json_string_value(item));
+		if (!list[i]) {
+			b_strv_free(list);
+			return berr_set(e, ENOMEM, "%s.%s", field, key);
+		}
+	}
+	b_strv_free(*out);
+	*out = list;
+	return 0;
+}
+
+int b_json_str_map(json_t *obj, const char *field, const char *key, char ***out, berr *e)
+{
+	json_t *v = member(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_object(v))
+		return wrong_type(e, field, key, "an object", v);
+	size_t n = json_object_size(v), i = 0;
+	char **list = calloc(2 * n + 1, sizeof *list);
+	if (!list)
+		return berr_set(e, ENOMEM, "%s.%s", field, key);
+	const char *k;
+	json_t *val;
+	json_object_foreach(v, k, val)
+	{
+		if (!json_is_string(val)) {
+			b_strv_free(list);
+			return berr_invalid(e, "%s%s%s.%s: expected a string, got %s", field, *field ? "." : "", key, k,
+					type_name(val));
+		}
+		list[i++] = strdup(k);
+		list[i++] = strdup(json_string_value(val));
+		if (!list[i - 1] || !list[i - 2]) {
+			b_strv_free(list);
+			return berr_set(e, ENOMEM, "%s.%s", field, key);
+		}
+	}
+	b_strv_free(*out);
+	*out = list;
+	return 0;
+}
+
+int b_json_obj(json_t *obj, const char *field, const char *key, json_t **out, berr *e)
+{
+	json_t *v = member(obj, key);
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_object(v))
+		return wrong_type(e, field, key, "an object", v);
+	*out = v;
+	return 0;
+}
+
+int b_json_arr(json_t *obj, const char *field, const char *key, json_t **out, berr *e)
+{
+	json_t *v = member(obj, key);
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return wrong_type(e, field, key, "an array", v);
+	*out = v;
+	return 0;
+}
+
+void b_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+size_t b_strv_len(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}

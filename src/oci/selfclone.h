@@ -1,0 +1,11 @@
+/* Run the runtime from a sealed in-memory copy of itself (CVE-2019-5736). */
+#pragma once
+#include "../lib/err.h"
+
+/*
+ * A process in a container can reach the runtime binary through
+ * /proc/PID/exe while the runtime works inside it, and write to it once it
+ * exits. Re-executing from a sealed memfd copy leaves nothing on disk to
+ * write to. Returns only if we already run from such a copy, or on failure.
+ */
+int oci_selfclone_ensure(char **argv, berr *e);
