@@ -45,6 +45,7 @@ struct create_ctx {
 	bool internal_pty; /* foreground run with a terminal and no console socket */
 	int ns_fds[OCI_NS_COUNT];
 	bool waits_for_start_socket;
+	bool in_cgroup; /* init side: the runtime has moved us into the container's cgroup */
 	pid_t pid;
 	struct oci_state st;
 };
@@ -138,6 +139,25 @@ static void report(int fd, bool sync_protocol, const berr *err)
 	}
 }
 
+/*
+ * Moving a process between v1 cgroups waits for an RCU grace period (several
+ * ms), so the runtime does it while we set up mounts; we wait for it only here,
+ * where the cgroup namespace must be made (its root is our cgroup then).
+ */
+static int enter_cgroup_namespace(void *arg, berr *e)
+{
+	struct create_ctx *c = arg;
+	if (c->in_cgroup)
+		return 0;
+	if (oci_sync_expect(c->sync_child, OCI_SYNC_CGROUP, NULL, NULL, e) < 0)
+		return -1;
+	c->in_cgroup = true;
+	const struct oci_namespace *ns = &c->spec->linux_.namespaces[OCI_NS_CGROUP];
+	if (ns->present && !ns->path && unshare(CLONE_NEWCGROUP) < 0)
+		return berr_sys(e, "creating the cgroup namespace");
+	return 0;
+}
+
 static int child_setup(struct create_ctx *c, berr *e)
 {
 	struct oci_spec *s = c->spec;
@@ -154,9 +174,6 @@ static int child_setup(struct create_ctx *c, berr *e)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return berr_sys(e, "becoming root in the user namespace (is uid/gid 0 mapped?)");
 	}
-	if (l->namespaces[OCI_NS_CGROUP].present && !l->namespaces[OCI_NS_CGROUP].path &&
-	    unshare(CLONE_NEWCGROUP) < 0)
-		return berr_sys(e, "creating the cgroup namespace");
 	if (s->hostname && *s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return berr_sys(e, "setting hostname \"%s\"", s->hostname);
 	if (s->domainname && *s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
@@ -165,7 +182,8 @@ static int child_setup(struct create_ctx *c, berr *e)
 		/* A fresh session keyring keeps the container out of ours (runc names it after the id). */
 		syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, c->o->id);
 	}
-	if (oci_rootfs_prepare(s, c->rootfs, new_userns, e) < 0)
+	if (oci_rootfs_prepare(s, c->rootfs, new_userns, enter_cgroup_namespace, c, e) < 0 ||
+	    enter_cgroup_namespace(c, e) < 0)
 		return -1;
 
 	/* prestart/createRuntime hooks run on the runtime side; then ours, before pivot_root. */
@@ -355,11 +373,12 @@ static int parent_setup(struct create_ctx *c, int *pty_master, berr *e)
 		    write_id_map(c->pid, "gid_map", l->gid_mappings, l->n_gid_mappings, e) < 0)
 			return berr_wrap(e, "user namespace");
 	}
-	if (oci_cgroup_enter(c->cg, c->pid, e) < 0)
-		return -1;
 	c->st.pid = c->pid;
 	c->st.pid_start_time = oci_pid_start_time(c->pid);
 	if (oci_sync_send(c->sync_parent, OCI_SYNC_GO, NULL, -1, e) < 0)
+		return -1;
+	/* The init prepares its mounts meanwhile (see enter_cgroup_namespace). */
+	if (oci_cgroup_enter(c->cg, c->pid, e) < 0 || oci_sync_send(c->sync_parent, OCI_SYNC_CGROUP, NULL, -1, e) < 0)
 		return -1;
 	for (;;) {
 		enum oci_sync_type t;

@@ -290,7 +290,8 @@ static int setup_dev(int rootfd, const struct oci_spec *s, bool in_userns, berr 
 
 /* ---------- the whole tree ---------- */
 
-int oci_rootfs_prepare(const struct oci_spec *s, const char *rootfs, bool in_userns, berr *e)
+int oci_rootfs_prepare(const struct oci_spec *s, const char *rootfs, bool in_userns,
+		       int (*before_cgroup_mount)(void *arg, berr *e), void *arg, berr *e)
 {
 	unsigned long prop = MS_SLAVE | MS_REC;
 	if (s->linux_.rootfs_propagation) {
@@ -315,9 +316,16 @@ int oci_rootfs_prepare(const struct oci_spec *s, const char *rootfs, bool in_use
 	_cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return berr_sys(e, "opening the rootfs %s", rootfs);
-	for (size_t i = 0; i < s->n_mounts; i++)
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const char *type = s->mounts[i].type;
+		if (before_cgroup_mount && type && (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2"))) {
+			if (before_cgroup_mount(arg, e) < 0)
+				return -1;
+			before_cgroup_mount = NULL;
+		}
 		if (do_mount(rootfd, s, &s->mounts[i], in_userns, e) < 0)
 			return -1;
+	}
 	return setup_dev(rootfd, s, in_userns, e);
 }
 
