@@ -25,6 +25,7 @@
 #include "../lib/json.h"
 #include "../lib/log.h"
 #include "cgroup.h"
+#include "devices.h"
 #include "hooks.h"
 #include "process.h"
 #include "rootfs.h"
@@ -503,8 +504,12 @@ static int do_create(struct create_ctx *c, const struct oci_create_opts *o, bool
 	    b_write_file(copy, cfg, cfg_len, 0600, e) < 0)
 		return -1;
 
-	if (oci_cgroup_open(c->spec->linux_.cgroups_path, o->id, true,
-			    c->spec->linux_.has_resources ? &c->spec->linux_.resources : NULL, &c->cg, e) < 0)
+	struct oci_resources res = c->spec->linux_.resources;
+	_cleanup_free_ struct oci_device_cgroup *rules = NULL;
+	if (oci_devices_effective_rules(c->spec, &rules, &res.n_devices, e) < 0)
+		return -1;
+	res.devices = rules;
+	if (oci_cgroup_open(c->spec->linux_.cgroups_path, o->id, true, &res, &c->cg, e) < 0)
 		return berr_wrap(e, "cgroup");
 	if (state_init(c, e) < 0)
 		return -1;
