@@ -30,6 +30,7 @@
 #include "process.h"
 #include "rootfs.h"
 #include "seccomp.h"
+#include "seccomp_listener.h"
 #include "spec.h"
 #include "sync.h"
 
@@ -43,6 +44,7 @@ struct create_ctx {
 	int sync_parent, sync_child;
 	int start_listen;  /* create: `start` connects here */
 	int console_sock;  /* connected console socket, or -1 */
+	int listener_sock; /* connected seccomp listener socket, or -1 */
 	bool internal_pty; /* foreground run with a terminal and no console socket */
 	int ns_fds[OCI_NS_COUNT];
 	bool waits_for_start_socket;
@@ -219,7 +221,14 @@ static int child_setup(struct create_ctx *c, berr *e)
 	berr late = {0};
 	if (oci_hooks_run(s->hooks.start_container, s->hooks.n_start_container, "startContainer", state_json,
 			  &late) == 0)
-		oci_process_exec(&s->process, exe, c->seccomp, l->personality_domain, c->o->preserve_fds, &late);
+	{
+		_cleanup_free_ char *listener_msg =
+			c->listener_sock >= 0 ? oci_seccomp_listener_message(state_json, l->seccomp->listener_metadata)
+					      : NULL;
+		struct oci_exec_security sec = {c->seccomp, c->listener_sock, listener_msg, l->personality_domain,
+						c->o->preserve_fds};
+		oci_process_exec(&s->process, exe, &sec, &late);
+	}
 	report(channel, sync_protocol, &late);
 	berr_clear(&late);
 	_exit(1);
@@ -433,6 +442,8 @@ static void ctx_free(struct create_ctx *c)
 		close(c->start_listen);
 	if (c->console_sock >= 0)
 		close(c->console_sock);
+	if (c->listener_sock >= 0)
+		close(c->listener_sock);
 	oci_state_free(&c->st);
 }
 
@@ -456,7 +467,7 @@ static int do_create(struct create_ctx *c, const struct oci_create_opts *o, bool
 {
 	memset(c, 0, sizeof *c);
 	c->o = o;
-	c->state_dirfd = c->sync_parent = c->sync_child = c->start_listen = c->console_sock = -1;
+	c->state_dirfd = c->sync_parent = c->sync_child = c->start_listen = c->console_sock = c->listener_sock = -1;
 	for (int i = 0; i < OCI_NS_COUNT; i++)
 		c->ns_fds[i] = -1;
 	c->waits_for_start_socket = !started_by_us;
@@ -516,6 +527,9 @@ static int do_create(struct create_ctx *c, const struct oci_create_opts *o, bool
 	if (c->waits_for_start_socket && listen_for_start(c, e) < 0)
 		return -1;
 	if (connect_console(c, e) < 0)
+		return -1;
+	const struct oci_seccomp *sc = c->spec->linux_.seccomp;
+	if (sc && sc->listener_path && (c->listener_sock = oci_seccomp_listener_connect(sc->listener_path, e)) < 0)
 		return -1;
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)

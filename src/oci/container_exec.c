@@ -24,6 +24,7 @@
 #include "cgroup.h"
 #include "process.h"
 #include "seccomp.h"
+#include "seccomp_listener.h"
 #include "spec.h"
 #include "sync.h"
 
@@ -129,6 +130,8 @@ struct exec_ctx {
 	int ns_fds[OCI_NS_COUNT];
 	int sync_parent, sync_child;
 	int console_sock;
+	int listener_sock;
+	char *listener_msg;
 	int preserve_fds;
 	const char *personality;
 };
@@ -202,7 +205,8 @@ static int exec_child(struct exec_ctx *x, berr *e)
 	_cleanup_free_ char *exe = NULL;
 	if (oci_process_find_executable(&x->proc, &exe, e) < 0)
 		return -1;
-	return oci_process_exec(&x->proc, exe, x->seccomp, x->personality, x->preserve_fds, e);
+	struct oci_exec_security sec = {x->seccomp, x->listener_sock, x->listener_msg, x->personality, x->preserve_fds};
+	return oci_process_exec(&x->proc, exe, &sec, e);
 }
 
 static int connect_socket(const char *path, berr *e)
@@ -232,7 +236,8 @@ int oci_container_exec(const struct oci_exec_opts *o, int *exit_code, berr *e)
 		return -1;
 	struct oci_spec *spec = NULL;
 	struct oci_cgroup *cg = NULL;
-	struct exec_ctx x = {.sync_parent = -1, .sync_child = -1, .console_sock = -1, .preserve_fds = o->preserve_fds};
+	struct exec_ctx x = {.sync_parent = -1, .sync_child = -1, .console_sock = -1, .listener_sock = -1,
+			     .preserve_fds = o->preserve_fds};
 	for (int i = 0; i < OCI_NS_COUNT; i++)
 		x.ns_fds[i] = -1;
 	int r = -1, pty = -1;
@@ -253,6 +258,13 @@ int oci_container_exec(const struct oci_exec_opts *o, int *exit_code, berr *e)
 		goto out;
 	if (open_container_namespaces(spec, st.pid, x.ns_fds, e) < 0)
 		goto out;
+	if (spec->linux_.seccomp && spec->linux_.seccomp->listener_path) {
+		_cleanup_free_ char *state_json = oci_state_to_json(&st, status, false);
+		x.listener_msg = state_json ? oci_seccomp_listener_message(state_json, spec->linux_.seccomp->listener_metadata)
+					    : NULL;
+		if ((x.listener_sock = oci_seccomp_listener_connect(spec->linux_.seccomp->listener_path, e)) < 0)
+			goto out;
+	}
 	if (oci_cgroup_open(st.cgroup_path, o->id, false, NULL, &cg, e) < 0)
 		goto out;
 	if (x.proc.terminal) {
@@ -338,6 +350,9 @@ out:
 		close(x.sync_parent);
 	if (x.console_sock >= 0)
 		close(x.console_sock);
+	if (x.listener_sock >= 0)
+		close(x.listener_sock);
+	free(x.listener_msg);
 	oci_cgroup_free(cg);
 	oci_spec_free(spec);
 	oci_state_free(&st);

@@ -18,6 +18,7 @@
 #include "../lib/fs.h"
 #include "../lib/json.h"
 #include "caps.h"
+#include "seccomp_listener.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -155,9 +156,29 @@ static char **env_with_home(const struct oci_process *p)
 	return env;
 }
 
-int oci_process_exec(const struct oci_process *p, const char *exe_path, struct oci_seccomp_filter *seccomp,
-		     const char *personality_domain, int preserve_fds, berr *e)
+static int load_seccomp(const struct oci_exec_security *sec, berr *e)
 {
+	int notify_fd = -1;
+	if (oci_seccomp_load(sec->seccomp, &notify_fd, e) < 0)
+		return berr_wrap(e, "loading the seccomp filter");
+	if (notify_fd < 0)
+		return 0;
+	int r = 0;
+	if (sec->listener_sock < 0)
+		r = berr_invalid(e, "linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath");
+	else
+		r = oci_seccomp_listener_send(sec->listener_sock, sec->listener_message ? sec->listener_message : "{}",
+					      notify_fd, e);
+	close(notify_fd);
+	return r;
+}
+
+int oci_process_exec(const struct oci_process *p, const char *exe_path, const struct oci_exec_security *sec,
+		     berr *e)
+{
+	struct oci_seccomp_filter *seccomp = sec->seccomp;
+	const char *personality_domain = sec->personality;
+	int preserve_fds = sec->preserve_fds;
 	if (apply_rlimits(p, e) < 0 || apply_oom_score_adj(p, e) < 0)
 		return -1;
 	if (personality_domain && !strcmp(personality_domain, "LINUX32") && personality(PER_LINUX32) < 0)
@@ -168,8 +189,8 @@ int oci_process_exec(const struct oci_process *p, const char *exe_path, struct o
 		umask(022);
 	char **env = env_with_home(p);
 	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still hold it. */
-	if (seccomp && !p->no_new_privileges && oci_seccomp_load(seccomp, NULL, e) < 0)
-		return berr_wrap(e, "loading the seccomp filter");
+	if (seccomp && !p->no_new_privileges && load_seccomp(sec, e) < 0)
+		return -1;
 	if (p->has_capabilities) {
 		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 			return berr_sys(e, "prctl(PR_SET_KEEPCAPS)");
@@ -186,8 +207,8 @@ int oci_process_exec(const struct oci_process *p, const char *exe_path, struct o
 	}
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return berr_sys(e, "setting no_new_privs");
-	if (seccomp && p->no_new_privileges && oci_seccomp_load(seccomp, NULL, e) < 0)
-		return berr_wrap(e, "loading the seccomp filter");
+	if (seccomp && p->no_new_privileges && load_seccomp(sec, e) < 0)
+		return -1;
 	/* Nothing of ours may reach the container: every fd past the preserved ones closes on exec. */
 	if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return berr_sys(e, "marking descriptors close-on-exec");
