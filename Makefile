@@ -4,7 +4,7 @@ PKGS := jansson libseccomp libcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 
-CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wjump-misses-init \
 	-D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
 ifeq ($(SAN),1)
 BUILD := build-san

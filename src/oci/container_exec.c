@@ -205,6 +205,8 @@ static int exec_child(struct exec_ctx *x, berr *e)
 	_cleanup_free_ char *exe = NULL;
 	if (oci_process_find_executable(&x->proc, &exe, e) < 0)
 		return -1;
+	/* The process outlives `exec -d`: only the set-up dies with the runtime. */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	struct oci_exec_security sec = {x->seccomp, x->listener_sock, x->listener_msg, x->personality, x->preserve_fds};
 	return oci_process_exec(&x->proc, exe, &sec, e);
 }
@@ -240,7 +242,8 @@ int oci_container_exec(const struct oci_exec_opts *o, int *exit_code, berr *e)
 			     .preserve_fds = o->preserve_fds};
 	for (int i = 0; i < OCI_NS_COUNT; i++)
 		x.ns_fds[i] = -1;
-	int r = -1, pty = -1;
+	int r = -1, pty = -1, wstatus = 0;
+	int sp[2];
 	pid_t pid = -1;
 	_cleanup_free_ char *cfg = NULL;
 
@@ -276,7 +279,6 @@ int oci_container_exec(const struct oci_exec_opts *o, int *exit_code, berr *e)
 			goto out;
 		}
 	}
-	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		berr_sys(e, "creating the sync socket");
 		goto out;
@@ -330,7 +332,6 @@ int oci_container_exec(const struct oci_exec_opts *o, int *exit_code, berr *e)
 		r = 0;
 		goto out;
 	}
-	int wstatus = 0;
 	r = pty >= 0 ? oci_tty_proxy(pty, pid, &wstatus, e) : oci_wait_forwarding(pid, &wstatus, e);
 	*exit_code = oci_exit_code(wstatus);
 	goto out;

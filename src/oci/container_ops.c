@@ -64,6 +64,11 @@ int oci_container_start(const char *root, const char *id, berr *e)
 	_cleanup_close_ int dirfd = -1;
 	_cleanup_close_ int sock = -1;
 	_cleanup_free_ char *dir = NULL;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char msg[4096];
+	size_t len = 0;
+	struct oci_spec *spec = NULL;
+	berr he = {0};
 	int r = -1;
 	if (oci_state_dir(root, id, &dir, e) < 0)
 		goto out;
@@ -73,7 +78,6 @@ int oci_container_start(const char *root, const char *id, berr *e)
 		berr_sys(e, "starting %s", id);
 		goto out;
 	}
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/" OCI_START_SOCKET, dirfd);
 	if (connect(sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		berr_sys(e, "starting %s: connecting to its init", id);
@@ -86,8 +90,6 @@ int oci_container_start(const char *root, const char *id, berr *e)
 		goto out;
 	}
 	/* The init closes the connection on exec; anything it writes first is an error. */
-	char msg[4096];
-	size_t len = 0;
 	for (;;) {
 		ssize_t n = read(sock, msg + len, sizeof msg - 1 - len);
 		if (n < 0 && errno == EINTR)
@@ -104,8 +106,6 @@ int oci_container_start(const char *root, const char *id, berr *e)
 		goto out;
 	}
 	r = 0;
-	struct oci_spec *spec = NULL;
-	berr he = {0};
 	if (load_config(root, id, &spec, &he) == 0 && spec->hooks.n_poststart) {
 		_cleanup_free_ char *json = oci_state_to_json(&st, OCI_STATUS_RUNNING, false);
 		if (oci_hooks_run(spec->hooks.poststart, spec->hooks.n_poststart, "poststart", json, &he) < 0)
@@ -178,6 +178,9 @@ int oci_container_delete(const char *root, const char *id, bool force, berr *e)
 	int r = -1;
 	enum oci_status status = oci_state_status(root, &st);
 	struct oci_cgroup *cg = NULL;
+	struct oci_spec *spec = NULL;
+	berr he = {0};
+	_cleanup_free_ char *dir = NULL;
 	oci_cgroup_open(st.cgroup_path, id, false, NULL, &cg, NULL);
 	if ((status == OCI_STATUS_RUNNING || status == OCI_STATUS_PAUSED) && !force) {
 		berr_set(e, EBUSY, "cannot delete container %s that is not stopped: %s", id, oci_status_name(status));
@@ -208,8 +211,6 @@ int oci_container_delete(const char *root, const char *id, bool force, berr *e)
 			goto out;
 		}
 	}
-	struct oci_spec *spec = NULL;
-	berr he = {0};
 	if (load_config(root, id, &spec, &he) == 0 && spec->hooks.n_poststop) {
 		_cleanup_free_ char *json = oci_state_to_json(&st, OCI_STATUS_STOPPED, false);
 		if (oci_hooks_run(spec->hooks.poststop, spec->hooks.n_poststop, "poststop", json, &he) < 0)
@@ -217,7 +218,7 @@ int oci_container_delete(const char *root, const char *id, bool force, berr *e)
 	}
 	berr_clear(&he);
 	oci_spec_free(spec);
-	_cleanup_free_ char *dir = NULL;
+	spec = NULL;
 	if (oci_state_dir(root, id, &dir, e) < 0 || b_remove_tree(dir, e) < 0)
 		goto out;
 	r = 0;

@@ -43,7 +43,8 @@ int rt_exec(int argc, char **argv)
 	struct oci_exec_opts o = {.root = rt_globals.root};
 	char **env = NULL, **caps = NULL, **gids = NULL;
 	size_t n_env = 0, n_caps = 0, n_gids = 0;
-	int c, rc = 1;
+	int c, rc = 1, code = 0;
+	berr e = {0};
 	while ((c = getopt_long(argc, argv, "+p:tde:u:g:", opts, NULL)) != -1) {
 		switch (c) {
 		case O_PROCESS: o.process_file = optarg; break;
@@ -79,8 +80,6 @@ int rt_exec(int argc, char **argv)
 	o.env = env;
 	o.caps = caps;
 	o.additional_gids = gids;
-	berr e = {0};
-	int code = 0;
 	if (oci_container_exec(&o, &code, &e) < 0)
 		rc = rt_fail(&e);
 	else
