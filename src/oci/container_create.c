@@ -25,6 +25,7 @@
 #include "../lib/json.h"
 #include "../lib/log.h"
 #include "cgroup.h"
+#include "clone.h"
 #include "devices.h"
 #include "hooks.h"
 #include "process.h"
@@ -333,12 +334,6 @@ static int connect_console(struct create_ctx *c, berr *e)
 	return 0;
 }
 
-static pid_t clone_child(unsigned long flags)
-{
-	/* A fork with namespace flags: the child goes on with a copy of our stack. */
-	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, NULL, NULL, 0);
-}
-
 static int state_init(struct create_ctx *c, berr *e)
 {
 	char created[64];
@@ -537,15 +532,13 @@ static int do_create(struct create_ctx *c, const struct oci_create_opts *o, bool
 	c->sync_parent = sp[0];
 	c->sync_child = sp[1];
 
-	if (c->ns_fds[OCI_NS_PID] >= 0 && setns(c->ns_fds[OCI_NS_PID], CLONE_NEWPID) < 0)
-		return berr_sys(e, "joining pid namespace %s", c->spec->linux_.namespaces[OCI_NS_PID].path);
 	unsigned long flags = 0;
 	for (int t = 0; t < OCI_NS_COUNT; t++)
 		if (c->spec->linux_.namespaces[t].present && !c->spec->linux_.namespaces[t].path && t != OCI_NS_CGROUP)
 			flags |= (unsigned long)oci_ns_clone_flag(t);
-	c->pid = clone_child(flags);
+	c->pid = oci_clone(flags, c->ns_fds[OCI_NS_PID], e);
 	if (c->pid < 0)
-		return berr_sys(e, "creating the container process");
+		return -1;
 	if (c->pid == 0)
 		child_main(c);
 	close(c->sync_child);

@@ -22,6 +22,7 @@
 #include "../lib/json.h"
 #include "caps.h"
 #include "cgroup.h"
+#include "clone.h"
 #include "process.h"
 #include "seccomp.h"
 #include "seccomp_listener.h"
@@ -285,15 +286,9 @@ int oci_container_exec(const struct oci_exec_opts *o, int *exit_code, berr *e)
 	}
 	x.sync_parent = sp[0];
 	x.sync_child = sp[1];
-	if (x.ns_fds[OCI_NS_PID] >= 0 && setns(x.ns_fds[OCI_NS_PID], CLONE_NEWPID) < 0) {
-		berr_sys(e, "joining the container's pid namespace");
+	pid = oci_clone(0, x.ns_fds[OCI_NS_PID], e);
+	if (pid < 0)
 		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		berr_sys(e, "fork");
-		goto out;
-	}
 	if (pid == 0) {
 		berr ce = {0};
 		close(x.sync_parent);
