@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../lib/cleanup.h"
+#include "../lib/fd.h"
 #include "../lib/fs.h"
 #include "../lib/json.h"
 #include "../lib/log.h"
@@ -34,6 +35,7 @@
 #include "seccomp_listener.h"
 #include "spec.h"
 #include "sync.h"
+#include "validate.h"
 
 struct create_ctx {
 	const struct oci_create_opts *o;
@@ -205,6 +207,20 @@ static int child_setup(struct create_ctx *c, berr *e)
 		return -1;
 	if (oci_rootfs_finalize(s, e) < 0)
 		return -1;
+	/* Nothing of the host may stay reachable through an fd (CVE-2024-21626): keep only what we use. */
+	{
+		int keep[] = {c->sync_child, c->start_listen, c->console_sock, c->listener_sock, b_log_fd()};
+		/* Ours may sit among the preserved numbers when the caller passed fewer fds than it said. */
+		if (c->state_dirfd >= 0)
+			close(c->state_dirfd);
+		c->state_dirfd = -1;
+		for (int t = 0; t < OCI_NS_COUNT; t++) {
+			if (c->ns_fds[t] >= 0)
+				close(c->ns_fds[t]);
+			c->ns_fds[t] = -1;
+		}
+		b_close_fds_except(3 + c->o->preserve_fds, keep, ARRAY_SIZE(keep));
+	}
 	if (oci_process_enter_cwd(&s->process, e) < 0)
 		return -1;
 	_cleanup_free_ char *exe = NULL;
@@ -275,13 +291,6 @@ static int open_namespaces(struct create_ctx *c, berr *e)
 		if (c->ns_fds[t] < 0)
 			return berr_sys(e, "linux.namespaces: opening %s namespace %s", oci_ns_name(t), path);
 	}
-	if (!c->spec->linux_.namespaces[OCI_NS_MOUNT].present)
-		return berr_invalid(e, "linux.namespaces: a mount namespace is required");
-	if (c->spec->linux_.namespaces[OCI_NS_MOUNT].path)
-		return berr_invalid(e, "linux.namespaces: joining a mount namespace by path is not supported");
-	if (c->spec->hostname && *c->spec->hostname &&
-	    (!c->spec->linux_.namespaces[OCI_NS_UTS].present || c->spec->linux_.namespaces[OCI_NS_UTS].path))
-		return berr_invalid(e, "hostname: setting it needs a new UTS namespace");
 	return 0;
 }
 
@@ -482,7 +491,7 @@ static int do_create(struct create_ctx *c, const struct oci_create_opts *o, bool
 	c->rootfs = realpath(c->spec->root_path, NULL);
 	if (!c->rootfs)
 		return berr_sys(e, "root.path %s", c->spec->root_path);
-	if (open_namespaces(c, e) < 0)
+	if (oci_spec_validate_for_create(c->spec, e) < 0 || open_namespaces(c, e) < 0)
 		return -1;
 	if (c->spec->linux_.seccomp && oci_seccomp_prepare(c->spec->linux_.seccomp, &c->seccomp, e) < 0)
 		return -1;

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "../lib/cleanup.h"
+#include "../lib/fd.h"
 #include "../lib/fs.h"
+#include "../lib/log.h"
 #include "../lib/json.h"
 #include "caps.h"
 #include "cgroup.h"
@@ -201,6 +203,12 @@ static int exec_child(struct exec_ctx *x, berr *e)
 		return berr_sys(e, "becoming root in the container's user namespace");
 	if (x->proc.terminal && exec_terminal(x, e) < 0)
 		return -1;
+	{
+		int keep[] = {x->sync_child, x->console_sock, x->listener_sock, b_log_fd()};
+		b_close_fds_except(3 + x->preserve_fds, keep, ARRAY_SIZE(keep));
+		for (int t = 0; t < OCI_NS_COUNT; t++)
+			x->ns_fds[t] = -1;
+	}
 	if (oci_process_enter_cwd(&x->proc, e) < 0)
 		return -1;
 	_cleanup_free_ char *exe = NULL;

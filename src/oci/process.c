@@ -74,10 +74,10 @@ int oci_process_enter_cwd(const struct oci_process *p, berr *e)
 {
 	if (chdir(p->cwd) < 0)
 		return berr_sys(e, "process.cwd %s", p->cwd);
-	/* A cwd reached through a leaked outside reference reads back as "(unreachable)". */
-	char buf[8];
-	if (!getcwd(buf, sizeof buf) && errno == ENOENT)
-		return berr_set(e, EPERM, "process.cwd %s: resolves outside the container", p->cwd);
+	/* A cwd reached through a leaked outside reference reads back as "(unreachable)" (glibc: ENOENT). */
+	_cleanup_free_ char *buf = getcwd(NULL, 0);
+	if (!buf && errno != ENAMETOOLONG)
+		return berr_invalid(e, "process.cwd %s: resolves outside the container", p->cwd);
 	return 0;
 }
 

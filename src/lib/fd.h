@@ -1,0 +1,6 @@
+/* Descriptor housekeeping. */
+#pragma once
+#include <stddef.h>
+
+/* Close every fd >= min_fd except those listed (negative entries are ignored). */
+void b_close_fds_except(int min_fd, const int *keep, size_t n);
