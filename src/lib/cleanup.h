@@ -6,7 +6,10 @@
 #include <dirent.h>
 #include <errno.h>
 
-static inline void b_freep(void *p) { free(*(void **)p); }
+static inline void b_freep(void *p)
+{
+	free(*(void **)p);
+}
 static inline void b_closep(int *fd)
 {
 	if (*fd >= 0) {
@@ -34,24 +37,24 @@ static inline void b_strv_freep(char ***v)
 	}
 }
 
-#define _cleanup_free_ __attribute__((cleanup(b_freep)))
-#define _cleanup_close_ __attribute__((cleanup(b_closep)))
-#define _cleanup_fclose_ __attribute__((cleanup(b_fclosep)))
+#define _cleanup_free_     __attribute__((cleanup(b_freep)))
+#define _cleanup_close_    __attribute__((cleanup(b_closep)))
+#define _cleanup_fclose_   __attribute__((cleanup(b_fclosep)))
 #define _cleanup_closedir_ __attribute__((cleanup(b_closedirp)))
-#define _cleanup_strv_ __attribute__((cleanup(b_strv_freep)))
+#define _cleanup_strv_     __attribute__((cleanup(b_strv_freep)))
 
 /* Hand ownership on: returns the value and leaves the variable empty. */
-#define steal_ptr(p)                        \
-	({                                  \
-		__typeof__(p) _tmp_ = (p);  \
-		(p) = NULL;                 \
-		_tmp_;                      \
+#define steal_ptr(p)                       \
+	({                                 \
+		__typeof__(p) _tmp_ = (p); \
+		(p) = NULL;                \
+		_tmp_;                     \
 	})
-#define steal_fd(fd)                \
-	({                          \
-		int _tmp_ = (fd);   \
-		(fd) = -1;          \
-		_tmp_;              \
+#define steal_fd(fd)              \
+	({                        \
+		int _tmp_ = (fd); \
+		(fd) = -1;        \
+		_tmp_;            \
 	})
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -179,9 +179,9 @@ int b_remove_tree(const char *path, berr *e)
 int b_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
 {
 	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	    .flags = (unsigned long long)(flags | O_CLOEXEC),
+	    .mode = (flags & O_CREAT) ? mode : 0,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	while (*path == '/')
 		path++;
@@ -235,7 +235,8 @@ int b_mkpath_in_root(int rootfd, const char *path, mode_t mode, bool as_file, be
 					return berr_sys(e, "resolving the parent of %s in the root", p);
 				int r;
 				if (last && as_file) {
-					r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+					r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+						   0644);
 					if (r >= 0)
 						close(r);
 				} else {

@@ -101,7 +101,7 @@ int b_json_u64(json_t *obj, const char *field, const char *key, uint64_t *out, b
 		return wrong_type(e, field, key, "an unsigned integer", v);
 	if (json_integer_value(v) < 0)
 		return berr_invalid(e, "%s%s%s: must not be negative, got %lld", field, *field ? "." : "", key,
-				(long long)json_integer_value(v));
+				    (long long)json_integer_value(v));
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
 }
@@ -121,8 +121,8 @@ int b_json_strv(json_t *obj, const char *field, const char *key, char ***out, be
 		json_t *item = json_array_get(v, i);
 		if (!json_is_string(item)) {
 			b_strv_free(list);
-			return berr_invalid(e, "%s%s%s[%zu]: expected a string, got %s", field, *field ? "." : "", key, i,
-					type_name(item));
+			return berr_invalid(e, "%s%s%s[%zu]: expected a string, got %s", field, *field ? "." : "", key,
+					    i, type_name(item));
 		}
 		list[i] = strdup(json_string_value(item));
 		if (!list[i]) {
@@ -148,12 +148,11 @@ int b_json_str_map(json_t *obj, const char *field, const char *key, char ***out,
 		return berr_set(e, ENOMEM, "%s.%s", field, key);
 	const char *k;
 	json_t *val;
-	json_object_foreach(v, k, val)
-	{
+	json_object_foreach (v, k, val) {
 		if (!json_is_string(val)) {
 			b_strv_free(list);
 			return berr_invalid(e, "%s%s%s.%s: expected a string, got %s", field, *field ? "." : "", key, k,
-					type_name(val));
+					    type_name(val));
 		}
 		list[i++] = strdup(k);
 		list[i++] = strdup(json_string_value(val));

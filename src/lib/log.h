@@ -12,6 +12,6 @@ bool b_log_enabled(enum b_log_level level);
 int b_log_fd(void);
 
 #define b_error(...) b_log(B_LOG_ERROR, __VA_ARGS__)
-#define b_warn(...) b_log(B_LOG_WARN, __VA_ARGS__)
-#define b_info(...) b_log(B_LOG_INFO, __VA_ARGS__)
+#define b_warn(...)  b_log(B_LOG_WARN, __VA_ARGS__)
+#define b_info(...)  b_log(B_LOG_INFO, __VA_ARGS__)
 #define b_debug(...) b_log(B_LOG_DEBUG, __VA_ARGS__)

@@ -18,13 +18,13 @@
 
 #define CAP_BIT(c) (UINT64_C(1) << (c))
 /* Invalid input: the message alone (no strerror suffix), errnum EINVAL. Returns -1. */
-#define bad_input(e, ...)                              \
-	({                                             \
-		berr *e_ = (e);                        \
-		berr_set(e_, 0, __VA_ARGS__);          \
-		if (e_)                                \
-			e_->errnum = EINVAL;           \
-		-1;                                    \
+#define bad_input(e, ...)                     \
+	({                                    \
+		berr *e_ = (e);               \
+		berr_set(e_, 0, __VA_ARGS__); \
+		if (e_)                       \
+			e_->errnum = EINVAL;  \
+		-1;                           \
 	})
 
 int oci_cap_from_name(const char *name)
@@ -157,7 +157,7 @@ int oci_caps_apply(const struct oci_capabilities *c, berr *e)
 	if (eff & ~prm) {
 		int cap = __builtin_ctzll(eff & ~prm);
 		return bad_input(e, "process.capabilities.effective: %s is not in the permitted set",
-				cap_label(cap, name));
+				 cap_label(cap, name));
 	}
 
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
@@ -170,8 +170,9 @@ int oci_caps_apply(const struct oci_capabilities *c, berr *e)
 	data[0].inheritable = (uint32_t)inh;
 	data[1].inheritable = (uint32_t)(inh >> 32);
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		return berr_sys(e, "setting capabilities (permitted %#" PRIx64 ", effective %#" PRIx64
-				   ", inheritable %#" PRIx64 ")",
+		return berr_sys(e,
+				"setting capabilities (permitted %#" PRIx64 ", effective %#" PRIx64
+				", inheritable %#" PRIx64 ")",
 				prm, eff, inh);
 
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
@@ -207,8 +208,7 @@ int oci_caps_parse_list(const void *json_array, const char *field, uint64_t *mas
 			return bad_input(e, "%s[%zu]: expected a string", field, i);
 		int cap = oci_cap_from_name(json_string_value(v));
 		if (cap < 0)
-			return bad_input(e, "%s[%zu]: unknown capability \"%s\"", field, i,
-					json_string_value(v));
+			return bad_input(e, "%s[%zu]: unknown capability \"%s\"", field, i, json_string_value(v));
 		m |= CAP_BIT(cap);
 	}
 	*mask = m;

@@ -265,7 +265,7 @@ static void unescape_octal(char *s)
 static bool is_v1_flag(const char *opt)
 {
 	static const char *const flags[] = {
-		"rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "favordynmods", "none",
+	    "rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "favordynmods", "none",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
 		if (!strcmp(opt, flags[i]))
@@ -447,10 +447,10 @@ static int mounts_parse(const char *mountinfo, const char *sysfs_root, struct cg
 			h = nh;
 		}
 		h[n++] = (struct cg_hier){
-			.v2 = v2,
-			.controllers = ctrls,
-			.mountpoint = strdup(m->mountpoint),
-			.mount_root = strdup(m->root),
+		    .v2 = v2,
+		    .controllers = ctrls,
+		    .mountpoint = strdup(m->mountpoint),
+		    .mount_root = strdup(m->root),
 		};
 		if (!h[n - 1].mountpoint || !h[n - 1].mount_root)
 			goto oom;
@@ -765,14 +765,14 @@ static const struct controller {
 	bool (*wanted)(const struct oci_resources *r);
 	cg_setter set_v1, set_v2;
 } controllers[] = {
-	/* cpuset first: on v1 nothing may enter before it has cpus and mems. */
-	{"cpuset", "cpuset", cpuset_wanted, cg_set_cpuset, cg_set_cpuset},
-	{"memory", "memory", memory_wanted, cg_v1_set_memory, cg_v2_set_memory},
-	{"cpu", "cpu", cpu_wanted, cg_v1_set_cpu, cg_v2_set_cpu},
-	{"pids", "pids", pids_wanted, cg_set_pids, cg_set_pids},
-	{"blkio", "io", io_wanted, cg_v1_set_blkio, cg_v2_set_io},
-	{"hugetlb", "hugetlb", hugetlb_wanted, cg_v1_set_hugetlb, cg_v2_set_hugetlb},
-	{"devices", NULL, devices_wanted, cg_v1_set_devices, cg_v2_set_devices},
+    /* cpuset first: on v1 nothing may enter before it has cpus and mems. */
+    {"cpuset", "cpuset", cpuset_wanted, cg_set_cpuset, cg_set_cpuset},
+    {"memory", "memory", memory_wanted, cg_v1_set_memory, cg_v2_set_memory},
+    {"cpu", "cpu", cpu_wanted, cg_v1_set_cpu, cg_v2_set_cpu},
+    {"pids", "pids", pids_wanted, cg_set_pids, cg_set_pids},
+    {"blkio", "io", io_wanted, cg_v1_set_blkio, cg_v2_set_io},
+    {"hugetlb", "hugetlb", hugetlb_wanted, cg_v1_set_hugetlb, cg_v2_set_hugetlb},
+    {"devices", NULL, devices_wanted, cg_v1_set_devices, cg_v2_set_devices},
 };
 
 /* The v2 controllers res needs enabled (unified keys count by their prefix). */

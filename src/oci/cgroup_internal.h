@@ -97,7 +97,6 @@ struct bpf_insn;
  * The BPF_PROG_TYPE_CGROUP_DEVICE program for the device rules: the last matching rule
  * decides, no match allows (a new cgroup inherits "allow all" unless a rule denies it).
  */
-int cg_v2_devices_build(const struct oci_device_cgroup *rules, size_t n, struct bpf_insn **out, size_t *count,
-			berr *e);
+int cg_v2_devices_build(const struct oci_device_cgroup *rules, size_t n, struct bpf_insn **out, size_t *count, berr *e);
 /* Load that program and attach it to the cgroup dir, replacing the programs attached before. */
 int cg_v2_set_devices(const char *dir, const struct oci_resources *r, berr *e);

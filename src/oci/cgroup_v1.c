@@ -99,7 +99,8 @@ int cg_v1_set_memory(const char *dir, const struct oci_resources *r, berr *e)
 	/* UINT64_MAX is -1 read into the unsigned field: "leave it to the kernel". */
 	if (r->memory.has_swappiness && r->memory.swappiness != UINT64_MAX) {
 		if (r->memory.swappiness > 100)
-			return cg_invalid(e, "memory.swappiness %" PRIu64 " is out of range 0-100", r->memory.swappiness);
+			return cg_invalid(e, "memory.swappiness %" PRIu64 " is out of range 0-100",
+					  r->memory.swappiness);
 		if (cg_writef(dir, "memory.swappiness", e, "%" PRIu64, r->memory.swappiness) < 0)
 			return -1;
 	}
@@ -160,8 +161,8 @@ int cg_v1_set_blkio(const char *dir, const struct oci_resources *r, berr *e)
 	const char *weight = cg_exists(dir, "blkio.weight")       ? "blkio.weight"
 			     : cg_exists(dir, "blkio.bfq.weight") ? "blkio.bfq.weight"
 								  : NULL;
-	const char *weight_device = weight && !strcmp(weight, "blkio.bfq.weight") ? "blkio.bfq.weight_device"
-										  : "blkio.weight_device";
+	const char *weight_device =
+	    weight && !strcmp(weight, "blkio.bfq.weight") ? "blkio.bfq.weight_device" : "blkio.weight_device";
 	if (r->block_io.has_weight && r->block_io.weight) {
 		if (!weight)
 			return berr_set(e, ENOTSUP,
@@ -180,14 +181,18 @@ int cg_v1_set_blkio(const char *dir, const struct oci_resources *r, berr *e)
 		    cg_writef(dir, weight_device, e, "%" PRId64 ":%" PRId64 " %u", w->major, w->minor, w->weight) < 0)
 			return -1;
 		if (w->has_leaf_weight && cg_writef(dir, "blkio.leaf_weight_device", e, "%" PRId64 ":%" PRId64 " %u",
-						     w->major, w->minor, w->leaf_weight) < 0)
+						    w->major, w->minor, w->leaf_weight) < 0)
 			return -1;
 	}
 	const __typeof__(r->block_io) *b = &r->block_io;
-	if (write_throttle(dir, "blkio.throttle.read_bps_device", b->throttle_read_bps, b->n_throttle_read_bps, e) < 0 ||
-	    write_throttle(dir, "blkio.throttle.write_bps_device", b->throttle_write_bps, b->n_throttle_write_bps, e) < 0 ||
-	    write_throttle(dir, "blkio.throttle.read_iops_device", b->throttle_read_iops, b->n_throttle_read_iops, e) < 0 ||
-	    write_throttle(dir, "blkio.throttle.write_iops_device", b->throttle_write_iops, b->n_throttle_write_iops, e) < 0)
+	if (write_throttle(dir, "blkio.throttle.read_bps_device", b->throttle_read_bps, b->n_throttle_read_bps, e) <
+		0 ||
+	    write_throttle(dir, "blkio.throttle.write_bps_device", b->throttle_write_bps, b->n_throttle_write_bps, e) <
+		0 ||
+	    write_throttle(dir, "blkio.throttle.read_iops_device", b->throttle_read_iops, b->n_throttle_read_iops, e) <
+		0 ||
+	    write_throttle(dir, "blkio.throttle.write_iops_device", b->throttle_write_iops, b->n_throttle_write_iops,
+			   e) < 0)
 		return -1;
 	return 0;
 }
@@ -278,8 +283,8 @@ int cg_v1_freeze(const char *dir, bool frozen, berr *e)
 		if (cg_now_ms() > deadline) {
 			if (frozen)
 				cg_write(dir, "freezer.state", "THAWED", NULL);
-			return berr_set(e, ETIMEDOUT, "%s %s: still %s after 5 seconds", frozen ? "freezing" : "thawing",
-					dir, state);
+			return berr_set(e, ETIMEDOUT, "%s %s: still %s after 5 seconds",
+					frozen ? "freezing" : "thawing", dir, state);
 		}
 		cg_sleep_ms(nap);
 		if (nap < 10)

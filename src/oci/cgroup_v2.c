@@ -40,7 +40,8 @@ static bool has_word(const char *list, const char *word)
 int cg_v2_enable_controllers(const char *dir, bool all, char *const *needed, berr *e)
 {
 	_cleanup_free_ char *avail = NULL, *enabled = NULL, *want = NULL;
-	if (cg_read(dir, "cgroup.controllers", &avail, e) < 0 || cg_read(dir, "cgroup.subtree_control", &enabled, e) < 0)
+	if (cg_read(dir, "cgroup.controllers", &avail, e) < 0 ||
+	    cg_read(dir, "cgroup.subtree_control", &enabled, e) < 0)
 		return -1;
 	size_t len = 0;
 	FILE *f = open_memstream(&want, &len);
@@ -108,7 +109,8 @@ int cg_v2_set_memory(const char *dir, const struct oci_resources *r, berr *e)
 		if (mem <= 0)
 			return cg_invalid(e, "memory swap limit %" PRId64 " needs a memory limit", swap);
 		if (swap < mem)
-			return cg_invalid(e, "memory+swap limit %" PRId64 " is below the memory limit %" PRId64, swap, mem);
+			return cg_invalid(e, "memory+swap limit %" PRId64 " is below the memory limit %" PRId64, swap,
+					  mem);
 		if (cg_writef(dir, "memory.swap.max", e, "%" PRId64, swap - mem) < 0)
 			return -1;
 	}
@@ -125,7 +127,8 @@ int cg_v2_set_cpu(const char *dir, const struct oci_resources *r, berr *e)
 {
 	if ((r->cpu.has_realtime_runtime && r->cpu.realtime_runtime) ||
 	    (r->cpu.has_realtime_period && r->cpu.realtime_period))
-		return berr_set(e, ENOTSUP, "cpu.realtimeRuntime and cpu.realtimePeriod: cgroup v2 has no realtime knobs");
+		return berr_set(e, ENOTSUP,
+				"cpu.realtimeRuntime and cpu.realtimePeriod: cgroup v2 has no realtime knobs");
 	if (r->cpu.has_shares && r->cpu.shares &&
 	    cg_writef(dir, "cpu.weight", e, "%" PRIu64, cg_v2_shares_to_weight(r->cpu.shares)) < 0)
 		return -1;
@@ -161,8 +164,8 @@ static int write_io_max(const char *dir, const char *key, const struct oci_throt
 		/* 0 lifts the limit, as it does in v1. */
 		int r = t[i].rate ? cg_writef(dir, "io.max", e, "%" PRId64 ":%" PRId64 " %s=%" PRIu64, t[i].major,
 					      t[i].minor, key, t[i].rate)
-				  : cg_writef(dir, "io.max", e, "%" PRId64 ":%" PRId64 " %s=max", t[i].major, t[i].minor,
-					      key);
+				  : cg_writef(dir, "io.max", e, "%" PRId64 ":%" PRId64 " %s=max", t[i].major,
+					      t[i].minor, key);
 		if (r < 0)
 			return -1;
 	}

@@ -23,13 +23,13 @@ enum { R0, R1, R2, R3, R4, R5 };
 
 #define INSN(c, d, s, o, i) \
 	((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (int16_t)(o), .imm = (int32_t)(i)})
-#define LDX_W(dst, src, off) INSN(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0)
-#define MOV64_REG(dst, src) INSN(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0)
-#define MOV32_REG(dst, src) INSN(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0)
-#define MOV64_IMM(dst, imm) INSN(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm)
-#define ALU32_IMM(op, dst, imm) INSN(BPF_ALU | (op) | BPF_K, dst, 0, 0, imm)
+#define LDX_W(dst, src, off)       INSN(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0)
+#define MOV64_REG(dst, src)        INSN(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0)
+#define MOV32_REG(dst, src)        INSN(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0)
+#define MOV64_IMM(dst, imm)        INSN(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm)
+#define ALU32_IMM(op, dst, imm)    INSN(BPF_ALU | (op) | BPF_K, dst, 0, 0, imm)
 #define JMP_IMM(op, dst, imm, off) INSN(BPF_JMP | (op) | BPF_K, dst, 0, off, imm)
-#define EXIT_INSN() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define EXIT_INSN()                INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
 #define ACC_ALL (BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE)
 
@@ -88,16 +88,15 @@ static size_t rule_block(const struct oci_device_cgroup *d, int bits, struct bpf
 	return len;
 }
 
-int cg_v2_devices_build(const struct oci_device_cgroup *rules, size_t n, struct bpf_insn **out, size_t *count,
-			berr *e)
+int cg_v2_devices_build(const struct oci_device_cgroup *rules, size_t n, struct bpf_insn **out, size_t *count, berr *e)
 {
 	static const struct bpf_insn prologue[] = {
-		LDX_W(R2, R1, offsetof(struct bpf_cgroup_dev_ctx, access_type)),
-		MOV64_REG(R3, R2),
-		ALU32_IMM(BPF_AND, R2, 0xffff),
-		ALU32_IMM(BPF_RSH, R3, 16),
-		LDX_W(R4, R1, offsetof(struct bpf_cgroup_dev_ctx, major)),
-		LDX_W(R5, R1, offsetof(struct bpf_cgroup_dev_ctx, minor)),
+	    LDX_W(R2, R1, offsetof(struct bpf_cgroup_dev_ctx, access_type)),
+	    MOV64_REG(R3, R2),
+	    ALU32_IMM(BPF_AND, R2, 0xffff),
+	    ALU32_IMM(BPF_RSH, R3, 16),
+	    LDX_W(R4, R1, offsetof(struct bpf_cgroup_dev_ctx, major)),
+	    LDX_W(R5, R1, offsetof(struct bpf_cgroup_dev_ctx, minor)),
 	};
 	/* Each rule takes at most 3 tests + 3 access insns + verdict + exit. */
 	struct bpf_insn *p = calloc(ARRAY_SIZE(prologue) + n * 8 + 2, sizeof(*p));
@@ -115,7 +114,8 @@ int cg_v2_devices_build(const struct oci_device_cgroup *rules, size_t n, struct 
 		int bits;
 		if (d->type != 'a' && d->type != 'b' && d->type != 'c') {
 			free(p);
-			return cg_invalid(e, "device rule %zu: type '%c' is not one of a, b, c", i, d->type ? d->type : '?');
+			return cg_invalid(e, "device rule %zu: type '%c' is not one of a, b, c", i,
+					  d->type ? d->type : '?');
 		}
 		if (access_bits(d->access, &bits) < 0) {
 			free(p);
@@ -123,8 +123,8 @@ int cg_v2_devices_build(const struct oci_device_cgroup *rules, size_t n, struct 
 		}
 		if (d->major > INT32_MAX || d->minor > INT32_MAX || d->major < -1 || d->minor < -1) {
 			free(p);
-			return cg_invalid(e, "device rule %zu: %lld:%lld is not a device number", i, (long long)d->major,
-					  (long long)d->minor);
+			return cg_invalid(e, "device rule %zu: %lld:%lld is not a device number", i,
+					  (long long)d->major, (long long)d->minor);
 		}
 		len += rule_block(d, bits, p + len, &always);
 	}

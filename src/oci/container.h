@@ -7,9 +7,9 @@
 #include "state.h"
 
 struct oci_create_opts {
-	const char *root;           /* state root (--root) */
+	const char *root; /* state root (--root) */
 	const char *id;
-	const char *bundle;         /* directory with config.json; NULL = cwd */
+	const char *bundle; /* directory with config.json; NULL = cwd */
 	const char *pid_file;
 	const char *console_socket;
 	int preserve_fds;
@@ -30,12 +30,12 @@ int oci_container_pids(const char *root, const char *id, pid_t **pids, size_t *n
 struct oci_exec_opts {
 	const char *root;
 	const char *id;
-	const char *process_file;   /* --process, or NULL to build from the fields below */
+	const char *process_file; /* --process, or NULL to build from the fields below */
 	char **args;
-	char **env;                 /* added to the container's */
+	char **env; /* added to the container's */
 	const char *cwd;
-	const char *user;           /* "uid[:gid]" */
-	char **caps;                /* added capabilities */
+	const char *user; /* "uid[:gid]" */
+	char **caps;      /* added capabilities */
 	char **additional_gids;
 	bool tty;
 	bool detach;

@@ -61,14 +61,15 @@ struct create_ctx {
 static int join_namespaces(struct create_ctx *c, berr *e)
 {
 	/* The user namespace first: it owns the others. The pid namespace was joined by the parent. */
-	static const enum oci_ns_type order[] = {OCI_NS_USER, OCI_NS_IPC, OCI_NS_UTS, OCI_NS_NETWORK,
+	static const enum oci_ns_type order[] = {OCI_NS_USER,   OCI_NS_IPC,  OCI_NS_UTS,  OCI_NS_NETWORK,
 						 OCI_NS_CGROUP, OCI_NS_TIME, OCI_NS_MOUNT};
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		enum oci_ns_type t = order[i];
 		if (c->ns_fds[t] < 0)
 			continue;
 		if (setns(c->ns_fds[t], oci_ns_clone_flag(t)) < 0)
-			return berr_sys(e, "joining %s namespace %s", oci_ns_name(t), c->spec->linux_.namespaces[t].path);
+			return berr_sys(e, "joining %s namespace %s", oci_ns_name(t),
+					c->spec->linux_.namespaces[t].path);
 	}
 	return 0;
 }
@@ -197,8 +198,7 @@ static int child_setup(struct create_ctx *c, berr *e)
 	if (oci_sync_send(c->sync_child, OCI_SYNC_HOOKS, NULL, -1, e) < 0 ||
 	    oci_sync_expect(c->sync_child, OCI_SYNC_STATE, &state_json, NULL, e) < 0)
 		return -1;
-	if (oci_hooks_run(s->hooks.create_container, s->hooks.n_create_container, "createContainer", state_json, e) <
-	    0)
+	if (oci_hooks_run(s->hooks.create_container, s->hooks.n_create_container, "createContainer", state_json, e) < 0)
 		return -1;
 
 	if (oci_rootfs_pivot(c->rootfs, c->o->no_pivot, e) < 0)
@@ -236,12 +236,11 @@ static int child_setup(struct create_ctx *c, berr *e)
 		return -1;
 	bool sync_protocol = !c->waits_for_start_socket;
 	berr late = {0};
-	if (oci_hooks_run(s->hooks.start_container, s->hooks.n_start_container, "startContainer", state_json,
-			  &late) == 0)
-	{
+	if (oci_hooks_run(s->hooks.start_container, s->hooks.n_start_container, "startContainer", state_json, &late) ==
+	    0) {
 		_cleanup_free_ char *listener_msg =
-			c->listener_sock >= 0 ? oci_seccomp_listener_message(state_json, l->seccomp->listener_metadata)
-					      : NULL;
+		    c->listener_sock >= 0 ? oci_seccomp_listener_message(state_json, l->seccomp->listener_metadata)
+					  : NULL;
 		struct oci_exec_security sec = {c->seccomp, c->listener_sock, listener_msg, l->personality_domain,
 						c->o->preserve_fds};
 		oci_process_exec(&s->process, exe, &sec, &late);
@@ -314,8 +313,8 @@ static int connect_console(struct create_ctx *c, berr *e)
 		return 0;
 	if (!c->o->console_socket) {
 		if (c->waits_for_start_socket)
-			return berr_set(e, EINVAL,
-					"cannot allocate tty if the runtime will detach without setting console socket");
+			return berr_set(
+			    e, EINVAL, "cannot allocate tty if the runtime will detach without setting console socket");
 		c->internal_pty = true;
 		return 0;
 	}
@@ -415,12 +414,9 @@ static int parent_setup(struct create_ctx *c, int *pty_master, berr *e)
 			else if (fd >= 0)
 				close(fd);
 			break;
-		case OCI_SYNC_READY:
-			return 0;
-		case OCI_SYNC_ERROR:
-			return berr_set(e, 0, "%s", text);
-		default:
-			return berr_set(e, EPROTO, "unexpected message %d from the container init", t);
+		case OCI_SYNC_READY: return 0;
+		case OCI_SYNC_ERROR: return berr_set(e, 0, "%s", text);
+		default: return berr_set(e, EPROTO, "unexpected message %d from the container init", t);
 		}
 	}
 }
@@ -515,8 +511,8 @@ static int do_create(struct create_ctx *c, const struct oci_create_opts *o, bool
 	_cleanup_free_ char *cfg = NULL;
 	size_t cfg_len = 0;
 	_cleanup_free_ char *copy = NULL;
-	if (b_read_file("config.json", &cfg, &cfg_len, e) < 0 || asprintf(&copy, "%s/" OCI_CONFIG_COPY, c->state_dir) < 0 ||
-	    b_write_file(copy, cfg, cfg_len, 0600, e) < 0)
+	if (b_read_file("config.json", &cfg, &cfg_len, e) < 0 ||
+	    asprintf(&copy, "%s/" OCI_CONFIG_COPY, c->state_dir) < 0 || b_write_file(copy, cfg, cfg_len, 0600, e) < 0)
 		return -1;
 
 	struct oci_resources res = c->spec->linux_.resources;

@@ -192,7 +192,7 @@ static int exec_child(struct exec_ctx *x, berr *e)
 {
 	if (oci_sync_expect(x->sync_child, OCI_SYNC_GO, NULL, NULL, e) < 0)
 		return -1;
-	static const enum oci_ns_type order[] = {OCI_NS_USER, OCI_NS_IPC, OCI_NS_UTS, OCI_NS_NETWORK,
+	static const enum oci_ns_type order[] = {OCI_NS_USER,   OCI_NS_IPC,  OCI_NS_UTS,  OCI_NS_NETWORK,
 						 OCI_NS_CGROUP, OCI_NS_TIME, OCI_NS_MOUNT};
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		enum oci_ns_type t = order[i];
@@ -247,7 +247,10 @@ int oci_container_exec(const struct oci_exec_opts *o, int *exit_code, berr *e)
 		return -1;
 	struct oci_spec *spec = NULL;
 	struct oci_cgroup *cg = NULL;
-	struct exec_ctx x = {.sync_parent = -1, .sync_child = -1, .console_sock = -1, .listener_sock = -1,
+	struct exec_ctx x = {.sync_parent = -1,
+			     .sync_child = -1,
+			     .console_sock = -1,
+			     .listener_sock = -1,
 			     .preserve_fds = o->preserve_fds};
 	for (int i = 0; i < OCI_NS_COUNT; i++)
 		x.ns_fds[i] = -1;
@@ -272,8 +275,9 @@ int oci_container_exec(const struct oci_exec_opts *o, int *exit_code, berr *e)
 		goto out;
 	if (spec->linux_.seccomp && spec->linux_.seccomp->listener_path) {
 		_cleanup_free_ char *state_json = oci_state_to_json(&st, status, false);
-		x.listener_msg = state_json ? oci_seccomp_listener_message(state_json, spec->linux_.seccomp->listener_metadata)
-					    : NULL;
+		x.listener_msg = state_json
+				     ? oci_seccomp_listener_message(state_json, spec->linux_.seccomp->listener_metadata)
+				     : NULL;
 		if ((x.listener_sock = oci_seccomp_listener_connect(spec->linux_.seccomp->listener_path, e)) < 0)
 			goto out;
 	}
@@ -284,7 +288,8 @@ int oci_container_exec(const struct oci_exec_opts *o, int *exit_code, berr *e)
 			if ((x.console_sock = connect_socket(o->console_socket, e)) < 0)
 				goto out;
 		} else if (o->detach) {
-			berr_invalid(e, "cannot allocate tty if the runtime will detach without setting console socket");
+			berr_invalid(e,
+				     "cannot allocate tty if the runtime will detach without setting console socket");
 			goto out;
 		}
 	}

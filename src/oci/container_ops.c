@@ -57,7 +57,8 @@ int oci_container_start(const char *root, const char *id, berr *e)
 		return -1;
 	enum oci_status status = oci_state_status(root, &st);
 	if (status != OCI_STATUS_CREATED) {
-		berr_invalid(e, "cannot start a container that has %s", status == OCI_STATUS_STOPPED ? "stopped" : "already started");
+		berr_invalid(e, "cannot start a container that has %s",
+			     status == OCI_STATUS_STOPPED ? "stopped" : "already started");
 		oci_state_free(&st);
 		return -1;
 	}

@@ -6,12 +6,12 @@
 #include "../lib/cleanup.h"
 
 static const struct oci_device_cgroup default_allows[] = {
-	{true, 'c', -1, -1, "m"},   {true, 'b', -1, -1, "m"},  /* mknod of any node; access is what counts */
-	{true, 'c', 1, 3, "rwm"},   {true, 'c', 1, 5, "rwm"},  /* null, zero */
-	{true, 'c', 1, 7, "rwm"},   {true, 'c', 1, 8, "rwm"},  /* full, random */
-	{true, 'c', 1, 9, "rwm"},   {true, 'c', 5, 0, "rwm"},  /* urandom, tty */
-	{true, 'c', 5, 1, "rwm"},   {true, 'c', 5, 2, "rwm"},  /* console, ptmx */
-	{true, 'c', 136, -1, "rwm"},                           /* /dev/pts/N */
+    {true, 'c', -1, -1, "m"},    {true, 'b', -1, -1, "m"}, /* mknod of any node; access is what counts */
+    {true, 'c', 1, 3, "rwm"},    {true, 'c', 1, 5, "rwm"}, /* null, zero */
+    {true, 'c', 1, 7, "rwm"},    {true, 'c', 1, 8, "rwm"}, /* full, random */
+    {true, 'c', 1, 9, "rwm"},    {true, 'c', 5, 0, "rwm"}, /* urandom, tty */
+    {true, 'c', 5, 1, "rwm"},    {true, 'c', 5, 2, "rwm"}, /* console, ptmx */
+    {true, 'c', 136, -1, "rwm"},                           /* /dev/pts/N */
 };
 
 int oci_devices_effective_rules(const struct oci_spec *s, struct oci_device_cgroup **out, size_t *n, berr *e)

@@ -173,8 +173,7 @@ static int load_seccomp(const struct oci_exec_security *sec, berr *e)
 	return r;
 }
 
-int oci_process_exec(const struct oci_process *p, const char *exe_path, const struct oci_exec_security *sec,
-		     berr *e)
+int oci_process_exec(const struct oci_process *p, const char *exe_path, const struct oci_exec_security *sec, berr *e)
 {
 	struct oci_seccomp_filter *seccomp = sec->seccomp;
 	const char *personality_domain = sec->personality;

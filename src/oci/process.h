@@ -25,5 +25,4 @@ struct oci_exec_security {
  * every fd above 2 + preserve_fds close-on-exec, then execve. Returns only on
  * failure.
  */
-int oci_process_exec(const struct oci_process *p, const char *exe_path, const struct oci_exec_security *sec,
-		     berr *e);
+int oci_process_exec(const struct oci_process *p, const char *exe_path, const struct oci_exec_security *sec, berr *e);

@@ -165,7 +165,8 @@ static int do_mount(int rootfd, const struct oci_spec *s, const struct oci_mount
 		}
 		if (r < 0) {
 			if (errno == ENODEV)
-				return berr_set(e, ENODEV, "mount %s: unknown filesystem type \"%s\"", m->destination, type);
+				return berr_set(e, ENODEV, "mount %s: unknown filesystem type \"%s\"", m->destination,
+						type);
 			return berr_sys(e, "mounting %s (%s) at %s", source, type, m->destination);
 		}
 	}
@@ -190,7 +191,7 @@ static const struct {
 	const char *name;
 	unsigned major, minor;
 } default_devices[] = {
-	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 static int make_device(int rootfd, const char *path, char type, unsigned major, unsigned minor, mode_t mode,
@@ -253,14 +254,14 @@ static int setup_dev(int rootfd, const struct oci_spec *s, bool in_userns, berr 
 		for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
 			char path[32];
 			snprintf(path, sizeof path, "/dev/%s", default_devices[i].name);
-			if (make_device(rootfd, path, 'c', default_devices[i].major, default_devices[i].minor, 0666, true,
-					0, 0, in_userns, e) < 0)
+			if (make_device(rootfd, path, 'c', default_devices[i].major, default_devices[i].minor, 0666,
+					true, 0, 0, in_userns, e) < 0)
 				return -1;
 		}
 		static const char *const links[][2] = {
-			{"/proc/self/fd", "/dev/fd"},     {"/proc/self/fd/0", "/dev/stdin"},
-			{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
-			{"pts/ptmx", "/dev/ptmx"},
+		    {"/proc/self/fd", "/dev/fd"},       {"/proc/self/fd/0", "/dev/stdin"},
+		    {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+		    {"pts/ptmx", "/dev/ptmx"},
 		};
 		_cleanup_close_ int dev = b_mkpath_in_root(rootfd, "/dev", 0755, false, e);
 		if (dev < 0)

@@ -37,35 +37,35 @@ struct oci_seccomp_filter {
 
 #define FIELD "linux.seccomp"
 /* Invalid input: the message alone (no strerror suffix), errnum EINVAL. Returns -1. */
-#define bad_input(e, ...)                              \
-	({                                             \
-		berr *e_ = (e);                        \
-		berr_set(e_, 0, __VA_ARGS__);          \
-		if (e_)                                \
-			e_->errnum = EINVAL;           \
-		-1;                                    \
+#define bad_input(e, ...)                     \
+	({                                    \
+		berr *e_ = (e);               \
+		berr_set(e_, 0, __VA_ARGS__); \
+		if (e_)                       \
+			e_->errnum = EINVAL;  \
+		-1;                           \
 	})
 #define MAX_ARGS 6 /* syscall arguments 0..5 */
 
 static const char *const action_names[] = {
-	[OCI_SCMP_KILL] = "SCMP_ACT_KILL",
-	[OCI_SCMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
-	[OCI_SCMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
-	[OCI_SCMP_TRAP] = "SCMP_ACT_TRAP",
-	[OCI_SCMP_ERRNO] = "SCMP_ACT_ERRNO",
-	[OCI_SCMP_TRACE] = "SCMP_ACT_TRACE",
-	[OCI_SCMP_ALLOW] = "SCMP_ACT_ALLOW",
-	[OCI_SCMP_LOG] = "SCMP_ACT_LOG",
-	[OCI_SCMP_NOTIFY] = "SCMP_ACT_NOTIFY",
-	NULL,
+    [OCI_SCMP_KILL] = "SCMP_ACT_KILL",
+    [OCI_SCMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
+    [OCI_SCMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
+    [OCI_SCMP_TRAP] = "SCMP_ACT_TRAP",
+    [OCI_SCMP_ERRNO] = "SCMP_ACT_ERRNO",
+    [OCI_SCMP_TRACE] = "SCMP_ACT_TRACE",
+    [OCI_SCMP_ALLOW] = "SCMP_ACT_ALLOW",
+    [OCI_SCMP_LOG] = "SCMP_ACT_LOG",
+    [OCI_SCMP_NOTIFY] = "SCMP_ACT_NOTIFY",
+    NULL,
 };
 
 static const char *const operator_names[] = {
-	"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ",
-	"SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
+    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
+    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
 };
 static const enum scmp_compare operator_values[] = {
-	SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ,
+    SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ,
 };
 
 /* Architectures: those of libseccomp 2.5, and the newer ones when built against a later one. */
@@ -84,12 +84,14 @@ static const enum scmp_compare operator_values[] = {
 #else
 #define ARCH_SH(X)
 #endif
-#define ARCH_LIST(X)                                                                              \
-	X(X86) X(X86_64) X(X32) X(ARM) X(AARCH64) X(MIPS) X(MIPS64) X(MIPS64N32) X(MIPSEL)        \
-	X(MIPSEL64) X(MIPSEL64N32) X(PPC) X(PPC64) X(PPC64LE) X(S390) X(S390X) X(PARISC)          \
-	X(PARISC64) X(RISCV64) ARCH_LOONGARCH64(X) ARCH_M68K(X) ARCH_SH(X)
+/* clang-format off */
+#define ARCH_LIST(X)                                                                    \
+	X(X86) X(X86_64) X(X32) X(ARM) X(AARCH64) X(MIPS) X(MIPS64) X(MIPS64N32)        \
+	X(MIPSEL) X(MIPSEL64) X(MIPSEL64N32) X(PPC) X(PPC64) X(PPC64LE) X(S390) X(S390X) \
+	X(PARISC) X(PARISC64) X(RISCV64) ARCH_LOONGARCH64(X) ARCH_M68K(X) ARCH_SH(X)
+/* clang-format on */
 
-#define ARCH_NAME(n) "SCMP_ARCH_" #n,
+#define ARCH_NAME(n)  "SCMP_ARCH_" #n,
 #define ARCH_TOKEN(n) SCMP_ARCH_##n,
 static const char *const arch_names[] = {ARCH_LIST(ARCH_NAME) NULL};
 static const uint32_t arch_tokens[] = {ARCH_LIST(ARCH_TOKEN)};
@@ -102,17 +104,17 @@ static const uint32_t arch_tokens[] = {ARCH_LIST(ARCH_TOKEN)};
  * interrupted by any signal while it waits.
  */
 static const char *const flag_names[] = {
-	"SECCOMP_FILTER_FLAG_TSYNC",
-	"SECCOMP_FILTER_FLAG_LOG",
-	"SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-	"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-	NULL,
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    NULL,
 };
 static const unsigned long flag_values[] = {
-	SECCOMP_FILTER_FLAG_TSYNC,
-	SECCOMP_FILTER_FLAG_LOG,
-	SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-	SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+    SECCOMP_FILTER_FLAG_TSYNC,
+    SECCOMP_FILTER_FLAG_LOG,
+    SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
 };
 
 _Static_assert(ARRAY_SIZE(action_names) == OCI_SCMP_NOTIFY + 2, "one name per action");
@@ -120,10 +122,22 @@ _Static_assert(ARRAY_SIZE(operator_names) == ARRAY_SIZE(operator_values) + 1, "o
 _Static_assert(ARRAY_SIZE(arch_names) == ARRAY_SIZE(arch_tokens) + 1, "one token per architecture");
 _Static_assert(ARRAY_SIZE(flag_names) == ARRAY_SIZE(flag_values) + 1, "one value per flag");
 
-const char *const *oci_seccomp_known_actions(void) { return action_names; }
-const char *const *oci_seccomp_known_operators(void) { return operator_names; }
-const char *const *oci_seccomp_known_archs(void) { return arch_names; }
-const char *const *oci_seccomp_known_flags(void) { return flag_names; }
+const char *const *oci_seccomp_known_actions(void)
+{
+	return action_names;
+}
+const char *const *oci_seccomp_known_operators(void)
+{
+	return operator_names;
+}
+const char *const *oci_seccomp_known_archs(void)
+{
+	return arch_names;
+}
+const char *const *oci_seccomp_known_flags(void)
+{
+	return flag_names;
+}
 
 static int name_index(const char *const *names, const char *name)
 {
@@ -147,8 +161,8 @@ static void ctx_releasep(scmp_filter_ctx *ctx)
 }
 
 /* The libseccomp action for a profile action; errnoRet (EPERM when absent) feeds ERRNO and TRACE. */
-static int action_value(enum oci_seccomp_action a, bool has_ret, unsigned ret, const char *field,
-			const char *ret_field, uint32_t *out, berr *e)
+static int action_value(enum oci_seccomp_action a, bool has_ret, unsigned ret, const char *field, const char *ret_field,
+			uint32_t *out, berr *e)
 {
 	/* TRACE passes 16 bits to the tracer; libseccomp takes an errno below MAX_ERRNO (4095). */
 	if (has_ret && a == OCI_SCMP_ERRNO && ret > 4094)
@@ -158,37 +172,21 @@ static int action_value(enum oci_seccomp_action a, bool has_ret, unsigned ret, c
 	unsigned data = has_ret ? ret : EPERM;
 	switch (a) {
 	case OCI_SCMP_KILL:
-	case OCI_SCMP_KILL_THREAD:
-		*out = SCMP_ACT_KILL_THREAD;
-		return 0;
-	case OCI_SCMP_KILL_PROCESS:
-		*out = SCMP_ACT_KILL_PROCESS;
-		return 0;
-	case OCI_SCMP_TRAP:
-		*out = SCMP_ACT_TRAP;
-		return 0;
-	case OCI_SCMP_ERRNO:
-		*out = SCMP_ACT_ERRNO(data);
-		return 0;
-	case OCI_SCMP_TRACE:
-		*out = SCMP_ACT_TRACE(data);
-		return 0;
-	case OCI_SCMP_ALLOW:
-		*out = SCMP_ACT_ALLOW;
-		return 0;
-	case OCI_SCMP_LOG:
-		*out = SCMP_ACT_LOG;
-		return 0;
-	case OCI_SCMP_NOTIFY:
-		*out = SCMP_ACT_NOTIFY;
-		return 0;
+	case OCI_SCMP_KILL_THREAD: *out = SCMP_ACT_KILL_THREAD; return 0;
+	case OCI_SCMP_KILL_PROCESS: *out = SCMP_ACT_KILL_PROCESS; return 0;
+	case OCI_SCMP_TRAP: *out = SCMP_ACT_TRAP; return 0;
+	case OCI_SCMP_ERRNO: *out = SCMP_ACT_ERRNO(data); return 0;
+	case OCI_SCMP_TRACE: *out = SCMP_ACT_TRACE(data); return 0;
+	case OCI_SCMP_ALLOW: *out = SCMP_ACT_ALLOW; return 0;
+	case OCI_SCMP_LOG: *out = SCMP_ACT_LOG; return 0;
+	case OCI_SCMP_NOTIFY: *out = SCMP_ACT_NOTIFY; return 0;
 	}
 	return bad_input(e, "%s: unknown action %d", field, (int)a);
 }
 
 /* Check a rule's arguments and turn them into libseccomp comparisons; *split when an index repeats. */
-static int rule_conditions(const struct oci_seccomp_syscall *sc, size_t i, struct scmp_arg_cmp *conds,
-			   bool *split, berr *e)
+static int rule_conditions(const struct oci_seccomp_syscall *sc, size_t i, struct scmp_arg_cmp *conds, bool *split,
+			   berr *e)
 {
 	unsigned seen[MAX_ARGS] = {0};
 	*split = false;
@@ -196,14 +194,14 @@ static int rule_conditions(const struct oci_seccomp_syscall *sc, size_t i, struc
 		const struct oci_seccomp_arg *a = &sc->args[k];
 		if (a->index >= MAX_ARGS)
 			return bad_input(e, FIELD ".syscalls[%zu].args[%zu].index: %u is out of range (0-5)", i, k,
-					a->index);
+					 a->index);
 		int op = name_index(operator_names, a->op);
 		if (op < 0)
 			return bad_input(e, FIELD ".syscalls[%zu].args[%zu].op: unknown operator \"%s\"", i, k,
-					a->op ? a->op : "");
+					 a->op ? a->op : "");
 		/* MASKED_EQ: value is the mask, valueTwo the value, as libseccomp's datum_a/datum_b. */
 		conds[k] = (struct scmp_arg_cmp){
-			.arg = a->index, .op = operator_values[op], .datum_a = a->value, .datum_b = a->value_two};
+		    .arg = a->index, .op = operator_values[op], .datum_a = a->value, .datum_b = a->value_two};
 		if (seen[a->index]++)
 			*split = true;
 	}
@@ -246,8 +244,8 @@ static int add_rules(scmp_filter_ctx ctx, const struct oci_seccomp *s, uint32_t 
 					rc = seccomp_rule_add_array(ctx, act, nr, 1, &conds[k]);
 			}
 			if (rc < 0)
-				return berr_set(e, -rc, FIELD ".syscalls[%zu].names[%zu]: adding a rule for \"%s\"", i, j,
-						sc->names[j]);
+				return berr_set(e, -rc, FIELD ".syscalls[%zu].names[%zu]: adding a rule for \"%s\"", i,
+						j, sc->names[j]);
 			if (sc->action == OCI_SCMP_NOTIFY)
 				*notify = true;
 		}
@@ -271,8 +269,9 @@ static int export_bpf(scmp_filter_ctx ctx, struct oci_seccomp_filter *f, berr *e
 	if (size == 0 || size % sizeof(struct sock_filter))
 		return berr_set(e, EIO, "compiling the seccomp filter: libseccomp wrote %zu bytes of BPF", size);
 	if (n > BPF_MAXINSNS)
-		return berr_set(e, E2BIG, FIELD ": the filter compiles to %zu BPF instructions, the kernel takes at most %d",
-				n, BPF_MAXINSNS);
+		return berr_set(e, E2BIG,
+				FIELD ": the filter compiles to %zu BPF instructions, the kernel takes at most %d", n,
+				BPF_MAXINSNS);
 	if (!(f->insns = malloc(size)))
 		return berr_sys(e, "compiling the seccomp filter");
 	for (size_t done = 0; done < size;) {
@@ -343,8 +342,10 @@ static int compile(const struct oci_seccomp *s, uint32_t def, struct oci_seccomp
 		int k = name_index(arch_names, s->architectures[i]);
 		int rc = seccomp_arch_add(ctx, arch_tokens[k]);
 		if (rc == -EDOM)
-			return bad_input(e, FIELD ".architectures[%zu]: \"%s\" cannot share a filter with this machine's "
-					 "architecture (byte order or word size differ)", i, s->architectures[i]);
+			return bad_input(e,
+					 FIELD ".architectures[%zu]: \"%s\" cannot share a filter with this machine's "
+					       "architecture (byte order or word size differ)",
+					 i, s->architectures[i]);
 		if (rc < 0 && rc != -EEXIST)
 			return berr_set(e, -rc, FIELD ".architectures[%zu]: adding \"%s\"", i, s->architectures[i]);
 	}
@@ -499,7 +500,8 @@ int oci_seccomp_load(const struct oci_seccomp_filter *f, int *listener_fd, berr 
 	}
 	if (rc < 0) {
 		if (errno == EACCES)
-			return berr_sys(e, "loading the seccomp filter (no_new_privs is not set and CAP_SYS_ADMIN is missing)");
+			return berr_sys(
+			    e, "loading the seccomp filter (no_new_privs is not set and CAP_SYS_ADMIN is missing)");
 		return berr_sys(e, "loading the seccomp filter");
 	}
 	if (!f->notify) {

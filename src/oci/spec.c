@@ -19,30 +19,41 @@ static const struct {
 	const char *name, *proc_name;
 	int flag;
 } ns_table[OCI_NS_COUNT] = {
-	[OCI_NS_PID] = {"pid", "pid", CLONE_NEWPID},
-	[OCI_NS_NETWORK] = {"network", "net", CLONE_NEWNET},
-	[OCI_NS_MOUNT] = {"mount", "mnt", CLONE_NEWNS},
-	[OCI_NS_IPC] = {"ipc", "ipc", CLONE_NEWIPC},
-	[OCI_NS_UTS] = {"uts", "uts", CLONE_NEWUTS},
-	[OCI_NS_USER] = {"user", "user", CLONE_NEWUSER},
-	[OCI_NS_CGROUP] = {"cgroup", "cgroup", CLONE_NEWCGROUP},
-	[OCI_NS_TIME] = {"time", "time", 0x80 /* CLONE_NEWTIME */},
+    [OCI_NS_PID] = {"pid", "pid", CLONE_NEWPID},
+    [OCI_NS_NETWORK] = {"network", "net", CLONE_NEWNET},
+    [OCI_NS_MOUNT] = {"mount", "mnt", CLONE_NEWNS},
+    [OCI_NS_IPC] = {"ipc", "ipc", CLONE_NEWIPC},
+    [OCI_NS_UTS] = {"uts", "uts", CLONE_NEWUTS},
+    [OCI_NS_USER] = {"user", "user", CLONE_NEWUSER},
+    [OCI_NS_CGROUP] = {"cgroup", "cgroup", CLONE_NEWCGROUP},
+    [OCI_NS_TIME] = {"time", "time", 0x80 /* CLONE_NEWTIME */},
 };
 
-const char *oci_ns_name(enum oci_ns_type t) { return ns_table[t].name; }
-const char *oci_ns_proc_name(enum oci_ns_type t) { return ns_table[t].proc_name; }
-int oci_ns_clone_flag(enum oci_ns_type t) { return ns_table[t].flag; }
+const char *oci_ns_name(enum oci_ns_type t)
+{
+	return ns_table[t].name;
+}
+const char *oci_ns_proc_name(enum oci_ns_type t)
+{
+	return ns_table[t].proc_name;
+}
+int oci_ns_clone_flag(enum oci_ns_type t)
+{
+	return ns_table[t].flag;
+}
 
 static const struct {
 	const char *name;
 	int resource;
 } rlimit_table[] = {
-	{"RLIMIT_CPU", RLIMIT_CPU},       {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_DATA", RLIMIT_DATA},
-	{"RLIMIT_STACK", RLIMIT_STACK},   {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
-	{"RLIMIT_NPROC", RLIMIT_NPROC},   {"RLIMIT_NOFILE", RLIMIT_NOFILE},   {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-	{"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-	{"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE}, {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-	{"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_CPU", RLIMIT_CPU},           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_DATA", RLIMIT_DATA},         {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
 };
 
 /* ---------- mount options ---------- */
@@ -52,29 +63,41 @@ static const struct {
 	bool clear;
 	unsigned long flag;
 } mount_flag_table[] = {
-	{"defaults", false, 0},
-	{"ro", false, MS_RDONLY},         {"rw", true, MS_RDONLY},
-	{"nosuid", false, MS_NOSUID},     {"suid", true, MS_NOSUID},
-	{"nodev", false, MS_NODEV},       {"dev", true, MS_NODEV},
-	{"noexec", false, MS_NOEXEC},     {"exec", true, MS_NOEXEC},
-	{"sync", false, MS_SYNCHRONOUS},  {"async", true, MS_SYNCHRONOUS},
-	{"dirsync", false, MS_DIRSYNC},   {"remount", false, MS_REMOUNT},
-	{"mand", false, MS_MANDLOCK},     {"nomand", true, MS_MANDLOCK},
-	{"noatime", false, MS_NOATIME},   {"atime", true, MS_NOATIME},
-	{"nodiratime", false, MS_NODIRATIME}, {"diratime", true, MS_NODIRATIME},
-	{"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME},
-	{"strictatime", false, MS_STRICTATIME}, {"nostrictatime", true, MS_STRICTATIME},
-	{"silent", false, MS_SILENT},     {"loud", true, MS_SILENT},
+    {"defaults", false, 0},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},
+    {"remount", false, MS_REMOUNT},
+    {"mand", false, MS_MANDLOCK},
+    {"nomand", true, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"atime", true, MS_NOATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"diratime", true, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"silent", false, MS_SILENT},
+    {"loud", true, MS_SILENT},
 };
 
 static const struct {
 	const char *name;
 	unsigned long flags;
 } propagation_table[] = {
-	{"private", MS_PRIVATE},         {"rprivate", MS_PRIVATE | MS_REC},
-	{"shared", MS_SHARED},           {"rshared", MS_SHARED | MS_REC},
-	{"slave", MS_SLAVE},             {"rslave", MS_SLAVE | MS_REC},
-	{"unbindable", MS_UNBINDABLE},   {"runbindable", MS_UNBINDABLE | MS_REC},
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
 /* Options that only steer the runtime and never reach the kernel. */
@@ -144,9 +167,9 @@ int oci_mount_parse_options(struct oci_mount *m, berr *e)
 
 /* ---------- parsing helpers ---------- */
 
-#define TRY(x)                    \
-	do {                      \
-		if ((x) < 0)      \
+#define TRY(x)                     \
+	do {                       \
+		if ((x) < 0)       \
 			return -1; \
 	} while (0)
 
@@ -351,10 +374,12 @@ static int parse_mounts(json_t *root, struct oci_spec *s, berr *e)
 		if (!m->destination || !*m->destination)
 			return berr_invalid(e, "%s.destination: required", f);
 		if (m->destination[0] != '/')
-			return berr_invalid(e, "%s.destination: must be an absolute path, got \"%s\"", f, m->destination);
+			return berr_invalid(e, "%s.destination: must be an absolute path, got \"%s\"", f,
+					    m->destination);
 		TRY(oci_mount_parse_options(m, e));
 		if (!m->type && !m->bind)
-			return berr_invalid(e, "%s (%s): type is required unless the options say bind", f, m->destination);
+			return berr_invalid(e, "%s (%s): type is required unless the options say bind", f,
+					    m->destination);
 		if (m->bind && !m->source)
 			return berr_invalid(e, "%s (%s): a bind mount needs a source", f, m->destination);
 	}
@@ -525,7 +550,6 @@ static int parse_throttle(json_t *bio, const char *key, struct oci_throttle_devi
 	return 0;
 }
 
-
 static int parse_resources(json_t *lx, struct oci_linux *l, berr *e)
 {
 	json_t *r;
@@ -579,7 +603,7 @@ static int parse_resources(json_t *lx, struct oci_linux *l, berr *e)
 		TRY(b_json_u64(mem, M, "swappiness", &res->memory.swappiness, &res->memory.has_swappiness, e));
 		if (res->memory.has_swappiness && res->memory.swappiness > 100)
 			return berr_invalid(e, "%s.swappiness: %llu is above 100", M,
-					(unsigned long long)res->memory.swappiness);
+					    (unsigned long long)res->memory.swappiness);
 		TRY(b_json_bool(mem, M, "disableOOMKiller", &res->memory.disable_oom_killer,
 				&res->memory.has_disable_oom_killer, e));
 		TRY(b_json_bool(mem, M, "useHierarchy", &res->memory.use_hierarchy, &res->memory.has_use_hierarchy, e));
@@ -596,7 +620,8 @@ static int parse_resources(json_t *lx, struct oci_linux *l, berr *e)
 		TRY(b_json_u64(cpu, C, "shares", &res->cpu.shares, &res->cpu.has_shares, e));
 		TRY(b_json_i64(cpu, C, "quota", &res->cpu.quota, &res->cpu.has_quota, e));
 		TRY(b_json_u64(cpu, C, "period", &res->cpu.period, &res->cpu.has_period, e));
-		TRY(b_json_i64(cpu, C, "realtimeRuntime", &res->cpu.realtime_runtime, &res->cpu.has_realtime_runtime, e));
+		TRY(b_json_i64(cpu, C, "realtimeRuntime", &res->cpu.realtime_runtime, &res->cpu.has_realtime_runtime,
+			       e));
 		TRY(b_json_u64(cpu, C, "realtimePeriod", &res->cpu.realtime_period, &res->cpu.has_realtime_period, e));
 		TRY(b_json_str(cpu, C, "cpus", &res->cpu.cpus, NULL, e));
 		TRY(b_json_str(cpu, C, "mems", &res->cpu.mems, NULL, e));
@@ -627,7 +652,8 @@ static int parse_resources(json_t *lx, struct oci_linux *l, berr *e)
 		TRY(b_json_arr(bio, B, "weightDevice", &wd, e));
 		if (wd) {
 			res->block_io.n_weight_device = json_array_size(wd);
-			res->block_io.weight_device = calloc(res->block_io.n_weight_device + 1, sizeof(struct oci_weight_device));
+			res->block_io.weight_device =
+			    calloc(res->block_io.n_weight_device + 1, sizeof(struct oci_weight_device));
 			if (!res->block_io.weight_device)
 				return berr_set(e, ENOMEM, "%s.weightDevice", B);
 			for (size_t i = 0; i < res->block_io.n_weight_device; i++) {
@@ -781,7 +807,7 @@ static int parse_linux(json_t *root, struct oci_spec *s, berr *e)
 			ok |= !strcmp(l->rootfs_propagation, propagation_table[i].name);
 		if (!ok)
 			return berr_invalid(e, "linux.rootfsPropagation: unknown propagation \"%s\"",
-					l->rootfs_propagation);
+					    l->rootfs_propagation);
 	}
 	TRY(b_json_strv(lx, "linux", "maskedPaths", &l->masked_paths, e));
 	TRY(b_json_strv(lx, "linux", "readonlyPaths", &l->readonly_paths, e));

@@ -59,13 +59,13 @@ struct oci_mount {
 	char *type;
 	char **options; /* as written, NULL-terminated */
 	/* Derived from options by oci_mount_parse_options(). */
-	unsigned long flags;         /* MS_* applied at mount time */
-	unsigned long clear_flags;   /* MS_* explicitly cleared ("rw", "suid" ...) */
-	unsigned long propagation;   /* MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE, with MS_REC */
-	char *data;                  /* filesystem-specific options joined with ',' */
-	bool bind;                   /* "bind" or "rbind" */
-	bool recursive_bind;         /* "rbind" */
-	/* uid/gid mappings of an idmapped mount (rarely used) */
+	unsigned long flags;       /* MS_* applied at mount time */
+	unsigned long clear_flags; /* MS_* explicitly cleared ("rw", "suid" ...) */
+	unsigned long propagation; /* MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE, with MS_REC */
+	char *data;                /* filesystem-specific options joined with ',' */
+	bool bind;                 /* "bind" or "rbind" */
+	bool recursive_bind;       /* "rbind" */
+				   /* uid/gid mappings of an idmapped mount (rarely used) */
 };
 
 struct oci_hook {
@@ -80,7 +80,17 @@ struct oci_hooks {
 	size_t n_prestart, n_create_runtime, n_create_container, n_start_container, n_poststart, n_poststop;
 };
 
-enum oci_ns_type { OCI_NS_PID, OCI_NS_NETWORK, OCI_NS_MOUNT, OCI_NS_IPC, OCI_NS_UTS, OCI_NS_USER, OCI_NS_CGROUP, OCI_NS_TIME, OCI_NS_COUNT };
+enum oci_ns_type {
+	OCI_NS_PID,
+	OCI_NS_NETWORK,
+	OCI_NS_MOUNT,
+	OCI_NS_IPC,
+	OCI_NS_UTS,
+	OCI_NS_USER,
+	OCI_NS_CGROUP,
+	OCI_NS_TIME,
+	OCI_NS_COUNT
+};
 
 struct oci_namespace {
 	bool present;
@@ -102,7 +112,7 @@ struct oci_device {
 
 struct oci_device_cgroup {
 	bool allow;
-	char type; /* 'a', 'c', 'b' */
+	char type;            /* 'a', 'c', 'b' */
 	int64_t major, minor; /* -1 means any */
 	char *access;         /* "rwm" subset */
 };
@@ -155,7 +165,8 @@ struct oci_resources {
 		OCI_OPT(uint16_t, leaf_weight);
 		struct oci_weight_device *weight_device;
 		size_t n_weight_device;
-		struct oci_throttle_device *throttle_read_bps, *throttle_write_bps, *throttle_read_iops, *throttle_write_iops;
+		struct oci_throttle_device *throttle_read_bps, *throttle_write_bps, *throttle_read_iops,
+		    *throttle_write_iops;
 		size_t n_throttle_read_bps, n_throttle_write_bps, n_throttle_read_iops, n_throttle_write_iops;
 	} block_io;
 	struct oci_hugepage_limit *hugepage_limits;
@@ -165,8 +176,15 @@ struct oci_resources {
 };
 
 enum oci_seccomp_action {
-	OCI_SCMP_KILL, OCI_SCMP_KILL_PROCESS, OCI_SCMP_KILL_THREAD, OCI_SCMP_TRAP, OCI_SCMP_ERRNO,
-	OCI_SCMP_TRACE, OCI_SCMP_ALLOW, OCI_SCMP_LOG, OCI_SCMP_NOTIFY,
+	OCI_SCMP_KILL,
+	OCI_SCMP_KILL_PROCESS,
+	OCI_SCMP_KILL_THREAD,
+	OCI_SCMP_TRAP,
+	OCI_SCMP_ERRNO,
+	OCI_SCMP_TRACE,
+	OCI_SCMP_ALLOW,
+	OCI_SCMP_LOG,
+	OCI_SCMP_NOTIFY,
 };
 
 struct oci_seccomp_arg {
@@ -207,7 +225,7 @@ struct oci_linux {
 	char **masked_paths;   /* NULL-terminated */
 	char **readonly_paths; /* NULL-terminated */
 	char *mount_label;
-	char **sysctl; /* k0, v0, k1, v1, ..., NULL */
+	char **sysctl;               /* k0, v0, k1, v1, ..., NULL */
 	struct oci_seccomp *seccomp; /* NULL: none */
 	char *personality_domain;
 };
@@ -240,6 +258,6 @@ int oci_mount_parse_options(struct oci_mount *m, berr *e);
 
 /* Capability name ("CAP_CHOWN") -> number, or -1. */
 int oci_cap_from_name(const char *name);
-const char *oci_ns_name(enum oci_ns_type t);   /* "pid", "network" ... as in config.json */
+const char *oci_ns_name(enum oci_ns_type t);      /* "pid", "network" ... as in config.json */
 const char *oci_ns_proc_name(enum oci_ns_type t); /* "pid", "net" ... as in /proc/PID/ns */
 int oci_ns_clone_flag(enum oci_ns_type t);

@@ -26,7 +26,8 @@ int oci_id_validate(const char *id, berr *e)
 		return berr_invalid(e, "invalid container id \"%s\"", id);
 	for (const char *p = id; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("_+-.", *p))
-			return berr_invalid(e, "invalid container id \"%s\": only letters, digits and _+-. are allowed", id);
+			return berr_invalid(e, "invalid container id \"%s\": only letters, digits and _+-. are allowed",
+					    id);
 	return 0;
 }
 
@@ -76,11 +77,11 @@ int oci_state_save(const char *dir, const struct oci_state *s, berr *e)
 	json_t *ann = json_object();
 	for (char **a = s->annotations; a && a[0] && a[1]; a += 2)
 		json_object_set_new(ann, a[0], json_string(a[1]));
-	json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "id", s->id, "pid", (int)s->pid,
-			      "pid_start_time", (json_int_t)s->pid_start_time, "bundle", s->bundle, "rootfs", s->rootfs,
-			      "created", s->created, "owner", s->owner ? s->owner : "", "cgroup_path",
-			      s->cgroup_path ? s->cgroup_path : "", "annotations", ann, "systemd_cgroup",
-			      s->systemd_cgroup);
+	json_t *o =
+	    json_pack("{s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "id", s->id, "pid", (int)s->pid,
+		      "pid_start_time", (json_int_t)s->pid_start_time, "bundle", s->bundle, "rootfs", s->rootfs,
+		      "created", s->created, "owner", s->owner ? s->owner : "", "cgroup_path",
+		      s->cgroup_path ? s->cgroup_path : "", "annotations", ann, "systemd_cgroup", s->systemd_cgroup);
 	if (!o)
 		return berr_set(e, ENOMEM, "encoding state of %s", s->id);
 	_cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
@@ -179,10 +180,10 @@ char *oci_state_to_json(const struct oci_state *s, enum oci_status st, bool pret
 	for (char **a = s->annotations; a && a[0] && a[1]; a += 2)
 		json_object_set_new(ann, a[0], json_string(a[1]));
 	int pid = st == OCI_STATUS_STOPPED ? 0 : (int)s->pid;
-	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o}", "ociVersion", OCI_VERSION, "id", s->id,
-			      "pid", pid, "status", oci_status_name(st), "bundle", s->bundle, "rootfs",
-			      s->rootfs ? s->rootfs : "", "created", s->created ? s->created : "", "owner",
-			      s->owner ? s->owner : "", "annotations", ann);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o}", "ociVersion", OCI_VERSION, "id", s->id, "pid",
+		      pid, "status", oci_status_name(st), "bundle", s->bundle, "rootfs", s->rootfs ? s->rootfs : "",
+		      "created", s->created ? s->created : "", "owner", s->owner ? s->owner : "", "annotations", ann);
 	if (!o)
 		return NULL;
 	char *text = json_dumps(o, pretty ? JSON_INDENT(2) | JSON_PRESERVE_ORDER : JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -16,8 +16,8 @@ struct oci_state {
 	char *rootfs;            /* absolute */
 	char *created;           /* RFC 3339 with nanoseconds, UTC */
 	char *owner;
-	char *cgroup_path;       /* resolved cgroupsPath */
-	char **annotations;      /* k0, v0, ..., NULL */
+	char *cgroup_path;  /* resolved cgroupsPath */
+	char **annotations; /* k0, v0, ..., NULL */
 	bool systemd_cgroup;
 };
 
@@ -37,7 +37,7 @@ char *oci_state_to_json(const struct oci_state *s, enum oci_status st, bool pret
 uint64_t oci_pid_start_time(pid_t pid);
 void oci_now_rfc3339(char *buf, size_t len);
 
-#define OCI_STATE_FILE "state.json"
+#define OCI_STATE_FILE   "state.json"
 #define OCI_START_SOCKET "start.sock"
-#define OCI_CONFIG_COPY "config.json"
-#define OCI_VERSION "1.1.0"
+#define OCI_CONFIG_COPY  "config.json"
+#define OCI_VERSION      "1.1.0"

@@ -5,15 +5,15 @@
 #include "../lib/err.h"
 
 enum oci_sync_type {
-	OCI_SYNC_GO = 1,        /* runtime -> init: set-up done on the runtime side, go on */
-	OCI_SYNC_USERMAP,       /* init -> runtime: new user namespace exists, write its id maps */
-	OCI_SYNC_HOOKS,         /* init -> runtime: mounts done, run prestart/createRuntime hooks */
-	OCI_SYNC_READY,         /* init -> runtime: waiting for start */
-	OCI_SYNC_START,         /* runtime -> init: exec the process now */
-	OCI_SYNC_ERROR,         /* either way: text is the error message */
-	OCI_SYNC_STATE,         /* runtime -> init: text is the state JSON for in-container hooks */
-	OCI_SYNC_PTY,           /* init -> runtime: the pty master travels as SCM_RIGHTS */
-	OCI_SYNC_CGROUP,        /* runtime -> init: you are in your cgroup now */
+	OCI_SYNC_GO = 1,  /* runtime -> init: set-up done on the runtime side, go on */
+	OCI_SYNC_USERMAP, /* init -> runtime: new user namespace exists, write its id maps */
+	OCI_SYNC_HOOKS,   /* init -> runtime: mounts done, run prestart/createRuntime hooks */
+	OCI_SYNC_READY,   /* init -> runtime: waiting for start */
+	OCI_SYNC_START,   /* runtime -> init: exec the process now */
+	OCI_SYNC_ERROR,   /* either way: text is the error message */
+	OCI_SYNC_STATE,   /* runtime -> init: text is the state JSON for in-container hooks */
+	OCI_SYNC_PTY,     /* init -> runtime: the pty master travels as SCM_RIGHTS */
+	OCI_SYNC_CGROUP,  /* runtime -> init: you are in your cgroup now */
 };
 
 /* Send a message, with optional text and one optional fd (-1 for none). */

@@ -25,9 +25,9 @@ static bool starts_with(const char *s, const char *prefix)
 
 static int check_sysctl(const struct oci_spec *s, const char *key, berr *e)
 {
-	static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-					       "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
-					       "kernel.shm_rmid_forced", NULL};
+	static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb",          "kernel.msgmni",
+					       "kernel.sem",    "kernel.shmall",          "kernel.shmmax",
+					       "kernel.shmmni", "kernel.shm_rmid_forced", NULL};
 	bool ipc = starts_with(key, "fs.mqueue.");
 	for (const char *const *k = ipc_keys; *k && !ipc; k++)
 		ipc = !strcmp(key, *k);
@@ -38,8 +38,8 @@ static int check_sysctl(const struct oci_spec *s, const char *key, berr *e)
 	}
 	if (starts_with(key, "net.")) {
 		if (!private_ns(s, OCI_NS_NETWORK))
-			return berr_invalid(e, "linux.sysctl %s: needs a private network namespace (it would change the host's)",
-					    key);
+			return berr_invalid(
+			    e, "linux.sysctl %s: needs a private network namespace (it would change the host's)", key);
 		return 0;
 	}
 	if (!strcmp(key, "kernel.hostname") || !strcmp(key, "kernel.domainname")) {

@@ -24,13 +24,12 @@
 #define BIT(c) (UINT64_C(1) << (c))
 
 /* Checks inside a forked child: report on stderr and exit non-zero (never run cmocka there). */
-#define CHILD_CHECK(cond)                                                                              \
-	do {                                                                                           \
-		if (!(cond)) {                                                                         \
-			dprintf(2, "child: %s:%d: check failed: %s (errno %d)\n", __FILE__, __LINE__, #cond, \
-				errno);                                                                \
-			_exit(1);                                                                      \
-		}                                                                                      \
+#define CHILD_CHECK(cond)                                                                                            \
+	do {                                                                                                         \
+		if (!(cond)) {                                                                                       \
+			dprintf(2, "child: %s:%d: check failed: %s (errno %d)\n", __FILE__, __LINE__, #cond, errno); \
+			_exit(1);                                                                                    \
+		}                                                                                                    \
 	} while (0)
 
 /* Run fn in a child; assert it exited 0. */
@@ -102,8 +101,8 @@ static void test_caps_held(void **state)
 	if (!(bnd & BIT(24)))
 		assert_false(held & BIT(24));
 	assert_false(held & ~(BIT(oci_cap_last() + 1) - 1));
-	print_message("held capabilities: %#" PRIx64 " (bounding %#" PRIx64 ", permitted %#" PRIx64 ")\n", held,
-		      bnd, prm);
+	print_message("held capabilities: %#" PRIx64 " (bounding %#" PRIx64 ", permitted %#" PRIx64 ")\n", held, bnd,
+		      prm);
 }
 
 static void test_parse_list(void **state)
@@ -179,9 +178,10 @@ static void test_to_names(void **state)
 static uint64_t docker_default_caps(void)
 {
 	static const char *const names[] = {
-		"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",     "CAP_FOWNER",		"CAP_MKNOD",
-		"CAP_NET_RAW", "CAP_SETGID",	   "CAP_SETUID",     "CAP_SETFCAP",		"CAP_SETPCAP",
-		"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+	    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+	    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+	    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+	    "CAP_KILL",    "CAP_AUDIT_WRITE",
 	};
 	uint64_t m = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -235,11 +235,11 @@ static void child_setuid_ambient(void *arg)
 {
 	uint64_t def = docker_default_caps();
 	struct oci_capabilities c = {
-		.bounding = def,
-		.effective = def,
-		.permitted = def,
-		.inheritable = BIT(0),            /* CAP_CHOWN */
-		.ambient = BIT(0) | BIT(5) | BIT(21), /* CAP_KILL: not inheritable; CAP_SYS_ADMIN: not held */
+	    .bounding = def,
+	    .effective = def,
+	    .permitted = def,
+	    .inheritable = BIT(0),                /* CAP_CHOWN */
+	    .ambient = BIT(0) | BIT(5) | BIT(21), /* CAP_KILL: not inheritable; CAP_SYS_ADMIN: not held */
 	};
 	berr e = {0};
 	uint64_t bnd0 = status_caps("CapBnd");
@@ -310,15 +310,15 @@ static void test_apply_effective_not_permitted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cap_from_name),
-		cmocka_unit_test(test_cap_last),
-		cmocka_unit_test(test_caps_held),
-		cmocka_unit_test(test_parse_list),
-		cmocka_unit_test(test_to_names),
-		cmocka_unit_test(test_apply_without_chown),
-		cmocka_unit_test(test_apply_setuid_ambient),
-		cmocka_unit_test(test_apply_all),
-		cmocka_unit_test(test_apply_effective_not_permitted),
+	    cmocka_unit_test(test_cap_from_name),
+	    cmocka_unit_test(test_cap_last),
+	    cmocka_unit_test(test_caps_held),
+	    cmocka_unit_test(test_parse_list),
+	    cmocka_unit_test(test_to_names),
+	    cmocka_unit_test(test_apply_without_chown),
+	    cmocka_unit_test(test_apply_setuid_ambient),
+	    cmocka_unit_test(test_apply_all),
+	    cmocka_unit_test(test_apply_effective_not_permitted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@
 #include "oci/cgroup_internal.h"
 
 #define FIXTURES "../fixtures/cgroup/"
-#define CTR "mygroup/ctr1"
+#define CTR      "mygroup/ctr1"
 
 /* ---------- fixtures and the fake cgroupfs ---------- */
 
@@ -132,10 +132,10 @@ static char *knob(const char *rel)
 	return s;
 }
 
-#define assert_knob(rel, want)                       \
-	do {                                         \
+#define assert_knob(rel, want)                         \
+	do {                                           \
 		_cleanup_free_ char *got_ = knob(rel); \
-		assert_string_equal(got_, want);     \
+		assert_string_equal(got_, want);       \
 	} while (0)
 
 /* root + "/" + rel */
@@ -294,7 +294,7 @@ static void test_path_absolute(void **state)
 {
 	mkdirs("freezer/" CTR);
 	struct oci_cgroup *cg =
-		open_ok("mountinfo/legacy-combined.txt", "self/legacy.txt", "/mygroup//./x/../ctr1/", false, NULL);
+	    open_ok("mountinfo/legacy-combined.txt", "self/legacy.txt", "/mygroup//./x/../ctr1/", false, NULL);
 	/* Absolute: from each hierarchy's root, whatever our own cgroup is. */
 	assert_string_equal(oci_cgroup_path(cg), "/" CTR);
 	assert_dir(cg, "freezer", "freezer/" CTR);
@@ -318,8 +318,7 @@ static void test_path_default(void **state)
 static void test_path_relative(void **state)
 {
 	mkdirs("freezer/user.slice/session-2.scope/berth/ctr1");
-	struct oci_cgroup *cg =
-		open_ok("mountinfo/legacy-combined.txt", "self/legacy.txt", "berth/ctr1", false, NULL);
+	struct oci_cgroup *cg = open_ok("mountinfo/legacy-combined.txt", "self/legacy.txt", "berth/ctr1", false, NULL);
 	/* Each hierarchy from our own cgroup in it (/proc/self/cgroup). */
 	assert_dir(cg, "freezer", "freezer/user.slice/session-2.scope/berth/ctr1");
 	assert_dir(cg, "memory", "memory/user.slice/user-1000.slice/session-2.scope/berth/ctr1");
@@ -358,8 +357,9 @@ static void test_path_systemd_form(void **state)
 	mkdirs("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12.slice/cri-containerd-abc.scope");
 	struct oci_cgroup *cg = open_ok("mountinfo/unified.txt", "self/unified.txt",
 					"kubepods-burstable-pod12.slice:cri-containerd:abc", false, NULL);
-	assert_string_equal(oci_cgroup_path(cg),
-			    "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12.slice/cri-containerd-abc.scope");
+	assert_string_equal(
+	    oci_cgroup_path(cg),
+	    "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12.slice/cri-containerd-abc.scope");
 	oci_cgroup_free(cg);
 	mkdirs("system.slice/docker-abc.scope");
 	cg = open_ok("mountinfo/unified.txt", "self/unified.txt", ":docker:abc", false, NULL);
@@ -398,10 +398,10 @@ static void test_v1_resources(void **state)
 {
 	use_tree("fs-v1");
 	struct oci_device_cgroup devs[] = {
-		{.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
-		{.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},
-		{.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"},
-		{.allow = true, .type = 'b', .major = 8, .minor = -1, .access = "r"},
+	    {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+	    {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},
+	    {.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"},
+	    {.allow = true, .type = 'b', .major = 8, .minor = -1, .access = "r"},
 	};
 	struct oci_weight_device wd[] = {{.major = 8, .minor = 0, .has_weight = true, .weight = 300}};
 	struct oci_throttle_device rbps[] = {{8, 0, 1048576}};
@@ -583,8 +583,9 @@ static void test_v1_enter_freeze(void **state)
 	struct oci_cgroup *cg = open_ok("mountinfo/legacy-combined.txt", "self/legacy.txt", "/" CTR, false, NULL);
 	berr e = {0};
 	assert_int_equal(oci_cgroup_enter(cg, 4242, &e), 0);
-	static const char *const hier[] = {"systemd", "cpu,cpuacct", "net_cls,net_prio", "cpuset", "memory", "blkio",
-					   "devices", "freezer", "pids", "hugetlb", "perf_event"};
+	static const char *const hier[] = {"systemd", "cpu,cpuacct", "net_cls,net_prio", "cpuset",
+					   "memory",  "blkio",       "devices",          "freezer",
+					   "pids",    "hugetlb",     "perf_event"};
 	for (size_t i = 0; i < ARRAY_SIZE(hier); i++) {
 		_cleanup_free_ char *rel = NULL;
 		assert_true(asprintf(&rel, "%s/" CTR "/cgroup.procs", hier[i]) > 0);
@@ -882,12 +883,12 @@ static void test_create_destroy(void **state)
 static int run_filter(const struct bpf_insn *p, size_t n, char type, uint32_t major, uint32_t minor, const char *acc)
 {
 	struct bpf_cgroup_dev_ctx ctx = {
-		.access_type = (uint32_t)(type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK),
-		.major = major,
-		.minor = minor,
+	    .access_type = (uint32_t)(type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK),
+	    .major = major,
+	    .minor = minor,
 	};
 	for (const char *a = acc; *a; a++)
-		ctx.access_type |= (uint32_t)(*a == 'r' ? BPF_DEVCG_ACC_READ
+		ctx.access_type |= (uint32_t)(*a == 'r'   ? BPF_DEVCG_ACC_READ
 					      : *a == 'w' ? BPF_DEVCG_ACC_WRITE
 							  : BPF_DEVCG_ACC_MKNOD)
 				   << 16;
@@ -928,13 +929,13 @@ static int run_filter(const struct bpf_insn *p, size_t n, char type, uint32_t ma
 static void test_v2_device_filter(void **state)
 {
 	struct oci_device_cgroup rules[] = {
-		{.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
-		{.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"}, /* null */
-		{.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "r"},   /* zero, read only */
-		{.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"}, /* mknod any char */
-		{.allow = true, .type = 'c', .major = 136, .minor = -1, .access = "rwm"},
-		{.allow = false, .type = 'c', .major = 136, .minor = 3, .access = "w"},
-		{.allow = true, .type = 'b', .major = 8, .minor = 0, .access = NULL},
+	    {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+	    {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"}, /* null */
+	    {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "r"},   /* zero, read only */
+	    {.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"}, /* mknod any char */
+	    {.allow = true, .type = 'c', .major = 136, .minor = -1, .access = "rwm"},
+	    {.allow = false, .type = 'c', .major = 136, .minor = 3, .access = "w"},
+	    {.allow = true, .type = 'b', .major = 8, .minor = 0, .access = NULL},
 	};
 	struct bpf_insn *p = NULL;
 	size_t n = 0;
@@ -963,7 +964,7 @@ static void test_v2_device_filter(void **state)
 
 	/* Without a deny-all, what no rule names stays allowed (the parent's default). */
 	struct oci_device_cgroup open_rules[] = {
-		{.allow = false, .type = 'c', .major = 1, .minor = 9, .access = "rwm"},
+	    {.allow = false, .type = 'c', .major = 1, .minor = 9, .access = "rwm"},
 	};
 	assert_int_equal(cg_v2_devices_build(open_rules, 1, &p, &n, &e), 0);
 	assert_int_equal(run_filter(p, n, 'c', 1, 9, "r"), 0);
@@ -987,26 +988,26 @@ static void test_v2_device_filter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_detect_layout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_combined_controllers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hybrid_ubuntu_hierarchies, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_path_absolute, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_path_default, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_path_relative, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_path_bind_mounted_root, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_path_systemd_form, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_path_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v1_resources, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v1_memsw_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v1_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v1_enter_freeze, setup, teardown),
-		cmocka_unit_test(test_v2_conversions),
-		cmocka_unit_test_setup_teardown(test_v2_resources, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v2_updates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v2_pids_freeze_kill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hybrid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_create_destroy, setup, teardown),
-		cmocka_unit_test(test_v2_device_filter),
+	    cmocka_unit_test_setup_teardown(test_detect_layout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_combined_controllers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hybrid_ubuntu_hierarchies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_path_absolute, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_path_default, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_path_relative, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_path_bind_mounted_root, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_path_systemd_form, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_path_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v1_resources, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v1_memsw_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v1_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v1_enter_freeze, setup, teardown),
+	    cmocka_unit_test(test_v2_conversions),
+	    cmocka_unit_test_setup_teardown(test_v2_resources, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v2_updates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v2_pids_freeze_kill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hybrid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_destroy, setup, teardown),
+	    cmocka_unit_test(test_v2_device_filter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

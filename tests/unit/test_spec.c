@@ -42,30 +42,38 @@ static void test_full_config(void **state)
 {
 	(void)state;
 	struct oci_spec *s = parse_ok(
-		"{\"ociVersion\": \"1.1.0\", \"root\": {\"path\": \"rootfs\", \"readonly\": true},"
-		" \"hostname\": \"h1\", \"domainname\": \"d1\","
-		" \"process\": {\"terminal\": true, \"consoleSize\": {\"height\": 24, \"width\": 80},"
-		"   \"user\": {\"uid\": 1000, \"gid\": 100, \"umask\": 18, \"additionalGids\": [5, 6]},"
-		"   \"args\": [\"sh\", \"-c\", \"true\"], \"env\": [\"A=1\"], \"cwd\": \"/work\","
-		"   \"capabilities\": {\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\"], \"effective\": [\"CAP_KILL\"]},"
-		"   \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1024, \"hard\": 2048}],"
-		"   \"noNewPrivileges\": true, \"oomScoreAdj\": 100},"
-		" \"mounts\": [{\"destination\": \"/data\", \"source\": \"/srv\", \"options\": [\"rbind\", \"ro\", \"rprivate\"]},"
-		"   {\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\", \"size=1m\", \"mode=1777\"]}],"
-		" \"hooks\": {\"poststop\": [{\"path\": \"/bin/true\", \"args\": [\"true\"], \"timeout\": 5}]},"
-		" \"annotations\": {\"k\": \"v\"},"
-		" \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\", \"path\": \"/proc/1/ns/net\"},"
-		"   {\"type\": \"mount\"}, {\"type\": \"user\"}],"
-		"   \"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],"
-		"   \"gidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],"
-		"   \"devices\": [{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229, \"fileMode\": 438}],"
-		"   \"cgroupsPath\": \"/a/b\","
-		"   \"resources\": {\"memory\": {\"limit\": 33554432, \"swap\": 67108864}, \"cpu\": {\"shares\": 512, \"quota\": 20000, \"period\": 100000, \"cpus\": \"0\"},"
-		"     \"pids\": {\"limit\": 20}, \"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 3, \"access\": \"rw\"}],"
-		"     \"blockIO\": {\"weight\": 500, \"throttleReadBpsDevice\": [{\"major\": 8, \"minor\": 0, \"rate\": 1048576}]}},"
-		"   \"sysctl\": {\"net.ipv4.ip_forward\": \"1\"}, \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"],"
-		"   \"rootfsPropagation\": \"rslave\","
-		"   \"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 1}]}}}");
+	    "{\"ociVersion\": \"1.1.0\", \"root\": {\"path\": \"rootfs\", \"readonly\": true},"
+	    " \"hostname\": \"h1\", \"domainname\": \"d1\","
+	    " \"process\": {\"terminal\": true, \"consoleSize\": {\"height\": 24, \"width\": 80},"
+	    "   \"user\": {\"uid\": 1000, \"gid\": 100, \"umask\": 18, \"additionalGids\": [5, 6]},"
+	    "   \"args\": [\"sh\", \"-c\", \"true\"], \"env\": [\"A=1\"], \"cwd\": \"/work\","
+	    "   \"capabilities\": {\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\"], \"effective\": [\"CAP_KILL\"]},"
+	    "   \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1024, \"hard\": 2048}],"
+	    "   \"noNewPrivileges\": true, \"oomScoreAdj\": 100},"
+	    " \"mounts\": [{\"destination\": \"/data\", \"source\": \"/srv\", \"options\": [\"rbind\", \"ro\", "
+	    "\"rprivate\"]},"
+	    "   {\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\", "
+	    "\"size=1m\", \"mode=1777\"]}],"
+	    " \"hooks\": {\"poststop\": [{\"path\": \"/bin/true\", \"args\": [\"true\"], \"timeout\": 5}]},"
+	    " \"annotations\": {\"k\": \"v\"},"
+	    " \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\", \"path\": \"/proc/1/ns/net\"},"
+	    "   {\"type\": \"mount\"}, {\"type\": \"user\"}],"
+	    "   \"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],"
+	    "   \"gidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],"
+	    "   \"devices\": [{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229, \"fileMode\": "
+	    "438}],"
+	    "   \"cgroupsPath\": \"/a/b\","
+	    "   \"resources\": {\"memory\": {\"limit\": 33554432, \"swap\": 67108864}, \"cpu\": {\"shares\": 512, "
+	    "\"quota\": 20000, \"period\": 100000, \"cpus\": \"0\"},"
+	    "     \"pids\": {\"limit\": 20}, \"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, "
+	    "\"type\": \"c\", \"major\": 1, \"minor\": 3, \"access\": \"rw\"}],"
+	    "     \"blockIO\": {\"weight\": 500, \"throttleReadBpsDevice\": [{\"major\": 8, \"minor\": 0, \"rate\": "
+	    "1048576}]}},"
+	    "   \"sysctl\": {\"net.ipv4.ip_forward\": \"1\"}, \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": "
+	    "[\"/proc/sys\"],"
+	    "   \"rootfsPropagation\": \"rslave\","
+	    "   \"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mkdir\"], "
+	    "\"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 1}]}}}");
 	assert_string_equal(s->root_path, "rootfs");
 	assert_true(s->root_readonly);
 	assert_string_equal(s->hostname, "h1");
@@ -130,14 +138,17 @@ static void test_errors_name_the_field(void **state)
 	parse_fails("{\"root\": {\"path\": \"r\"}}", "ociVersion: required");
 	parse_fails("{\"ociVersion\": \"1\", " MINIMAL_PROCESS "}", "root: required");
 	parse_fails("{\"ociVersion\": \"1\", \"root\": {}, " MINIMAL_PROCESS "}", "root.path: required");
-	parse_fails("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": \"sh\", \"cwd\": \"/\"}}",
-		    "process.args: expected an array of strings, got a string");
-	parse_fails("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\", 3], \"cwd\": \"/\"}}",
+	parse_fails(
+	    "{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": \"sh\", \"cwd\": \"/\"}}",
+	    "process.args: expected an array of strings, got a string");
+	parse_fails("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\", 3], "
+		    "\"cwd\": \"/\"}}",
 		    "process.args[1]: expected a string, got an integer");
 	parse_fails("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [], \"cwd\": \"/\"}}",
 		    "process.args: must name the program");
-	parse_fails("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\"], \"cwd\": \"rel\"}}",
-		    "process.cwd: must be an absolute path");
+	parse_fails(
+	    "{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\"], \"cwd\": \"rel\"}}",
+	    "process.cwd: must be an absolute path");
 	parse_fails("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, " MINIMAL_PROCESS
 		    ", \"linux\": {\"namespaces\": [{\"type\": \"pidd\"}]}}",
 		    "linux.namespaces[0].type: unknown namespace type \"pidd\"");
@@ -147,12 +158,14 @@ static void test_errors_name_the_field(void **state)
 	parse_fails("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, " MINIMAL_PROCESS
 		    ", \"mounts\": [{\"destination\": \"rel\", \"type\": \"tmpfs\"}]}",
 		    "mounts[0].destination: must be an absolute path");
-	parse_fails("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\","
-		    " \"rlimits\": [{\"type\": \"RLIMIT_FOO\", \"soft\": 1, \"hard\": 1}]}}",
-		    "process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\"");
-	parse_fails("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\","
-		    " \"capabilities\": {\"bounding\": [\"CAP_NOPE\"]}}}",
-		    "process.capabilities.bounding[0]");
+	parse_fails(
+	    "{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\","
+	    " \"rlimits\": [{\"type\": \"RLIMIT_FOO\", \"soft\": 1, \"hard\": 1}]}}",
+	    "process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\"");
+	parse_fails(
+	    "{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\","
+	    " \"capabilities\": {\"bounding\": [\"CAP_NOPE\"]}}}",
+	    "process.capabilities.bounding[0]");
 	parse_fails("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, " MINIMAL_PROCESS
 		    ", \"linux\": {\"resources\": {\"memory\": {\"limit\": \"lots\"}}}}",
 		    "linux.resources.memory.limit: expected an integer, got a string");
@@ -171,7 +184,8 @@ static void test_errors_name_the_field(void **state)
 static void test_mount_options(void **state)
 {
 	(void)state;
-	char *opts[] = {"ro", "rw", "nosuid", "nodev", "noexec", "exec", "rshared", "size=10m", "tmpcopyup", "uid=5", NULL};
+	char *opts[] = {"ro",      "rw",       "nosuid",    "nodev", "noexec", "exec",
+			"rshared", "size=10m", "tmpcopyup", "uid=5", NULL};
 	struct oci_mount m = {.destination = "/x", .type = "tmpfs", .options = opts};
 	berr e = {0};
 	assert_int_equal(oci_mount_parse_options(&m, &e), 0);
@@ -202,8 +216,11 @@ static void test_process_parse(void **state)
 	(void)state;
 	struct oci_process p;
 	berr e = {0};
-	assert_int_equal(oci_process_parse("{\"args\": [\"ls\"], \"cwd\": \"/tmp\", \"env\": [\"X=1\"], \"user\": {\"uid\": 7, \"gid\": 8}}",
-					   &p, &e), 0);
+	assert_int_equal(
+	    oci_process_parse(
+		"{\"args\": [\"ls\"], \"cwd\": \"/tmp\", \"env\": [\"X=1\"], \"user\": {\"uid\": 7, \"gid\": 8}}", &p,
+		&e),
+	    0);
 	assert_string_equal(p.args[0], "ls");
 	assert_int_equal(p.user.gid, 8);
 	oci_process_free(&p);
@@ -215,11 +232,9 @@ static void test_process_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_config),
-		cmocka_unit_test(test_minimal_config),
-		cmocka_unit_test(test_errors_name_the_field),
-		cmocka_unit_test(test_mount_options),
-		cmocka_unit_test(test_process_parse),
+	    cmocka_unit_test(test_full_config),           cmocka_unit_test(test_minimal_config),
+	    cmocka_unit_test(test_errors_name_the_field), cmocka_unit_test(test_mount_options),
+	    cmocka_unit_test(test_process_parse),
 	};
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
 }

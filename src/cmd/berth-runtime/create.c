@@ -5,19 +5,29 @@
 #include "../../oci/container.h"
 #include "cli.h"
 
-enum { O_BUNDLE = 'b', O_PID_FILE = 1000, O_CONSOLE, O_PRESERVE, O_NO_PIVOT, O_NO_KEYRING, O_DETACH = 'd', O_NO_SUBREAPER, O_KEEP };
+enum {
+	O_BUNDLE = 'b',
+	O_PID_FILE = 1000,
+	O_CONSOLE,
+	O_PRESERVE,
+	O_NO_PIVOT,
+	O_NO_KEYRING,
+	O_DETACH = 'd',
+	O_NO_SUBREAPER,
+	O_KEEP
+};
 
 static const struct option create_opts[] = {
-	{"bundle", required_argument, NULL, O_BUNDLE},
-	{"pid-file", required_argument, NULL, O_PID_FILE},
-	{"console-socket", required_argument, NULL, O_CONSOLE},
-	{"preserve-fds", required_argument, NULL, O_PRESERVE},
-	{"no-pivot", no_argument, NULL, O_NO_PIVOT},
-	{"no-new-keyring", no_argument, NULL, O_NO_KEYRING},
-	{"detach", no_argument, NULL, O_DETACH},
-	{"no-subreaper", no_argument, NULL, O_NO_SUBREAPER},
-	{"keep", no_argument, NULL, O_KEEP},
-	{0},
+    {"bundle", required_argument, NULL, O_BUNDLE},
+    {"pid-file", required_argument, NULL, O_PID_FILE},
+    {"console-socket", required_argument, NULL, O_CONSOLE},
+    {"preserve-fds", required_argument, NULL, O_PRESERVE},
+    {"no-pivot", no_argument, NULL, O_NO_PIVOT},
+    {"no-new-keyring", no_argument, NULL, O_NO_KEYRING},
+    {"detach", no_argument, NULL, O_DETACH},
+    {"no-subreaper", no_argument, NULL, O_NO_SUBREAPER},
+    {"keep", no_argument, NULL, O_KEEP},
+    {0},
 };
 
 static int parse(int argc, char **argv, const char *verb, bool allow_detach, struct oci_create_opts *o, bool *detach)

@@ -19,26 +19,42 @@ static int push(char ***v, size_t *n, const char *s)
 
 int rt_exec(int argc, char **argv)
 {
-	enum { O_PROCESS = 'p', O_TTY = 't', O_DETACH = 'd', O_ENV = 'e', O_USER = 'u', O_CWD = 1000, O_CAP, O_PID_FILE,
-	       O_CONSOLE, O_PRESERVE, O_NNP, O_GROUP, O_APPARMOR, O_LABEL, O_CGROUP, O_IGNORE_PAUSED };
+	enum {
+		O_PROCESS = 'p',
+		O_TTY = 't',
+		O_DETACH = 'd',
+		O_ENV = 'e',
+		O_USER = 'u',
+		O_CWD = 1000,
+		O_CAP,
+		O_PID_FILE,
+		O_CONSOLE,
+		O_PRESERVE,
+		O_NNP,
+		O_GROUP,
+		O_APPARMOR,
+		O_LABEL,
+		O_CGROUP,
+		O_IGNORE_PAUSED
+	};
 	static const struct option opts[] = {
-		{"process", required_argument, NULL, O_PROCESS},
-		{"tty", no_argument, NULL, O_TTY},
-		{"detach", no_argument, NULL, O_DETACH},
-		{"env", required_argument, NULL, O_ENV},
-		{"user", required_argument, NULL, O_USER},
-		{"cwd", required_argument, NULL, O_CWD},
-		{"cap", required_argument, NULL, O_CAP},
-		{"pid-file", required_argument, NULL, O_PID_FILE},
-		{"console-socket", required_argument, NULL, O_CONSOLE},
-		{"preserve-fds", required_argument, NULL, O_PRESERVE},
-		{"no-new-privs", no_argument, NULL, O_NNP},
-		{"additional-gids", required_argument, NULL, O_GROUP},
-		{"apparmor", required_argument, NULL, O_APPARMOR},
-		{"process-label", required_argument, NULL, O_LABEL},
-		{"cgroup", required_argument, NULL, O_CGROUP},
-		{"ignore-paused", no_argument, NULL, O_IGNORE_PAUSED},
-		{0},
+	    {"process", required_argument, NULL, O_PROCESS},
+	    {"tty", no_argument, NULL, O_TTY},
+	    {"detach", no_argument, NULL, O_DETACH},
+	    {"env", required_argument, NULL, O_ENV},
+	    {"user", required_argument, NULL, O_USER},
+	    {"cwd", required_argument, NULL, O_CWD},
+	    {"cap", required_argument, NULL, O_CAP},
+	    {"pid-file", required_argument, NULL, O_PID_FILE},
+	    {"console-socket", required_argument, NULL, O_CONSOLE},
+	    {"preserve-fds", required_argument, NULL, O_PRESERVE},
+	    {"no-new-privs", no_argument, NULL, O_NNP},
+	    {"additional-gids", required_argument, NULL, O_GROUP},
+	    {"apparmor", required_argument, NULL, O_APPARMOR},
+	    {"process-label", required_argument, NULL, O_LABEL},
+	    {"cgroup", required_argument, NULL, O_CGROUP},
+	    {"ignore-paused", no_argument, NULL, O_IGNORE_PAUSED},
+	    {0},
 	};
 	struct oci_exec_opts o = {.root = rt_globals.root};
 	char **env = NULL, **caps = NULL, **gids = NULL;

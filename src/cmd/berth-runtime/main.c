@@ -19,19 +19,19 @@ static const struct {
 	bool runs_code_in_container; /* needs the sealed self-copy */
 	const char *help;
 } verbs[] = {
-	{"create", rt_create, true, "create a container"},
-	{"start", rt_start, false, "executes the user defined process in a created container"},
-	{"run", rt_run, true, "create and run a container"},
-	{"state", rt_state, false, "output the state of a container"},
-	{"kill", rt_kill, false, "kill sends the specified signal (default: SIGTERM) to the container's init process"},
-	{"delete", rt_delete, false, "delete any resources held by the container"},
-	{"list", rt_list, false, "lists containers started by berth-runtime with the given root"},
-	{"exec", rt_exec, true, "execute new process inside the container"},
-	{"ps", rt_ps, false, "ps displays the processes running inside a container"},
-	{"pause", rt_pause, false, "pause suspends all processes inside the container"},
-	{"resume", rt_resume, false, "resumes all processes that have been previously paused"},
-	{"spec", rt_spec, false, "create a new specification file"},
-	{"features", rt_features, false, "show the enabled features"},
+    {"create", rt_create, true, "create a container"},
+    {"start", rt_start, false, "executes the user defined process in a created container"},
+    {"run", rt_run, true, "create and run a container"},
+    {"state", rt_state, false, "output the state of a container"},
+    {"kill", rt_kill, false, "kill sends the specified signal (default: SIGTERM) to the container's init process"},
+    {"delete", rt_delete, false, "delete any resources held by the container"},
+    {"list", rt_list, false, "lists containers started by berth-runtime with the given root"},
+    {"exec", rt_exec, true, "execute new process inside the container"},
+    {"ps", rt_ps, false, "ps displays the processes running inside a container"},
+    {"pause", rt_pause, false, "pause suspends all processes inside the container"},
+    {"resume", rt_resume, false, "resumes all processes that have been previously paused"},
+    {"spec", rt_spec, false, "create a new specification file"},
+    {"features", rt_features, false, "show the enabled features"},
 };
 
 static void usage(FILE *f)
@@ -40,30 +40,31 @@ static void usage(FILE *f)
 		   "An OCI runtime with runc's command line.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
 		fprintf(f, "   %-10s %s\n", verbs[i].name, verbs[i].help);
-	fprintf(f, "\nGlobal options:\n"
-		   "   --root value        root directory for storage of container state (default: /run/berth-runtime)\n"
-		   "   --log value         set the log file to write runtime logs to (default: stderr)\n"
-		   "   --log-format value  set the log format ('text' (default), or 'json')\n"
-		   "   --debug             enable debug logging\n"
-		   "   --systemd-cgroup    use systemd cgroups (not supported: berth-runtime manages cgroupfs)\n"
-		   "   --version, -v       print the version\n"
-		   "   --help, -h          show help\n");
+	fprintf(f,
+		"\nGlobal options:\n"
+		"   --root value        root directory for storage of container state (default: /run/berth-runtime)\n"
+		"   --log value         set the log file to write runtime logs to (default: stderr)\n"
+		"   --log-format value  set the log format ('text' (default), or 'json')\n"
+		"   --debug             enable debug logging\n"
+		"   --systemd-cgroup    use systemd cgroups (not supported: berth-runtime manages cgroupfs)\n"
+		"   --version, -v       print the version\n"
+		"   --help, -h          show help\n");
 }
 
 int main(int argc, char **argv)
 {
 	enum { OPT_ROOT = 1, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_CRIU, OPT_ROOTLESS };
 	static const struct option opts[] = {
-		{"root", required_argument, NULL, OPT_ROOT},
-		{"log", required_argument, NULL, OPT_LOG},
-		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-		{"debug", no_argument, NULL, OPT_DEBUG},
-		{"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
-		{"criu", required_argument, NULL, OPT_CRIU},
-		{"rootless", required_argument, NULL, OPT_ROOTLESS},
-		{"version", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"root", required_argument, NULL, OPT_ROOT},
+	    {"log", required_argument, NULL, OPT_LOG},
+	    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	    {"debug", no_argument, NULL, OPT_DEBUG},
+	    {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
+	    {"criu", required_argument, NULL, OPT_CRIU},
+	    {"rootless", required_argument, NULL, OPT_ROOTLESS},
+	    {"version", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int c;
 	opterr = 0;
@@ -76,12 +77,8 @@ int main(int argc, char **argv)
 		case OPT_SYSTEMD: rt_globals.systemd_cgroup = true; break;
 		case OPT_CRIU:
 		case OPT_ROOTLESS: break;
-		case 'v':
-			printf("berth-runtime version " BERTH_VERSION "\nspec: " OCI_VERSION "\n");
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
+		case 'v': printf("berth-runtime version " BERTH_VERSION "\nspec: " OCI_VERSION "\n"); return 0;
+		case 'h': usage(stdout); return 0;
 		default:
 			fprintf(stderr, "berth-runtime: unknown global option %s\n", argv[optind - 1]);
 			usage(stderr);

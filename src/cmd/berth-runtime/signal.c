@@ -89,5 +89,11 @@ static int pause_or_resume(int argc, char **argv, bool pause)
 	return 0;
 }
 
-int rt_pause(int argc, char **argv) { return pause_or_resume(argc, argv, true); }
-int rt_resume(int argc, char **argv) { return pause_or_resume(argc, argv, false); }
+int rt_pause(int argc, char **argv)
+{
+	return pause_or_resume(argc, argv, true);
+}
+int rt_resume(int argc, char **argv)
+{
+	return pause_or_resume(argc, argv, false);
+}

@@ -40,9 +40,9 @@ int rt_list(int argc, char **argv)
 {
 	enum { O_FORMAT = 'f', O_QUIET = 'q' };
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, O_FORMAT},
-		{"quiet", no_argument, NULL, O_QUIET},
-		{0},
+	    {"format", required_argument, NULL, O_FORMAT},
+	    {"quiet", no_argument, NULL, O_QUIET},
+	    {0},
 	};
 	const char *format = "table";
 	bool quiet = false;
@@ -83,13 +83,13 @@ int rt_list(int argc, char **argv)
 			if (quiet)
 				printf("%s\n", st.id);
 			else if (!strcmp(format, "table"))
-				printf("%-12s %-10d %-10s %-40s %-31s %s\n", st.id, pid, oci_status_name(status), st.bundle,
-				       st.created, owner);
+				printf("%-12s %-10d %-10s %-40s %-31s %s\n", st.id, pid, oci_status_name(status),
+				       st.bundle, st.created, owner);
 			else
-				json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "ociVersion",
-								     OCI_VERSION, "id", st.id, "pid", pid, "status",
-								     oci_status_name(status), "bundle", st.bundle,
-								     "created", st.created, "owner", owner));
+				json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}",
+								     "ociVersion", OCI_VERSION, "id", st.id, "pid", pid,
+								     "status", oci_status_name(status), "bundle",
+								     st.bundle, "created", st.created, "owner", owner));
 			oci_state_free(&st);
 		}
 		free(ids[i]);
