@@ -1,8 +1,11 @@
 # berth build. `make` builds build/; `make SAN=1` builds the ASan+UBSan variant in build-san/.
 CC ?= gcc
+# The runtime links only what oci/ needs; the image and storage layers add their own.
 PKGS := jansson libseccomp libcap
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+IMAGE_PKGS := libarchive libcrypto sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(IMAGE_PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+IMAGE_LIBS := $(shell pkg-config --libs $(IMAGE_PKGS))
 
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wjump-misses-init \
 	-D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
@@ -20,10 +23,12 @@ LDFLAGS := $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
 
 LIB_SRC := $(wildcard src/lib/*.c)
 OCI_SRC := $(wildcard src/oci/*.c)
+IMAGE_SRC := $(wildcard src/image/*.c src/storage/*.c)
 RUNTIME_SRC := $(wildcard src/cmd/berth-runtime/*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 OCI_OBJ := $(OCI_SRC:%.c=$(BUILD)/%.o)
+IMAGE_OBJ := $(IMAGE_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -40,12 +45,18 @@ $(BUILD)/liboci.a: $(OCI_OBJ) $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# image/ and storage/ (over lib/; storage may use image/).
+$(BUILD)/libimage.a: $(IMAGE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BUILD)/berth-runtime: $(RUNTIME_OBJ) $(BUILD)/liboci.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liboci.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libimage.a $(BUILD)/liboci.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liboci.a $(LDFLAGS) $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libimage.a $(BUILD)/liboci.a $(LDFLAGS) $(PKG_LIBS) $(IMAGE_LIBS) \
+		$(shell pkg-config --libs cmocka)
 
 unit: all
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
