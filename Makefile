@@ -21,9 +21,9 @@ endif
 CFLAGS := $(CFLAGS_BASE) $(CFLAGS_OPT) $(EXTRA_CFLAGS)
 LDFLAGS := $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
 
-LIB_SRC := $(wildcard src/lib/*.c)
+LIB_SRC := $(filter-out src/lib/digest.c,$(wildcard src/lib/*.c))
 OCI_SRC := $(wildcard src/oci/*.c)
-IMAGE_SRC := $(wildcard src/image/*.c src/storage/*.c)
+IMAGE_SRC := src/lib/digest.c $(wildcard src/image/*.c src/storage/*.c)
 RUNTIME_SRC := $(wildcard src/cmd/berth-runtime/*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
