@@ -1,6 +1,10 @@
 #include "fd.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <linux/close_range.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -8,6 +12,34 @@
 static int cmp_int(const void *a, const void *b)
 {
 	return *(const int *)a - *(const int *)b;
+}
+
+/* Closing or flagging fds one by one, for kernels before close_range (5.9) or its flags (5.11). */
+static int each_fd_from(int min_fd, bool close_them)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	int self = dirfd(d);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd < min_fd || fd == self)
+			continue;
+		if (close_them)
+			close(fd);
+		else
+			fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+	}
+	closedir(d);
+	return 0;
+}
+
+int b_cloexec_from(int min_fd)
+{
+	if (syscall(SYS_close_range, (unsigned int)min_fd, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	return each_fd_from(min_fd, false);
 }
 
 void b_close_fds_except(int min_fd, const int *keep, size_t n)
@@ -25,5 +57,6 @@ void b_close_fds_except(int min_fd, const int *keep, size_t n)
 		if ((unsigned int)sorted[i] >= from)
 			from = (unsigned int)sorted[i] + 1;
 	}
-	syscall(SYS_close_range, from, ~0U, 0);
+	if (syscall(SYS_close_range, from, ~0U, 0) < 0 && errno == ENOSYS)
+		each_fd_from((int)from, true);
 }

@@ -4,3 +4,5 @@
 
 /* Close every fd >= min_fd except those listed (negative entries are ignored). */
 void b_close_fds_except(int min_fd, const int *keep, size_t n);
+/* Mark every fd >= min_fd close-on-exec (close_range, or /proc/self/fd on kernels without it). */
+int b_cloexec_from(int min_fd);

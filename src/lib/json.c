@@ -1,15 +1,90 @@
 #include "json.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
 
+/*
+ * jansson holds integers as int64 and refuses larger literals, but OCI fields
+ * are uint64 (an rlimit of 18446744073709551615 means unlimited). Such
+ * literals become strings with a marker that b_json_u64 understands.
+ */
+#define U64_MARK "\001u64:"
+
+static bool above_int64(const char *digits, size_t n)
+{
+	static const char max_i64[] = "9223372036854775807";
+	static const char max_u64[] = "18446744073709551615";
+	if (n < sizeof max_i64 - 1 || n > sizeof max_u64 - 1)
+		return false;
+	if (n == sizeof max_i64 - 1 && memcmp(digits, max_i64, n) <= 0)
+		return false;
+	return n < sizeof max_u64 - 1 || memcmp(digits, max_u64, n) <= 0;
+}
+
+static char *mark_big_integers(const char *text)
+{
+	size_t len = strlen(text), extra = 0;
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"') {
+			in_string = true;
+		} else if (c >= '0' && c <= '9' && (i == 0 || !strchr("-.0123456789eE+", text[i - 1]))) {
+			size_t n = strspn(text + i, "0123456789");
+			if (!strchr(".eE", text[i + n]) && above_int64(text + i, n))
+				extra += 8 + strlen(U64_MARK);
+			i += n - 1;
+		}
+	}
+	if (!extra)
+		return NULL;
+	char *out = malloc(len + extra + 1), *o = out;
+	if (!out)
+		return NULL;
+	in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_string) {
+			*o++ = c;
+			if (c == '\\' && i + 1 < len)
+				*o++ = text[++i];
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"')
+			in_string = true;
+		if (c >= '0' && c <= '9' && (i == 0 || !strchr("-.0123456789eE+", text[i - 1]))) {
+			size_t n = strspn(text + i, "0123456789");
+			if (!strchr(".eE", text[i + n]) && above_int64(text + i, n)) {
+				o += sprintf(o, "\"\\u0001u64:%.*s\"", (int)n, text + i);
+				i += n - 1;
+				continue;
+			}
+		}
+		*o++ = c;
+	}
+	*o = '\0';
+	return out;
+}
+
 json_t *b_json_parse(const char *text, const char *what, berr *e)
 {
 	json_error_t je;
-	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	char *marked = mark_big_integers(text);
+	json_t *j = json_loads(marked ? marked : text, JSON_REJECT_DUPLICATES, &je);
+	free(marked);
 	if (!j)
 		berr_invalid(e, "%s: invalid JSON at line %d, column %d: %s", what, je.line, je.column, je.text);
 	return j;
@@ -92,9 +167,9 @@ int b_json_u64(json_t *obj, const char *field, const char *key, uint64_t *out, b
 		*present = v != NULL;
 	if (!v)
 		return 0;
-	/* jansson holds integers as signed 64-bit; larger values arrive as reals. */
-	if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) <= 18446744073709551615.0) {
-		*out = (uint64_t)json_real_value(v);
+	/* Literals above INT64_MAX arrive marked by b_json_parse. */
+	if (json_is_string(v) && !strncmp(json_string_value(v), U64_MARK, strlen(U64_MARK))) {
+		*out = strtoull(json_string_value(v) + strlen(U64_MARK), NULL, 10);
 		return 0;
 	}
 	if (!json_is_integer(v))

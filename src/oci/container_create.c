@@ -111,9 +111,20 @@ static int setup_terminal(struct create_ctx *c, berr *e)
 	return 0;
 }
 
+static void exit_on_signal(int sig)
+{
+	_exit(128 + sig);
+}
+
 /* Block until `start` says go; returns the channel to report late errors on. */
 static int wait_for_start(struct create_ctx *c, berr *e)
 {
+	/* As pid 1 of its namespace the init ignores signals it has no handler for; `kill` of a created container must
+	 * work. Handlers reset to default at execve. */
+	struct sigaction sa = {.sa_handler = exit_on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	if (!c->waits_for_start_socket) {
 		if (oci_sync_expect(c->sync_child, OCI_SYNC_START, NULL, NULL, e) < 0)
 			return -1;
@@ -221,7 +232,7 @@ static int child_setup(struct create_ctx *c, berr *e)
 		}
 		b_close_fds_except(3 + c->o->preserve_fds, keep, ARRAY_SIZE(keep));
 	}
-	if (oci_process_enter_cwd(&s->process, e) < 0)
+	if (oci_process_enter_cwd(&s->process, true, e) < 0)
 		return -1;
 	_cleanup_free_ char *exe = NULL;
 	if (oci_process_find_executable(&s->process, &exe, e) < 0)
@@ -375,8 +386,38 @@ static int run_parent_hooks(struct create_ctx *c, berr *e)
 	return 0;
 }
 
+/*
+ * When the init fails early, our next send or receive may see EPIPE or
+ * ECONNRESET before the error message it queued: fetch that message instead.
+ */
+static int init_error(struct create_ctx *c, berr *e)
+{
+	if (!e || (e->errnum != EPIPE && e->errnum != ECONNRESET))
+		return -1;
+	enum oci_sync_type t;
+	_cleanup_free_ char *text = NULL;
+	for (int tries = 0; tries < 4; tries++) {
+		if (oci_sync_recv(c->sync_parent, &t, &text, NULL, NULL) < 0)
+			return -1;
+		if (t == OCI_SYNC_ERROR)
+			return berr_set(e, 0, "%s", text);
+		free(text);
+		text = NULL;
+	}
+	return -1;
+}
+
+static int parent_setup_steps(struct create_ctx *c, int *pty_master, berr *e);
+
 /* Drive the init through its set-up; on return it waits for start. */
 static int parent_setup(struct create_ctx *c, int *pty_master, berr *e)
+{
+	if (parent_setup_steps(c, pty_master, e) < 0)
+		return init_error(c, e);
+	return 0;
+}
+
+static int parent_setup_steps(struct create_ctx *c, int *pty_master, berr *e)
 {
 	struct oci_linux *l = &c->spec->linux_;
 	if (l->namespaces[OCI_NS_USER].present && !l->namespaces[OCI_NS_USER].path) {

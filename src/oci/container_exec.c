@@ -209,7 +209,7 @@ static int exec_child(struct exec_ctx *x, berr *e)
 		for (int t = 0; t < OCI_NS_COUNT; t++)
 			x->ns_fds[t] = -1;
 	}
-	if (oci_process_enter_cwd(&x->proc, e) < 0)
+	if (oci_process_enter_cwd(&x->proc, false, e) < 0)
 		return -1;
 	_cleanup_free_ char *exe = NULL;
 	if (oci_process_find_executable(&x->proc, &exe, e) < 0)

@@ -171,7 +171,11 @@ int oci_container_delete(const char *root, const char *id, bool force, berr *e)
 	struct oci_state st;
 	if (oci_state_load(root, id, &st, e) < 0) {
 		if (force && e && e->errnum == ENOENT) {
+			/* A create killed half-way leaves a directory without state.json. */
+			_cleanup_free_ char *half = NULL;
 			berr_clear(e);
+			if (oci_state_dir(root, id, &half, NULL) == 0)
+				b_remove_tree(half, NULL);
 			return 0;
 		}
 		return -1;
@@ -237,7 +241,7 @@ int oci_container_pause(const char *root, const char *id, bool pause, berr *e)
 	int r = -1;
 	enum oci_status status = oci_state_status(root, &st);
 	struct oci_cgroup *cg = NULL;
-	if (pause && status != OCI_STATUS_RUNNING) {
+	if (pause && status != OCI_STATUS_RUNNING && status != OCI_STATUS_CREATED) {
 		berr_invalid(e, "container %s is not running", id);
 	} else if (!pause && status != OCI_STATUS_PAUSED) {
 		berr_invalid(e, "container %s is not paused", id);

@@ -37,8 +37,7 @@ static int run_one(const struct oci_hook *h, const char *kind, const char *state
 	if (pid == 0) {
 		dup2(in[0], STDIN_FILENO);
 		char *default_args[] = {h->path, NULL};
-		char *empty_env[] = {NULL};
-		execve(h->path, h->args && h->args[0] ? h->args : default_args, h->env ? h->env : empty_env);
+		execve(h->path, h->args && h->args[0] ? h->args : default_args, h->env ? h->env : environ);
 		dprintf(STDERR_FILENO, "%s hook %s: %s\n", kind, h->path, strerror(errno));
 		_exit(127);
 	}

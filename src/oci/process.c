@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../lib/cleanup.h"
+#include "../lib/fd.h"
 #include "../lib/fs.h"
 #include "../lib/json.h"
 #include "caps.h"
@@ -70,8 +71,14 @@ int oci_process_find_executable(const struct oci_process *p, char **path, berr *
 	return berr_set(e, ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
-int oci_process_enter_cwd(const struct oci_process *p, berr *e)
+int oci_process_enter_cwd(const struct oci_process *p, bool create, berr *e)
 {
+	if (create && access(p->cwd, F_OK) < 0 && errno == ENOENT) {
+		_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int made = root < 0 ? -1 : b_mkpath_in_root(root, p->cwd, 0755, false, e);
+		if (made < 0)
+			return berr_wrap(e, "process.cwd");
+	}
 	if (chdir(p->cwd) < 0)
 		return berr_sys(e, "process.cwd %s", p->cwd);
 	/* A cwd reached through a leaked outside reference reads back as "(unreachable)" (glibc: ENOENT). */
@@ -187,6 +194,9 @@ int oci_process_exec(const struct oci_process *p, const char *exe_path, const st
 	else
 		umask(022);
 	char **env = env_with_home(p);
+	/* Nothing of ours may reach the container; done before seccomp, which may not allow it. */
+	if (b_cloexec_from(3 + preserve_fds) < 0)
+		return berr_sys(e, "marking descriptors close-on-exec");
 	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still hold it. */
 	if (seccomp && !p->no_new_privileges && load_seccomp(sec, e) < 0)
 		return -1;
@@ -208,9 +218,6 @@ int oci_process_exec(const struct oci_process *p, const char *exe_path, const st
 		return berr_sys(e, "setting no_new_privs");
 	if (seccomp && p->no_new_privileges && load_seccomp(sec, e) < 0)
 		return -1;
-	/* Nothing of ours may reach the container: every fd past the preserved ones closes on exec. */
-	if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return berr_sys(e, "marking descriptors close-on-exec");
 	execve(exe_path, p->args, env ? env : p->env);
 	return berr_sys(e, "exec: \"%s\"", p->args[0]);
 }

@@ -8,8 +8,9 @@
 
 /* Find args[0] in the current root: a path with '/' as it is, else through the process's PATH. */
 int oci_process_find_executable(const struct oci_process *p, char **path, berr *e);
-/* chdir to process.cwd; the current root is the container's, so it resolves inside it. */
-int oci_process_enter_cwd(const struct oci_process *p, berr *e);
+/* chdir to process.cwd; the current root is the container's, so it resolves inside it. With create, a missing cwd is
+ * made first (runc does). */
+int oci_process_enter_cwd(const struct oci_process *p, bool create, berr *e);
 /* What the last step needs besides the process itself. */
 struct oci_exec_security {
 	struct oci_seccomp_filter *seccomp; /* NULL: none */

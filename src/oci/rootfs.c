@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -179,6 +180,12 @@ static int do_mount(int rootfd, const struct oci_spec *s, const struct oci_mount
 		if (remount_bind(p, flags, m->clear_flags, m->destination, e) < 0)
 			return -1;
 	}
+	if (m->recursive_ro || m->recursive_rw) {
+		struct mount_attr attr = {.attr_set = m->recursive_ro ? MOUNT_ATTR_RDONLY : 0,
+					  .attr_clr = m->recursive_rw ? MOUNT_ATTR_RDONLY : 0};
+		if (syscall(SYS_mount_setattr, AT_FDCWD, p, AT_RECURSIVE, &attr, sizeof attr) < 0)
+			return berr_sys(e, "mount %s: applying %s", m->destination, m->recursive_ro ? "rro" : "rrw");
+	}
 	if (m->propagation && mount(NULL, p, NULL, m->propagation, NULL) < 0)
 		return berr_sys(e, "setting propagation of %s", m->destination);
 	(void)in_userns;
@@ -216,7 +223,7 @@ static int make_device(int rootfd, const char *path, char type, unsigned major, 
 	if (in_userns) {
 		/* No mknod in a user namespace: bind the host's node onto an empty file. */
 		_cleanup_free_ char *host = NULL;
-		if (asprintf(&host, "/dev/%s", name) < 0)
+		if (asprintf(&host, "%s", path) < 0)
 			return berr_set(e, ENOMEM, "device %s", path);
 		int f = openat(dirfd, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (f < 0)
@@ -291,6 +298,33 @@ static int setup_dev(int rootfd, const struct oci_spec *s, bool in_userns, berr 
 
 /* ---------- the whole tree ---------- */
 
+/*
+ * Make the mount that holds path private: mount(MS_PRIVATE) succeeds only on
+ * a mount point, so walk up from path's parent until one takes it.
+ */
+static int make_parent_mount_private(const char *path, berr *e)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	if (!dir)
+		return berr_set(e, ENOMEM, "rootfs propagation");
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			break;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (mount(NULL, dir, NULL, MS_PRIVATE, NULL) == 0)
+			return 0;
+		if (errno != EINVAL)
+			return berr_sys(e, "making %s private", dir);
+		if (!strcmp(dir, "/"))
+			break;
+	}
+	return berr_set(e, EINVAL, "no mount point above the rootfs %s", path);
+}
+
 int oci_rootfs_prepare(const struct oci_spec *s, const char *rootfs, bool in_userns,
 		       int (*before_cgroup_mount)(void *arg, berr *e), void *arg, berr *e)
 {
@@ -308,10 +342,8 @@ int oci_rootfs_prepare(const struct oci_spec *s, const char *rootfs, bool in_use
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return berr_sys(e, "setting propagation of /");
 	/* pivot_root needs the new root to be a mount point whose parent is not shared. */
-	if (prop & MS_SHARED) {
-		if (mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
-			return berr_sys(e, "making / private");
-	}
+	if ((prop & MS_SHARED) && make_parent_mount_private(rootfs, e) < 0)
+		return -1;
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return berr_sys(e, "bind-mounting the rootfs %s", rootfs);
 	_cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);

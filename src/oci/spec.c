@@ -101,7 +101,7 @@ static const struct {
 };
 
 /* Options that only steer the runtime and never reach the kernel. */
-static const char *const ignored_options[] = {"tmpcopyup", "idmap", "ridmap", "rro", "rrw", NULL};
+static const char *const ignored_options[] = {"tmpcopyup", NULL};
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -116,12 +116,19 @@ int oci_mount_parse_options(struct oci_mount *m, berr *e)
 	size_t data_len = 0;
 	_cleanup_free_ char *data = NULL;
 	m->flags = m->clear_flags = m->propagation = 0;
-	m->bind = m->recursive_bind = false;
+	m->bind = m->recursive_bind = m->recursive_ro = m->recursive_rw = false;
 	if (m->type && (!strcmp(m->type, "bind") || !strcmp(m->type, "rbind")))
 		m->bind = true;
 	for (char **o = m->options; o && *o; o++) {
 		const char *opt = *o;
 		bool known = false;
+		if (!strcmp(opt, "rro") || !strcmp(opt, "rrw")) {
+			m->recursive_ro = opt[1] == 'r' && opt[2] == 'o';
+			m->recursive_rw = !m->recursive_ro;
+			continue;
+		}
+		if (!strcmp(opt, "idmap") || !strcmp(opt, "ridmap"))
+			return berr_invalid(e, "mount %s: option \"%s\" is not supported", m->destination, opt);
 		if (!strcmp(opt, "bind") || !strcmp(opt, "rbind")) {
 			m->bind = true;
 			m->recursive_bind |= opt[0] == 'r';
@@ -408,8 +415,8 @@ static int parse_hook_list(json_t *hooks, const char *key, struct oci_hook **out
 		TRY(b_json_strv(h, f, "env", &hk->env, e));
 		int64_t t = 0;
 		TRY(b_json_i64(h, f, "timeout", &t, &hk->has_timeout, e));
-		if (hk->has_timeout && t <= 0)
-			return berr_invalid(e, "%s.timeout: must be positive, got %lld", f, (long long)t);
+		if (hk->has_timeout && (t <= 0 || t > 86400))
+			return berr_invalid(e, "%s.timeout: must be 1..86400 seconds, got %lld", f, (long long)t);
 		hk->timeout = (int)t;
 	}
 	return 0;

@@ -65,6 +65,8 @@ struct oci_mount {
 	char *data;                /* filesystem-specific options joined with ',' */
 	bool bind;                 /* "bind" or "rbind" */
 	bool recursive_bind;       /* "rbind" */
+	bool recursive_ro;         /* "rro": read-only down the whole tree (mount_setattr) */
+	bool recursive_rw;         /* "rrw" */
 				   /* uid/gid mappings of an idmapped mount (rarely used) */
 };
 

@@ -211,6 +211,47 @@ static void test_mount_options(void **state)
 	assert_true(rb.bind && rb.recursive_bind);
 }
 
+static void test_uint64_values(void **state)
+{
+	(void)state;
+	/* podman --ulimit memlock=-1:-1 writes RLIM_INFINITY as a uint64 literal, beyond what jansson holds. */
+	struct oci_spec *s =
+	    parse_ok("{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\"],"
+		     " \"cwd\": \"/\", \"rlimits\": [{\"type\": \"RLIMIT_MEMLOCK\","
+		     " \"soft\": 18446744073709551615, \"hard\": 9223372036854775808}]}}");
+	assert_true(s->process.rlimits[0].soft == UINT64_MAX);
+	assert_true(s->process.rlimits[0].hard == 9223372036854775808ULL);
+	oci_spec_free(s);
+	parse_fails(
+	    "{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\","
+	    " \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1.5e3, \"hard\": 1}]}}",
+	    "process.rlimits[0].soft: expected an unsigned integer, got a number");
+	parse_fails(
+	    "{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\","
+	    " \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 18446744073709551616, \"hard\": 1}]}}",
+	    "invalid JSON");
+	/* Marked literals are numbers only: a string that looks alike stays a string. */
+	parse_fails(
+	    "{\"ociVersion\": \"1\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\","
+	    " \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": \"18446744073709551615\", \"hard\": 1}]}}",
+	    "expected an unsigned integer, got a string");
+}
+
+static void test_recursive_mount_options(void **state)
+{
+	(void)state;
+	char *opts[] = {"rbind", "rro", NULL};
+	struct oci_mount m = {.destination = "/x", .options = opts};
+	berr e = {0};
+	assert_int_equal(oci_mount_parse_options(&m, &e), 0);
+	assert_true(m.recursive_ro && !m.recursive_rw && m.recursive_bind);
+	char *idmap[] = {"bind", "idmap", NULL};
+	struct oci_mount i = {.destination = "/y", .options = idmap};
+	assert_int_equal(oci_mount_parse_options(&i, &e), -1);
+	assert_non_null(strstr(berr_msg(&e), "\"idmap\" is not supported"));
+	berr_clear(&e);
+}
+
 static void test_process_parse(void **state)
 {
 	(void)state;
@@ -232,9 +273,13 @@ static void test_process_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_config),           cmocka_unit_test(test_minimal_config),
-	    cmocka_unit_test(test_errors_name_the_field), cmocka_unit_test(test_mount_options),
+	    cmocka_unit_test(test_full_config),
+	    cmocka_unit_test(test_minimal_config),
+	    cmocka_unit_test(test_errors_name_the_field),
+	    cmocka_unit_test(test_mount_options),
 	    cmocka_unit_test(test_process_parse),
+	    cmocka_unit_test(test_uint64_values),
+	    cmocka_unit_test(test_recursive_mount_options),
 	};
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
 }

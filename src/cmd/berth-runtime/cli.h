@@ -32,7 +32,7 @@ int rt_spec(int argc, char **argv);
 int rt_features(int argc, char **argv);
 
 /* Print an error the way runc does (to the log, and to stderr) and return 1. */
-int rt_fail(const berr *e);
+int rt_fail(berr *e);
 int rt_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Exactly one container id argument left after the options. */
 int rt_one_id(int argc, char **argv, int optind_, const char *verb, const char **id);

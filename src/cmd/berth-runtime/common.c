@@ -5,12 +5,13 @@
 #include "../../lib/log.h"
 #include "cli.h"
 
-int rt_fail(const berr *e)
+int rt_fail(berr *e)
 {
 	/* runc logs the error, and podman/containerd read it from --log; people read stderr. */
 	b_error("%s", berr_msg(e));
 	if (rt_globals.log_path)
 		fprintf(stderr, "berth-runtime: %s\n", berr_msg(e));
+	berr_clear(e);
 	return 1;
 }
 

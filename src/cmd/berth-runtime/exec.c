@@ -72,7 +72,16 @@ int rt_exec(int argc, char **argv)
 		case O_CAP: push(&caps, &n_caps, optarg); break;
 		case O_PID_FILE: o.pid_file = optarg; break;
 		case O_CONSOLE: o.console_socket = optarg; break;
-		case O_PRESERVE: o.preserve_fds = atoi(optarg); break;
+		case O_PRESERVE: {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || n < 0 || n > 1 << 20) {
+				rt_usage_error("exec", "--preserve-fds: invalid number \"%s\"", optarg);
+				goto out;
+			}
+			o.preserve_fds = (int)n;
+			break;
+		}
 		case O_NNP: o.no_new_privs = true; break;
 		case 'g':
 		case O_GROUP: push(&gids, &n_gids, optarg); break;
