@@ -2,6 +2,7 @@
 #include "container.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -39,6 +40,37 @@ static void copy_winsize(int from, int to)
 		ioctl(to, TIOCSWINSZ, &ws);
 }
 
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* After the process is gone its last output may still sit in the pty: copy all of it. */
+static void drain(int master)
+{
+	int fl = fcntl(master, F_GETFL);
+	fcntl(master, F_SETFL, fl | O_NONBLOCK);
+	char buf[8192];
+	for (;;) {
+		ssize_t got = read(master, buf, sizeof buf);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		if (write_all(STDOUT_FILENO, buf, (size_t)got) < 0)
+			return;
+	}
+}
+
 static int loop(int master, pid_t pid, int *status, berr *e)
 {
 	sigset_t set, old;
@@ -60,8 +92,11 @@ static int loop(int master, pid_t pid, int *status, berr *e)
 	bool stdin_open = master >= 0;
 	int r = 0;
 	for (;;) {
-		if (reap(pid, status))
+		if (reap(pid, status)) {
+			if (master >= 0)
+				drain(master);
 			break;
+		}
 		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
 				      {.fd = master, .events = POLLIN},
 				      {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
@@ -85,10 +120,9 @@ static int loop(int master, pid_t pid, int *status, berr *e)
 		if (master >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
 			ssize_t got = read(master, buf, sizeof buf);
 			if (got > 0) {
-				ssize_t w = write(STDOUT_FILENO, buf, (size_t)got);
-				(void)w;
+				write_all(STDOUT_FILENO, buf, (size_t)got);
 			} else if (got < 0 && errno != EINTR && errno != EAGAIN) {
-				/* EIO: the slave side is closed; the process is about to be reaped. */
+				/* EIO: every slave fd is closed; the process is about to be reaped. */
 				while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 					;
 				break;
@@ -97,8 +131,7 @@ static int loop(int master, pid_t pid, int *status, berr *e)
 		if (stdin_open && (p[2].revents & (POLLIN | POLLHUP))) {
 			ssize_t got = read(STDIN_FILENO, buf, sizeof buf);
 			if (got > 0) {
-				ssize_t w = write(master, buf, (size_t)got);
-				(void)w;
+				write_all(master, buf, (size_t)got);
 			} else {
 				stdin_open = false;
 			}
