@@ -34,8 +34,9 @@ pytestmark = pytest.mark.skipif(shutil.which("podman") is None,
 
 
 class Podman:
-    def __init__(self, base, env, cgroup_parent, token):
+    def __init__(self, base, env, cgroup_parent, token, cwd):
         self.base = base
+        self.cwd = cwd  # conmon leaves files (an "oom" marker) in its working directory
         self.env = env
         self.cgroup_parent = cgroup_parent
         self.token = token
@@ -47,7 +48,7 @@ class Podman:
     def __call__(self, *args, input=None, timeout=TIMEOUT):
         try:
             p = subprocess.run(self.argv(*args), input=input, capture_output=True, text=True,
-                               env=self.env, timeout=timeout)
+                               env=self.env, timeout=timeout, cwd=self.cwd)
         except subprocess.TimeoutExpired as e:
             pytest.fail(f"podman {' '.join(map(str, args))}: no exit after {timeout}s\n"
                         f"{e.stdout}\n{e.stderr}")
@@ -118,7 +119,7 @@ graphroot = "{d['root']}"
             "--storage-driver", "overlay", "--cgroup-manager", "cgroupfs",
             "--events-backend", "file", "--network-config-dir", d["networks"],
             "--runtime", runtime]
-    pm = Podman(base, env, f"{cgroup_parent}/podman", token)
+    pm = Podman(base, env, f"{cgroup_parent}/podman", token, top)
 
     archive = os.path.join(d["image"], "busybox.tar")
     subprocess.run([os.path.join(SCRIPTS, "make-busybox-image"), archive, "--format", "docker",
@@ -190,7 +191,7 @@ def test_interactive_tty(podman):
     p = subprocess.Popen(podman.argv("run", "-it", "--rm", "--cgroup-parent",
                                      podman.cgroup_parent, IMAGE, "sh"),
                          stdin=slave, stdout=slave, stderr=slave, env=podman.env,
-                         start_new_session=True)
+                         start_new_session=True, cwd=podman.cwd)
     os.close(slave)
     out = b""
     sent = False
