@@ -52,6 +52,7 @@ struct create_ctx {
 	int ns_fds[OCI_NS_COUNT];
 	bool waits_for_start_socket;
 	bool in_cgroup; /* init side: the runtime has moved us into the container's cgroup */
+	bool staged;    /* namespaces joined first, then made one by one (see needs_staging) */
 	pid_t pid;
 	struct oci_state st;
 };
@@ -176,20 +177,88 @@ static int enter_cgroup_namespace(void *arg, berr *e)
 	return 0;
 }
 
+/*
+ * Namespaces are normally all made by the clone(2) that starts the init. When a
+ * user namespace is joined, or a new one must own namespaces next to joined
+ * ones, the order matters: join first, then make the user namespace, then the
+ * others (owned by it), and a new pid namespace needs one more fork.
+ */
+static bool needs_staging(const struct oci_linux *l)
+{
+	if (!l->namespaces[OCI_NS_USER].present)
+		return false;
+	if (l->namespaces[OCI_NS_USER].path)
+		return true;
+	for (int t = 0; t < OCI_NS_COUNT; t++)
+		if (t != OCI_NS_USER && t != OCI_NS_PID && l->namespaces[t].path)
+			return true;
+	return false;
+}
+
+static unsigned long new_namespace_flags(const struct oci_linux *l, unsigned long except)
+{
+	unsigned long flags = 0;
+	for (int t = 0; t < OCI_NS_COUNT; t++)
+		if (l->namespaces[t].present && !l->namespaces[t].path)
+			flags |= (unsigned long)oci_ns_clone_flag(t);
+	return flags & ~except;
+}
+
+/* The staged order; returns in the process that goes on as the init. */
+static int staged_namespaces(struct create_ctx *c, bool new_userns, berr *e)
+{
+	const struct oci_linux *l = &c->spec->linux_;
+	if (join_namespaces(c, e) < 0)
+		return -1;
+	if (new_userns) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			return berr_sys(e, "creating the user namespace");
+		if (oci_sync_send(c->sync_child, OCI_SYNC_USERMAP, NULL, -1, e) < 0)
+			return -1;
+	}
+	if (oci_sync_expect(c->sync_child, OCI_SYNC_GO, NULL, NULL, e) < 0)
+		return -1;
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return berr_sys(e, "becoming root in the user namespace (is uid/gid 0 mapped?)");
+	unsigned long flags = new_namespace_flags(l, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWCGROUP);
+	if (flags && unshare((int)flags) < 0)
+		return berr_sys(e, "creating the container's namespaces");
+	if (!l->namespaces[OCI_NS_PID].present || l->namespaces[OCI_NS_PID].path)
+		return 0;
+	/* The child of a new pid namespace must be born in our cgroup: wait for it first. */
+	if (enter_cgroup_namespace(c, e) < 0)
+		return -1;
+	if (unshare(CLONE_NEWPID) < 0)
+		return berr_sys(e, "creating the pid namespace");
+	pid_t init = fork();
+	if (init < 0)
+		return berr_sys(e, "forking the container init");
+	if (init > 0) {
+		char text[32];
+		snprintf(text, sizeof text, "%d", (int)init);
+		oci_sync_send(c->sync_child, OCI_SYNC_PID, text, -1, NULL);
+		_exit(0);
+	}
+	return 0;
+}
+
 static int child_setup(struct create_ctx *c, berr *e)
 {
 	struct oci_spec *s = c->spec;
 	struct oci_linux *l = &s->linux_;
 	bool new_userns = l->namespaces[OCI_NS_USER].present && !l->namespaces[OCI_NS_USER].path;
 
-	if (new_userns && oci_sync_send(c->sync_child, OCI_SYNC_USERMAP, NULL, -1, e) < 0)
-		return -1;
-	if (oci_sync_expect(c->sync_child, OCI_SYNC_GO, NULL, NULL, e) < 0)
-		return -1;
-	if (join_namespaces(c, e) < 0)
-		return -1;
-	if (new_userns || l->namespaces[OCI_NS_USER].path) {
-		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+	if (c->staged) {
+		if (staged_namespaces(c, new_userns, e) < 0)
+			return -1;
+	} else {
+		if (new_userns && oci_sync_send(c->sync_child, OCI_SYNC_USERMAP, NULL, -1, e) < 0)
+			return -1;
+		if (oci_sync_expect(c->sync_child, OCI_SYNC_GO, NULL, NULL, e) < 0)
+			return -1;
+		if (join_namespaces(c, e) < 0)
+			return -1;
+		if (new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 			return berr_sys(e, "becoming root in the user namespace (is uid/gid 0 mapped?)");
 	}
 	if (s->hostname && *s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
@@ -200,7 +269,7 @@ static int child_setup(struct create_ctx *c, berr *e)
 		/* A fresh session keyring keeps the container out of ours (runc names it after the id). */
 		syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, c->o->id);
 	}
-	if (oci_rootfs_prepare(s, c->rootfs, new_userns, enter_cgroup_namespace, c, e) < 0 ||
+	if (oci_rootfs_prepare(s, c->rootfs, l->namespaces[OCI_NS_USER].present, enter_cgroup_namespace, c, e) < 0 ||
 	    enter_cgroup_namespace(c, e) < 0)
 		return -1;
 
@@ -449,6 +518,17 @@ static int parent_setup_steps(struct create_ctx *c, int *pty_master, berr *e)
 				return -1;
 			break;
 		}
+		case OCI_SYNC_PID: {
+			/* Staged start: the process we cloned forked the init and exits. */
+			pid_t init = (pid_t)atoi(text ? text : "0");
+			if (init <= 0)
+				return berr_set(e, EPROTO, "bad init pid from the container set-up");
+			waitpid(c->pid, NULL, 0);
+			c->pid = init;
+			c->st.pid = init;
+			c->st.pid_start_time = oci_pid_start_time(init);
+			break;
+		}
 		case OCI_SYNC_PTY:
 			if (pty_master)
 				*pty_master = fd;
@@ -578,10 +658,11 @@ static int do_create(struct create_ctx *c, const struct oci_create_opts *o, bool
 	c->sync_parent = sp[0];
 	c->sync_child = sp[1];
 
-	unsigned long flags = 0;
-	for (int t = 0; t < OCI_NS_COUNT; t++)
-		if (c->spec->linux_.namespaces[t].present && !c->spec->linux_.namespaces[t].path && t != OCI_NS_CGROUP)
-			flags |= (unsigned long)oci_ns_clone_flag(t);
+	c->staged = needs_staging(&c->spec->linux_);
+	unsigned long flags = c->staged ? 0 : new_namespace_flags(&c->spec->linux_, CLONE_NEWCGROUP);
+	/* A staged run's init is a grandchild: have it come back to us when its parent exits. */
+	if (c->staged && started_by_us && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return berr_sys(e, "becoming a subreaper");
 	c->pid = oci_clone(flags, c->ns_fds[OCI_NS_PID], e);
 	if (c->pid < 0)
 		return -1;

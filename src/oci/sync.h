@@ -14,6 +14,7 @@ enum oci_sync_type {
 	OCI_SYNC_STATE,   /* runtime -> init: text is the state JSON for in-container hooks */
 	OCI_SYNC_PTY,     /* init -> runtime: the pty master travels as SCM_RIGHTS */
 	OCI_SYNC_CGROUP,  /* runtime -> init: you are in your cgroup now */
+	OCI_SYNC_PID,     /* init -> runtime: text is the pid of the real init (staged start) */
 };
 
 /* Send a message, with optional text and one optional fd (-1 for none). */

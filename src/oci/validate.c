@@ -55,18 +55,6 @@ int oci_spec_validate_for_create(const struct oci_spec *s, berr *e)
 	const struct oci_linux *l = &s->linux_;
 	if (l->namespaces[OCI_NS_TIME].present)
 		return berr_invalid(e, "linux.namespaces: the time namespace is not supported");
-	/* The namespaces are made in one clone(2): a user namespace must be new, and new only with no joined ones. */
-	if (l->namespaces[OCI_NS_USER].path)
-		return berr_invalid(e, "linux.namespaces: joining a user namespace by path is not supported yet");
-	if (l->namespaces[OCI_NS_USER].present) {
-		for (int t = 0; t < OCI_NS_COUNT; t++)
-			if (t != OCI_NS_USER && t != OCI_NS_PID && l->namespaces[t].path)
-				return berr_invalid(
-				    e,
-				    "linux.namespaces: joining a %s namespace by path together with a new "
-				    "user namespace is not supported yet",
-				    oci_ns_name(t));
-	}
 	if (!l->namespaces[OCI_NS_MOUNT].present)
 		return berr_invalid(e, "linux.namespaces: a mount namespace is required");
 	if (l->namespaces[OCI_NS_MOUNT].path)

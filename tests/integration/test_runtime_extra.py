@@ -197,14 +197,59 @@ def test_delete_force_of_a_half_created_container(run, runtime_root):
     assert not os.path.exists(os.path.join(runtime_root, "half"))
 
 
-def test_new_userns_with_joined_netns_is_refused_clearly(run, make_bundle):
-    b = make_bundle(["true"], edit=lambda c: (
-        c["linux"]["namespaces"].remove({"type": "network"}),
-        c["linux"]["namespaces"].append({"type": "network", "path": "/proc/self/ns/net"}),
-        c["linux"]["namespaces"].append({"type": "user"}),
-        c["linux"].update(uidMappings=[{"containerID": 0, "hostID": 100000, "size": 65536}],
-                          gidMappings=[{"containerID": 0, "hostID": 100000, "size": 65536}])))
-    r = run("run", "--bundle", b.path, b.id)
-    assert r.rc != 0
-    if "berth" in run.binary:
-        assert "not supported" in r.err, r.err
+def _holder(*unshare_args):
+    """A sleeping process in namespaces of its own, to join by path; killed by PID after."""
+    import subprocess
+    p = subprocess.Popen(["unshare", *unshare_args, "sleep", "1000"])
+    wait_until(lambda: os.readlink(f"/proc/{p.pid}/exe").endswith("sleep"), 5, what="the holder")
+    return p
+
+
+def test_new_userns_next_to_a_joined_netns(run, make_bundle):
+    """podman --userns with netavark: the network namespace is the host user's, the
+    user namespace is new: join first, then make the user namespace."""
+    holder = _holder("--net")
+    try:
+        net = f"/proc/{holder.pid}/ns/net"
+        b = make_bundle(["sh", "-c", "readlink /proc/self/ns/net; cat /proc/self/uid_map"], edit=lambda c: (
+            c["linux"]["namespaces"].remove({"type": "network"}),
+            c["linux"]["namespaces"].append({"type": "network", "path": net}),
+            c["linux"]["namespaces"].append({"type": "user"}),
+            c["linux"].update(uidMappings=[{"containerID": 0, "hostID": 100000, "size": 65536}],
+                              gidMappings=[{"containerID": 0, "hostID": 100000, "size": 65536}])))
+        r = run("run", "--bundle", b.path, b.id)
+        if os.path.basename(run.binary) == "runc":
+            return  # runc 1.1 mounts a fresh sysfs there and fails with EPERM
+        out = ok(r)
+        assert os.readlink(net) in out
+        assert "100000" in out
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_joined_user_namespace(run, make_bundle):
+    """Kubernetes user-namespace pods: the user namespace exists; the container's other
+    namespaces must be made inside it."""
+    import ctypes
+    import subprocess
+    libc = ctypes.CDLL(None, use_errno=True)
+    holder = subprocess.Popen(["sleep", "1000"], preexec_fn=lambda: libc.unshare(0x10000000))  # CLONE_NEWUSER
+    try:
+        wait_until(lambda: os.readlink(f"/proc/{holder.pid}/ns/user") != os.readlink("/proc/self/ns/user"), 5,
+                   what="the holder's user namespace")
+        for f in ("uid_map", "gid_map"):
+            with open(f"/proc/{holder.pid}/{f}", "w") as m:
+                m.write("0 100000 65536\n")
+        user = f"/proc/{holder.pid}/ns/user"
+        b = make_bundle(["sh", "-c", "readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u; hostname"],
+                        edit=lambda c: c["linux"]["namespaces"].append({"type": "user", "path": user}))
+        r = run("run", "--bundle", b.path, b.id)
+        if os.path.basename(run.binary) == "runc":
+            return  # runc 1.1 wants uid mappings in the config even for a joined namespace
+        out = ok(r)
+        assert os.readlink(user) in out
+        assert "100000" in out and "berth" in out
+    finally:
+        holder.kill()
+        holder.wait()
