@@ -207,26 +207,9 @@ typedef int (*tx_fn)(struct img_db *db, void *arg, berr *e);
 
 /* --- errors ------------------------------------------------------------------------------------ */
 
-/* Set *e to the message alone (no strerror tail) with errnum. Returns -1. */
-__attribute__((format(printf, 3, 4))) static int set_err(berr *e, int errnum, const char *fmt, ...)
-{
-	if (!e)
-		return -1;
-	va_list ap;
-	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	free(e->msg);
-	e->msg = msg;
-	e->errnum = errnum;
-	return -1;
-}
-
 static int oom(berr *e)
 {
-	return set_err(e, ENOMEM, "out of memory");
+	return berr_plain(e, ENOMEM, "out of memory");
 }
 
 static int sql_errno(struct img_db *db, int rc)
@@ -259,7 +242,7 @@ static int sql_err(struct img_db *db, berr *e, int rc)
 	/* The connection's message is more precise ("UNIQUE constraint failed: ..."), when it is about rc. */
 	if (db && db->sql && (sqlite3_extended_errcode(db->sql) & 0xff) == (rc & 0xff))
 		why = sqlite3_errmsg(db->sql);
-	return set_err(e, sql_errno(db, rc), "%s", why);
+	return berr_plain(e, sql_errno(db, rc), "%s", why);
 }
 
 /* An ID without its algorithm prefix; printed with %.12s, Docker's stringid.TruncateID. */
@@ -418,7 +401,7 @@ static sqlite3_stmt *query(struct img_db *db, berr *e, enum st id, const char *f
 	if (db->depth > 0 && sqlite3_get_autocommit(db->sql)) {
 		/* Without this the rest of a transaction SQLite abandoned would run, and commit, piecemeal. */
 		db->aborted = true;
-		set_err(e, EIO, "the transaction was rolled back by an earlier error");
+		berr_plain(e, EIO, "the transaction was rolled back by an earlier error");
 		return NULL;
 	}
 	sqlite3_stmt **slot = &db->stmts[id];
@@ -559,7 +542,7 @@ static int tx_run(struct img_db *db, bool write, tx_fn fn, void *arg, berr *e)
 {
 	bool outer = db->depth == 0;
 	if (!outer && db->aborted)
-		return set_err(e, EIO, "the transaction was rolled back by an earlier error");
+		return berr_plain(e, EIO, "the transaction was rolled back by an earlier error");
 	if (outer) {
 		if (simple(db, write ? ST_BEGIN_IMMEDIATE : ST_BEGIN, e) < 0)
 			return berr_wrap(e, "starting a transaction on %s", db->path);
@@ -571,20 +554,20 @@ static int tx_run(struct img_db *db, bool write, tx_fn fn, void *arg, berr *e)
 	int r = fn(db, arg, e);
 	db->depth--;
 	if (r < 0 && e && !e->msg)
-		set_err(e, EIO, "transaction failed");
+		berr_plain(e, EIO, "transaction failed");
 
 	if (sqlite3_get_autocommit(db->sql)) {
 		/* SQLite rolled everything back on its own (I/O error, disk full, out of memory). */
 		if (!outer)
 			db->aborted = true;
-		return r < 0 ? -1 : set_err(e, EIO, "the transaction was rolled back by an earlier error");
+		return r < 0 ? -1 : berr_plain(e, EIO, "the transaction was rolled back by an earlier error");
 	}
 	if (r == 0 && !db->aborted) {
 		if (simple(db, outer ? ST_COMMIT : ST_RELEASE, e) == 0)
 			return 0;
 		berr_wrap(e, "committing to %s", db->path);
 	} else if (r == 0) {
-		set_err(e, EIO, "the transaction was rolled back by an earlier error");
+		berr_plain(e, EIO, "the transaction was rolled back by an earlier error");
 	}
 	undo(db, outer);
 	return -1;
@@ -604,7 +587,7 @@ static int schema_v1(struct img_db *db, berr *e)
 	char *msg = NULL;
 	int rc = sqlite3_exec(db->sql, schema_v1_sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
-		set_err(e, sql_errno(db, rc), "%s", msg ? msg : sqlite3_errstr(rc));
+		berr_plain(e, sql_errno(db, rc), "%s", msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -640,7 +623,7 @@ static int schema_version(struct img_db *db, int *version, berr *e)
 static int check_version(struct img_db *db, int version, berr *e)
 {
 	if (version > IMG_DB_SCHEMA_VERSION)
-		return set_err(
+		return berr_plain(
 		    e, ENOTSUP,
 		    "the image tables are at schema version %d, newer than this berth's %d (downgrade refused)",
 		    version, IMG_DB_SCHEMA_VERSION);
@@ -660,7 +643,7 @@ static int migrate_fn(struct img_db *db, void *arg, berr *e)
 			      " component TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID",
 			      NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
-		set_err(e, sql_errno(db, rc), "creating schema_versions: %s", msg ? msg : sqlite3_errstr(rc));
+		berr_plain(e, sql_errno(db, rc), "creating schema_versions: %s", msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -698,7 +681,7 @@ static int exec_sql(struct img_db *db, const char *sql, berr *e)
 	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		return 0;
-	set_err(e, sql_errno(db, rc), "%s: %s", sql, msg ? msg : sqlite3_errstr(rc));
+	berr_plain(e, sql_errno(db, rc), "%s: %s", sql, msg ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	return -1;
 }
@@ -727,7 +710,7 @@ static int setup(struct img_db *db, berr *e)
 	const char *mode = (const char *)sqlite3_column_text(st, 0);
 	bool wal = mode && !strcmp(mode, "wal");
 	if (!wal)
-		set_err(e, ENOTSUP, "switching to WAL mode: the journal mode stayed \"%s\"", mode ? mode : "?");
+		berr_plain(e, ENOTSUP, "switching to WAL mode: the journal mode stayed \"%s\"", mode ? mode : "?");
 	sqlite3_finalize(st);
 	return wal ? 0 : -1;
 }
@@ -833,7 +816,7 @@ static int image_tags(struct img_db *db, const char *id, struct strv *tags, berr
 
 static int no_such_image(berr *e, const char *name)
 {
-	return set_err(e, ENOENT, "No such image: %s", name);
+	return berr_plain(e, ENOENT, "No such image: %s", name);
 }
 
 /* Fill *out from the database; ENOENT when id is not there. */
@@ -980,7 +963,7 @@ static int put_fn(struct img_db *db, void *arg, berr *e)
 			return -1;
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_DONE)
-			return set_err(e, ENOENT, "image %s: layer %s is not registered", id, img->chain_ids[i]);
+			return berr_plain(e, ENOENT, "image %s: layer %s is not registered", id, img->chain_ids[i]);
 		if (rc != SQLITE_ROW)
 			return sql_err(db, e, rc);
 		const char *diff = (const char *)sqlite3_column_text(st, 0);
@@ -988,7 +971,7 @@ static int put_fn(struct img_db *db, void *arg, berr *e)
 		if (!diff || !state)
 			return oom(e);
 		if (strcmp(state, "ready"))
-			return set_err(e, EBUSY, "image %s: layer %s is being deleted", id, img->chain_ids[i]);
+			return berr_plain(e, EBUSY, "image %s: layer %s is being deleted", id, img->chain_ids[i]);
 		if (strcmp(diff, img->diff_ids[i]))
 			return berr_invalid(e, "image %s: layer %s has diff ID %s, not %s", id, img->chain_ids[i], diff,
 					    img->diff_ids[i]);
@@ -1097,7 +1080,7 @@ static int lookup_prefix(struct img_db *db, const char *prefix, char **id, berr 
 	if (all_str(db, query(db, e, ST_IMAGE_PREFIX, "t", pattern), &ids, e) < 0)
 		return -1;
 	if (ids.n > 1)
-		return set_err(e, ENOENT, "image ID prefix %s is ambiguous: it matches several images", prefix);
+		return berr_plain(e, ENOENT, "image ID prefix %s is ambiguous: it matches several images", prefix);
 	if (ids.n == 0)
 		return 0;
 	*id = steal_ptr(ids.v[0]);
@@ -1327,7 +1310,7 @@ static int find_conflict(struct img_db *db, const char *id, unsigned mask, berr 
 		if (r < 0)
 			return -1;
 		if (r > 0) {
-			set_err(
+			berr_plain(
 			    e, EBUSY,
 			    "conflict: unable to delete %.12s (cannot be forced) - image has dependent child images",
 			    sid);
@@ -1339,10 +1322,11 @@ static int find_conflict(struct img_db *db, const char *id, unsigned mask, berr 
 		if (image_tags(db, id, &refs, e) < 0)
 			return -1;
 		if (refs.n > 0) {
-			set_err(e, EBUSY,
-				"conflict: unable to delete %.12s (must be forced) - image is referenced in multiple "
-				"repositories",
-				sid);
+			berr_plain(
+			    e, EBUSY,
+			    "conflict: unable to delete %.12s (must be forced) - image is referenced in multiple "
+			    "repositories",
+			    sid);
 			return 1;
 		}
 	}
@@ -1352,10 +1336,10 @@ static int find_conflict(struct img_db *db, const char *id, unsigned mask, berr 
 		if (r < 0)
 			return -1;
 		if (r > 0) {
-			set_err(e, EBUSY,
-				"conflict: unable to delete %.12s (must be forced) - image is being used by stopped "
-				"container %.12s",
-				sid, short_id(ctr));
+			berr_plain(e, EBUSY,
+				   "conflict: unable to delete %.12s (must be forced) - image is being used by stopped "
+				   "container %.12s",
+				   sid, short_id(ctr));
 			return 1;
 		}
 	}
@@ -1491,7 +1475,7 @@ static int delete_by_ref(struct img_db *db, const char *name, const char *id, bo
 			return -1;
 		/* Untagging would leave a dangling image under a container: Docker wants that forced. */
 		if (r > 0)
-			return set_err(
+			return berr_plain(
 			    e, EBUSY,
 			    "conflict: unable to remove repository reference \"%s\" (must force) - container "
 			    "%.12s is using its referenced image %.12s",
@@ -1659,12 +1643,12 @@ static int layer_delete_fn(struct img_db *db, void *arg, berr *e)
 	if (r < 0)
 		return -1;
 	if (r > 0)
-		return set_err(e, EBUSY, "layer %s is in use by image %s", chain, user);
+		return berr_plain(e, EBUSY, "layer %s is in use by image %s", chain, user);
 	r = first_str(db, query(db, e, ST_LAYER_CONTAINER_USER, "t", chain), &user, e);
 	if (r < 0)
 		return -1;
 	if (r > 0)
-		return set_err(e, EBUSY, "layer %s is in use by container %s", chain, user);
+		return berr_plain(e, EBUSY, "layer %s is in use by container %s", chain, user);
 	if (run(db, query(db, e, ST_LAYER_DELETE, "t", chain), e) < 0)
 		return berr_wrap(e, "unregistering layer %s", chain);
 	return 0;
@@ -1766,7 +1750,7 @@ int img_db_check(struct img_db *db, berr *e)
 	}
 	const char *first = (const char *)sqlite3_column_text(st, 0);
 	if (!first || strcmp(first, "ok")) {
-		set_err(e, EIO, "%s is damaged: %s", db->path, first ? first : "?");
+		berr_plain(e, EIO, "%s is damaged: %s", db->path, first ? first : "?");
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -1778,8 +1762,8 @@ int img_db_check(struct img_db *db, berr *e)
 	if (rc == SQLITE_ROW) {
 		const char *table = (const char *)sqlite3_column_text(st, 0);
 		const char *parent = (const char *)sqlite3_column_text(st, 2);
-		set_err(e, EIO, "%s is damaged: a row of %s points to a missing row of %s", db->path,
-			table ? table : "?", parent ? parent : "?");
+		berr_plain(e, EIO, "%s is damaged: a row of %s points to a missing row of %s", db->path,
+			   table ? table : "?", parent ? parent : "?");
 		sqlite3_finalize(st);
 		return -1;
 	}

@@ -39,23 +39,6 @@ struct img_blob_writer {
 	bool published; /* the temp file is now the blob: nothing to remove */
 };
 
-/* Set *e to the message alone (no strerror tail) with errnum. Returns -1. */
-__attribute__((format(printf, 3, 4))) static int set_err(berr *e, int errnum, const char *fmt, ...)
-{
-	if (!e)
-		return -1;
-	va_list ap;
-	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	free(e->msg);
-	e->msg = msg;
-	e->errnum = errnum;
-	return -1;
-}
-
 static int check_digest(const char *digest, berr *e)
 {
 	if (b_digest_valid(digest))
@@ -243,12 +226,13 @@ int img_blob_writer_new(struct img_store *s, const char *expected_digest, int64_
 int img_blob_write(struct img_blob_writer *w, const void *data, size_t len, berr *e)
 {
 	if (w->failed)
-		return set_err(e, EINVAL, "%s: an earlier write failed", w->label);
+		return berr_plain(e, EINVAL, "%s: an earlier write failed", w->label);
 	if (len == 0)
 		return 0;
 	if (w->expected_size >= 0 && len > (uint64_t)w->expected_size - w->written) {
 		w->failed = true;
-		return set_err(e, EINVAL, "%s: more than the expected %" PRId64 " bytes", w->label, w->expected_size);
+		return berr_plain(e, EINVAL, "%s: more than the expected %" PRId64 " bytes", w->label,
+				  w->expected_size);
 	}
 	if (write_all(w->fd, data, len) < 0) {
 		w->failed = true;
@@ -301,7 +285,7 @@ static int publish(struct img_blob_writer *w, const char *digest, berr *e)
 int img_blob_writer_commit(struct img_blob_writer *w, char digest[B_DIGEST_LEN + 1], berr *e)
 {
 	if (w->failed) {
-		set_err(e, EINVAL, "%s: an earlier write failed", w->label);
+		berr_plain(e, EINVAL, "%s: an earlier write failed", w->label);
 		img_blob_writer_abort(w);
 		return -1;
 	}
@@ -309,10 +293,10 @@ int img_blob_writer_commit(struct img_blob_writer *w, char digest[B_DIGEST_LEN +
 	b_sha256_final(steal_ptr(w->hash), actual);
 	int r = 0;
 	if (w->expected_size >= 0 && w->written != (uint64_t)w->expected_size)
-		r = set_err(e, EINVAL, "blob %s: size %" PRIu64 " does not match the expected %" PRId64,
-			    w->expected_digest ? w->expected_digest : actual, w->written, w->expected_size);
+		r = berr_plain(e, EINVAL, "blob %s: size %" PRIu64 " does not match the expected %" PRId64,
+			       w->expected_digest ? w->expected_digest : actual, w->written, w->expected_size);
 	else if (w->expected_digest && strcmp(actual, w->expected_digest))
-		r = set_err(e, EINVAL, "blob %s: content has digest %s", w->expected_digest, actual);
+		r = berr_plain(e, EINVAL, "blob %s: content has digest %s", w->expected_digest, actual);
 	else
 		r = publish(w, actual, e);
 	img_blob_writer_abort(w); /* frees w; removes the temp file unless it became the blob */
@@ -350,15 +334,15 @@ int img_store_open_blob(struct img_store *s, const char *digest, int *fd, int64_
 	_cleanup_close_ int f = openat(s->blobs_fd, b_digest_hex(digest), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (f < 0) {
 		if (errno == ENOENT)
-			return set_err(e, ENOENT, "blob %s not found", digest);
+			return berr_plain(e, ENOENT, "blob %s not found", digest);
 		return berr_sys(e, "blob %s: opening %s/%s", digest, s->blobs_dir, b_digest_hex(digest));
 	}
 	struct stat st;
 	if (fstat(f, &st) < 0)
 		return berr_sys(e, "blob %s: inspecting %s/%s", digest, s->blobs_dir, b_digest_hex(digest));
 	if (!S_ISREG(st.st_mode))
-		return set_err(e, EIO, "blob %s: %s/%s is not a regular file", digest, s->blobs_dir,
-			       b_digest_hex(digest));
+		return berr_plain(e, EIO, "blob %s: %s/%s is not a regular file", digest, s->blobs_dir,
+				  b_digest_hex(digest));
 	if (size)
 		*size = st.st_size;
 	*fd = steal_fd(f);
@@ -372,8 +356,8 @@ int img_store_read(struct img_store *s, const char *digest, size_t max, bool ver
 	if (img_store_open_blob(s, digest, &fd, &size, e) < 0)
 		return -1;
 	if ((uint64_t)size > max || (uint64_t)size >= SIZE_MAX)
-		return set_err(e, EFBIG, "blob %s: size %" PRId64 " is more than the limit of %zu bytes", digest, size,
-			       max);
+		return berr_plain(e, EFBIG, "blob %s: size %" PRId64 " is more than the limit of %zu bytes", digest,
+				  size, max);
 	size_t want = (size_t)size;
 	_cleanup_free_ char *buf = malloc(want + 1);
 	if (!buf)
@@ -387,7 +371,7 @@ int img_store_read(struct img_store *s, const char *digest, size_t max, bool ver
 			return berr_sys(e, "blob %s: reading %s/%s", digest, s->blobs_dir, b_digest_hex(digest));
 		}
 		if (r == 0)
-			return set_err(e, EIO, "blob %s: file ended after %zu of %zu bytes", digest, used, want);
+			return berr_plain(e, EIO, "blob %s: file ended after %zu of %zu bytes", digest, used, want);
 		used += (size_t)r;
 	}
 	buf[used] = '\0';
@@ -395,8 +379,8 @@ int img_store_read(struct img_store *s, const char *digest, size_t max, bool ver
 		char actual[B_DIGEST_LEN + 1];
 		b_sha256_of(buf, used, actual);
 		if (strcmp(actual, digest))
-			return set_err(e, EIO, "blob %s: corrupt in the store: content has digest %s", digest,
-				       actual[0] ? actual : "(none: out of memory)");
+			return berr_plain(e, EIO, "blob %s: corrupt in the store: content has digest %s", digest,
+					  actual[0] ? actual : "(none: out of memory)");
 	}
 	if (len)
 		*len = used;

@@ -37,7 +37,7 @@ int berr_set(berr *e, int errnum, const char *fmt, ...)
 	return -1;
 }
 
-int berr_invalid(berr *e, const char *fmt, ...)
+int berr_plain(berr *e, int errnum, const char *fmt, ...)
 {
 	if (!e)
 		return -1;
@@ -47,7 +47,7 @@ int berr_invalid(berr *e, const char *fmt, ...)
 	va_end(ap);
 	free(e->msg);
 	e->msg = what;
-	e->errnum = EINVAL;
+	e->errnum = errnum;
 	return -1;
 }
 

@@ -17,15 +17,6 @@
 #include "../lib/cleanup.h"
 
 #define CAP_BIT(c) (UINT64_C(1) << (c))
-/* Invalid input: the message alone (no strerror suffix), errnum EINVAL. Returns -1. */
-#define bad_input(e, ...)                     \
-	({                                    \
-		berr *e_ = (e);               \
-		berr_set(e_, 0, __VA_ARGS__); \
-		if (e_)                       \
-			e_->errnum = EINVAL;  \
-		-1;                           \
-	})
 
 int oci_cap_from_name(const char *name)
 {
@@ -156,8 +147,8 @@ int oci_caps_apply(const struct oci_capabilities *c, berr *e)
 	/* capset would only say EPERM; say which capability is wrong. */
 	if (eff & ~prm) {
 		int cap = __builtin_ctzll(eff & ~prm);
-		return bad_input(e, "process.capabilities.effective: %s is not in the permitted set",
-				 cap_label(cap, name));
+		return berr_invalid(e, "process.capabilities.effective: %s is not in the permitted set",
+				    cap_label(cap, name));
 	}
 
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
@@ -200,15 +191,15 @@ int oci_caps_parse_list(const void *json_array, const char *field, uint64_t *mas
 	if (!arr || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr))
-		return bad_input(e, "%s: expected an array of capability names", field);
+		return berr_invalid(e, "%s: expected an array of capability names", field);
 	uint64_t m = 0;
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		const json_t *v = json_array_get(arr, i);
 		if (!json_is_string(v))
-			return bad_input(e, "%s[%zu]: expected a string", field, i);
+			return berr_invalid(e, "%s[%zu]: expected a string", field, i);
 		int cap = oci_cap_from_name(json_string_value(v));
 		if (cap < 0)
-			return bad_input(e, "%s[%zu]: unknown capability \"%s\"", field, i, json_string_value(v));
+			return berr_invalid(e, "%s[%zu]: unknown capability \"%s\"", field, i, json_string_value(v));
 		m |= CAP_BIT(cap);
 	}
 	*mask = m;

@@ -35,16 +35,7 @@ struct oci_seccomp_filter {
 	bool notify;         /* some rule (or the default) is SCMP_ACT_NOTIFY */
 };
 
-#define FIELD "linux.seccomp"
-/* Invalid input: the message alone (no strerror suffix), errnum EINVAL. Returns -1. */
-#define bad_input(e, ...)                     \
-	({                                    \
-		berr *e_ = (e);               \
-		berr_set(e_, 0, __VA_ARGS__); \
-		if (e_)                       \
-			e_->errnum = EINVAL;  \
-		-1;                           \
-	})
+#define FIELD    "linux.seccomp"
 #define MAX_ARGS 6 /* syscall arguments 0..5 */
 
 static const char *const action_names[] = {
@@ -166,9 +157,9 @@ static int action_value(enum oci_seccomp_action a, bool has_ret, unsigned ret, c
 {
 	/* TRACE passes 16 bits to the tracer; libseccomp takes an errno below MAX_ERRNO (4095). */
 	if (has_ret && a == OCI_SCMP_ERRNO && ret > 4094)
-		return bad_input(e, "%s: %u is out of range (0-4094)", ret_field, ret);
+		return berr_invalid(e, "%s: %u is out of range (0-4094)", ret_field, ret);
 	if (has_ret && a == OCI_SCMP_TRACE && ret > 0xffff)
-		return bad_input(e, "%s: %u is out of range (0-65535)", ret_field, ret);
+		return berr_invalid(e, "%s: %u is out of range (0-65535)", ret_field, ret);
 	unsigned data = has_ret ? ret : EPERM;
 	switch (a) {
 	case OCI_SCMP_KILL:
@@ -181,7 +172,7 @@ static int action_value(enum oci_seccomp_action a, bool has_ret, unsigned ret, c
 	case OCI_SCMP_LOG: *out = SCMP_ACT_LOG; return 0;
 	case OCI_SCMP_NOTIFY: *out = SCMP_ACT_NOTIFY; return 0;
 	}
-	return bad_input(e, "%s: unknown action %d", field, (int)a);
+	return berr_invalid(e, "%s: unknown action %d", field, (int)a);
 }
 
 /* Check a rule's arguments and turn them into libseccomp comparisons; *split when an index repeats. */
@@ -193,12 +184,12 @@ static int rule_conditions(const struct oci_seccomp_syscall *sc, size_t i, struc
 	for (size_t k = 0; k < sc->n_args; k++) {
 		const struct oci_seccomp_arg *a = &sc->args[k];
 		if (a->index >= MAX_ARGS)
-			return bad_input(e, FIELD ".syscalls[%zu].args[%zu].index: %u is out of range (0-5)", i, k,
-					 a->index);
+			return berr_invalid(e, FIELD ".syscalls[%zu].args[%zu].index: %u is out of range (0-5)", i, k,
+					    a->index);
 		int op = name_index(operator_names, a->op);
 		if (op < 0)
-			return bad_input(e, FIELD ".syscalls[%zu].args[%zu].op: unknown operator \"%s\"", i, k,
-					 a->op ? a->op : "");
+			return berr_invalid(e, FIELD ".syscalls[%zu].args[%zu].op: unknown operator \"%s\"", i, k,
+					    a->op ? a->op : "");
 		/* MASKED_EQ: value is the mask, valueTwo the value, as libseccomp's datum_a/datum_b. */
 		conds[k] = (struct scmp_arg_cmp){
 		    .arg = a->index, .op = operator_values[op], .datum_a = a->value, .datum_b = a->value_two};
@@ -296,8 +287,8 @@ static int profile_key(const struct oci_seccomp *s, uint32_t def, FILE *m, berr 
 	for (size_t i = 0; s->architectures && s->architectures[i]; i++) {
 		int k = name_index(arch_names, s->architectures[i]);
 		if (k < 0)
-			return bad_input(e, FIELD ".architectures[%zu]: unknown architecture \"%s\"", i,
-					 s->architectures[i]);
+			return berr_invalid(e, FIELD ".architectures[%zu]: unknown architecture \"%s\"", i,
+					    s->architectures[i]);
 		fwrite(&k, sizeof(k), 1, m);
 	}
 	fputc('\n', m);
@@ -335,17 +326,18 @@ static int compile(const struct oci_seccomp *s, uint32_t def, struct oci_seccomp
 {
 	__attribute__((cleanup(ctx_releasep))) scmp_filter_ctx ctx = seccomp_init(def);
 	if (!ctx)
-		return bad_input(e, FIELD ".defaultAction: %s is not supported by libseccomp or the kernel",
-				 action_names[s->default_action]);
+		return berr_invalid(e, FIELD ".defaultAction: %s is not supported by libseccomp or the kernel",
+				    action_names[s->default_action]);
 
 	for (size_t i = 0; s->architectures && s->architectures[i]; i++) {
 		int k = name_index(arch_names, s->architectures[i]);
 		int rc = seccomp_arch_add(ctx, arch_tokens[k]);
 		if (rc == -EDOM)
-			return bad_input(e,
-					 FIELD ".architectures[%zu]: \"%s\" cannot share a filter with this machine's "
-					       "architecture (byte order or word size differ)",
-					 i, s->architectures[i]);
+			return berr_invalid(e,
+					    FIELD
+					    ".architectures[%zu]: \"%s\" cannot share a filter with this machine's "
+					    "architecture (byte order or word size differ)",
+					    i, s->architectures[i]);
 		if (rc < 0 && rc != -EEXIST)
 			return berr_set(e, -rc, FIELD ".architectures[%zu]: adding \"%s\"", i, s->architectures[i]);
 	}
@@ -437,7 +429,7 @@ int oci_seccomp_prepare(const struct oci_seccomp *s, struct oci_seccomp_filter *
 	for (size_t i = 0; s->flags && s->flags[i]; i++) {
 		int k = name_index(flag_names, s->flags[i]);
 		if (k < 0)
-			return bad_input(e, FIELD ".flags[%zu]: unknown flag \"%s\"", i, s->flags[i]);
+			return berr_invalid(e, FIELD ".flags[%zu]: unknown flag \"%s\"", i, s->flags[i]);
 		flags |= flag_values[k];
 	}
 
