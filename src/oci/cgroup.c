@@ -94,22 +94,6 @@ static bool path_under(const char *path, const char *base)
 	return !strncmp(path, base, n) && (path[n] == '\0' || path[n] == '/');
 }
 
-int cg_invalid(berr *e, const char *fmt, ...)
-{
-	if (!e)
-		return -1;
-	va_list ap;
-	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	berr_set(e, 0, "%s", msg ? msg : "invalid cgroup configuration");
-	e->errnum = EINVAL;
-	free(msg);
-	return -1;
-}
-
 bool cg_valid_pagesize(const char *s)
 {
 	size_t digits = strspn(s, "0123456789");
@@ -207,8 +191,8 @@ int cg_check_usage(const char *dir, const char *usage_file, int64_t limit, berr 
 	if (cg_read_u64(dir, usage_file, &usage, e) < 0)
 		return -1;
 	if (limit > 0 && usage > (uint64_t)limit)
-		return cg_invalid(e, "memory limit %" PRId64 " is below the current usage %" PRIu64 " of %s", limit,
-				  usage, dir);
+		return berr_invalid(e, "memory limit %" PRId64 " is below the current usage %" PRIu64 " of %s", limit,
+				    usage, dir);
 	return 0;
 }
 
@@ -549,7 +533,7 @@ static int systemd_expand(const char *in, char **out, berr *e)
 	if (!slice || !prefix)
 		return berr_set(e, ENOMEM, "cgroups path %s", in);
 	if (strchr(in, '/') || !*name)
-		return cg_invalid(e, "cgroups path \"%s\": expected \"slice:prefix:name\"", in);
+		return berr_invalid(e, "cgroups path \"%s\": expected \"slice:prefix:name\"", in);
 	if (!*slice) {
 		free(slice);
 		if (!(slice = strdup("system.slice")))
@@ -558,7 +542,7 @@ static int systemd_expand(const char *in, char **out, berr *e)
 	bool root_slice = !strcmp(slice, "-.slice");
 	size_t stem = ends_with(slice, ".slice") ? strlen(slice) - strlen(".slice") : 0;
 	if (!root_slice && (stem == 0 || slice[0] == '-' || slice[stem - 1] == '-' || strstr(slice, "--")))
-		return cg_invalid(e, "cgroups path \"%s\": \"%s\" is not a slice name", in, slice);
+		return berr_invalid(e, "cgroups path \"%s\": \"%s\" is not a slice name", in, slice);
 
 	char *buf = NULL;
 	size_t len = 0;
@@ -593,7 +577,7 @@ static int wanted_path(const char *cgroups_path, const char *id, char **out, ber
 		*out = strdup(cgroups_path);
 	} else {
 		if (!id || !*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
-			return cg_invalid(e, "container id \"%s\" cannot name a cgroup", id ? id : "");
+			return berr_invalid(e, "container id \"%s\" cannot name a cgroup", id ? id : "");
 		if (asprintf(out, "/%s", id) < 0)
 			*out = NULL;
 	}
@@ -658,7 +642,7 @@ static int resolve(struct cg_hier *h, const char *want, const char *self_text, b
 		return berr_set(e, ENOMEM, "resolving cgroups path %s", want);
 	}
 	if (!strcmp(h->rel, "/"))
-		return cg_invalid(e, "cgroups path \"%s\" resolves to the root cgroup of %s", want, h->mountpoint);
+		return berr_invalid(e, "cgroups path \"%s\" resolves to the root cgroup of %s", want, h->mountpoint);
 	return 0;
 }
 
@@ -806,8 +790,8 @@ static const char *layout_name(enum oci_cgroup_layout l)
 static int apply(struct oci_cgroup *cg, const struct oci_resources *r, berr *e)
 {
 	if (r->unified && r->unified[0] && cg->layout != OCI_CGROUP_UNIFIED)
-		return cg_invalid(e, "unified resources (\"%s\") need cgroup v2, and this host's cgroups are %s",
-				  r->unified[0], layout_name(cg->layout));
+		return berr_invalid(e, "unified resources (\"%s\") need cgroup v2, and this host's cgroups are %s",
+				    r->unified[0], layout_name(cg->layout));
 	for (size_t i = 0; i < ARRAY_SIZE(controllers); i++) {
 		const struct controller *c = &controllers[i];
 		if (!c->wanted(r))
@@ -1158,4 +1142,24 @@ int oci_cgroup_destroy(struct oci_cgroup *cg, berr *e)
 		cg->h[i].present = false;
 	}
 	return r;
+}
+
+int cg_set_hugetlb(const char *dir, const struct oci_resources *r, const char *suffix, berr *e)
+{
+	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
+		const struct oci_hugepage_limit *h = &r->hugepage_limits[i];
+		if (!h->page_size || !cg_valid_pagesize(h->page_size))
+			return berr_invalid(e, "hugepage size \"%s\" should look like \"2MB\"",
+					    h->page_size ? h->page_size : "");
+		_cleanup_free_ char *file = NULL, *rsvd = NULL;
+		if (asprintf(&file, "hugetlb.%s.%s", h->page_size, suffix) < 0 ||
+		    asprintf(&rsvd, "hugetlb.%s.rsvd.%s", h->page_size, suffix) < 0)
+			return berr_set(e, ENOMEM, "setting hugetlb limits in %s", dir);
+		if (cg_writef(dir, file, e, "%" PRIu64, h->limit) < 0)
+			return -1;
+		/* Reservations count too where the kernel tracks them (5.7+). */
+		if (cg_exists(dir, rsvd) && cg_writef(dir, rsvd, e, "%" PRIu64, h->limit) < 0)
+			return -1;
+	}
+	return 0;
 }

@@ -42,8 +42,6 @@ int cg_read_u64(const char *dir, const char *file, uint64_t *out, berr *e);
 int cg_check_usage(const char *dir, const char *usage_file, int64_t limit, berr *e);
 /* Hand a local error on to the caller's e (which may be NULL). Returns -1. */
 int cg_err_move(berr *dst, berr *src);
-/* Invalid input: the message alone, errnum EINVAL. Returns -1. */
-int cg_invalid(berr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "2MB", "1GB", "64KB": a hugepage size as the kernel names its hugetlb files. */
 bool cg_valid_pagesize(const char *s);
@@ -100,3 +98,7 @@ struct bpf_insn;
 int cg_v2_devices_build(const struct oci_device_cgroup *rules, size_t n, struct bpf_insn **out, size_t *count, berr *e);
 /* Load that program and attach it to the cgroup dir, replacing the programs attached before. */
 int cg_v2_set_devices(const char *dir, const struct oci_resources *r, berr *e);
+
+/* hugetlb.<size>.<suffix> (and its .rsvd. twin where the kernel has it) for every limit: v1 "limit_in_bytes", v2 "max".
+ */
+int cg_set_hugetlb(const char *dir, const struct oci_resources *r, const char *suffix, berr *e);

@@ -99,8 +99,8 @@ int cg_v1_set_memory(const char *dir, const struct oci_resources *r, berr *e)
 	/* UINT64_MAX is -1 read into the unsigned field: "leave it to the kernel". */
 	if (r->memory.has_swappiness && r->memory.swappiness != UINT64_MAX) {
 		if (r->memory.swappiness > 100)
-			return cg_invalid(e, "memory.swappiness %" PRIu64 " is out of range 0-100",
-					  r->memory.swappiness);
+			return berr_invalid(e, "memory.swappiness %" PRIu64 " is out of range 0-100",
+					    r->memory.swappiness);
 		if (cg_writef(dir, "memory.swappiness", e, "%" PRIu64, r->memory.swappiness) < 0)
 			return -1;
 	}
@@ -199,22 +199,7 @@ int cg_v1_set_blkio(const char *dir, const struct oci_resources *r, berr *e)
 
 int cg_v1_set_hugetlb(const char *dir, const struct oci_resources *r, berr *e)
 {
-	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
-		const struct oci_hugepage_limit *h = &r->hugepage_limits[i];
-		if (!h->page_size || !cg_valid_pagesize(h->page_size))
-			return cg_invalid(e, "hugepage size \"%s\" should look like \"2MB\"",
-					  h->page_size ? h->page_size : "");
-		_cleanup_free_ char *file = NULL, *rsvd = NULL;
-		if (asprintf(&file, "hugetlb.%s.limit_in_bytes", h->page_size) < 0 ||
-		    asprintf(&rsvd, "hugetlb.%s.rsvd.limit_in_bytes", h->page_size) < 0)
-			return berr_set(e, ENOMEM, "setting hugetlb limits in %s", dir);
-		if (cg_writef(dir, file, e, "%" PRIu64, h->limit) < 0)
-			return -1;
-		/* Reservations count too where the kernel tracks them (5.7+). */
-		if (cg_exists(dir, rsvd) && cg_writef(dir, rsvd, e, "%" PRIu64, h->limit) < 0)
-			return -1;
-	}
-	return 0;
+	return cg_set_hugetlb(dir, r, "limit_in_bytes", e);
 }
 
 /* "c 1:3 rwm", "b *:* m", "a" (the kernel reads "a" as every device and access). */
@@ -244,9 +229,10 @@ int cg_v1_set_devices(const char *dir, const struct oci_resources *r, berr *e)
 	for (size_t i = 0; i < r->n_devices; i++) {
 		const struct oci_device_cgroup *d = &r->devices[i];
 		if (!d->type || !strchr("abc", d->type))
-			return cg_invalid(e, "device rule %zu: type '%c' is not one of a, b, c", i, d->type);
+			return berr_invalid(e, "device rule %zu: type '%c' is not one of a, b, c", i, d->type);
 		if (d->access && strspn(d->access, "rwm") != strlen(d->access))
-			return cg_invalid(e, "device rule %zu: access \"%s\" is not a subset of \"rwm\"", i, d->access);
+			return berr_invalid(e, "device rule %zu: access \"%s\" is not a subset of \"rwm\"", i,
+					    d->access);
 		_cleanup_free_ char *rule = device_rule(d);
 		if (!rule)
 			return berr_set(e, ENOMEM, "setting device rules in %s", dir);

@@ -81,7 +81,7 @@ static int write_limit(const char *dir, const char *file, int64_t v, berr *e)
 	if (v == -1)
 		return cg_write(dir, file, "max", e);
 	if (v < 0)
-		return cg_invalid(e, "%s/%s: %" PRId64 " is not a limit", dir, file, v);
+		return berr_invalid(e, "%s/%s: %" PRId64 " is not a limit", dir, file, v);
 	return cg_writef(dir, file, e, "%" PRId64, v);
 }
 
@@ -107,10 +107,10 @@ int cg_v2_set_memory(const char *dir, const struct oci_resources *r, berr *e)
 			mem = strcmp(cur, "max") != 0 ? strtoll(cur, NULL, 10) : -1;
 		}
 		if (mem <= 0)
-			return cg_invalid(e, "memory swap limit %" PRId64 " needs a memory limit", swap);
+			return berr_invalid(e, "memory swap limit %" PRId64 " needs a memory limit", swap);
 		if (swap < mem)
-			return cg_invalid(e, "memory+swap limit %" PRId64 " is below the memory limit %" PRId64, swap,
-					  mem);
+			return berr_invalid(e, "memory+swap limit %" PRId64 " is below the memory limit %" PRId64, swap,
+					    mem);
 		if (cg_writef(dir, "memory.swap.max", e, "%" PRId64, swap - mem) < 0)
 			return -1;
 	}
@@ -211,22 +211,7 @@ int cg_v2_set_io(const char *dir, const struct oci_resources *r, berr *e)
 
 int cg_v2_set_hugetlb(const char *dir, const struct oci_resources *r, berr *e)
 {
-	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
-		const struct oci_hugepage_limit *h = &r->hugepage_limits[i];
-		if (!h->page_size || !cg_valid_pagesize(h->page_size))
-			return cg_invalid(e, "hugepage size \"%s\" should look like \"2MB\"",
-					  h->page_size ? h->page_size : "");
-		_cleanup_free_ char *file = NULL, *rsvd = NULL;
-		if (asprintf(&file, "hugetlb.%s.max", h->page_size) < 0 ||
-		    asprintf(&rsvd, "hugetlb.%s.rsvd.max", h->page_size) < 0)
-			return berr_set(e, ENOMEM, "setting hugetlb limits in %s", dir);
-		if (cg_writef(dir, file, e, "%" PRIu64, h->limit) < 0)
-			return -1;
-		/* Reservations count too where the kernel tracks them (5.7+). */
-		if (cg_exists(dir, rsvd) && cg_writef(dir, rsvd, e, "%" PRIu64, h->limit) < 0)
-			return -1;
-	}
-	return 0;
+	return cg_set_hugetlb(dir, r, "max", e);
 }
 
 int cg_v2_set_unified(const char *dir, const struct oci_resources *r, berr *e)
@@ -235,7 +220,7 @@ int cg_v2_set_unified(const char *dir, const struct oci_resources *r, berr *e)
 		const char *key = kv[0];
 		/* A key names a file of this cgroup, never a path out of it. */
 		if (!*key || strchr(key, '/') || !strcmp(key, ".") || !strcmp(key, ".."))
-			return cg_invalid(e, "unified resource \"%s\" is not a cgroup file name", key);
+			return berr_invalid(e, "unified resource \"%s\" is not a cgroup file name", key);
 		if (cg_write(dir, key, kv[1], e) < 0) {
 			if (e && e->errnum == ENOENT)
 				return berr_wrap(e, "unified resource %s (is its controller enabled?)", key);

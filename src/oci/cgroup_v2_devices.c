@@ -114,17 +114,18 @@ int cg_v2_devices_build(const struct oci_device_cgroup *rules, size_t n, struct 
 		int bits;
 		if (d->type != 'a' && d->type != 'b' && d->type != 'c') {
 			free(p);
-			return cg_invalid(e, "device rule %zu: type '%c' is not one of a, b, c", i,
-					  d->type ? d->type : '?');
+			return berr_invalid(e, "device rule %zu: type '%c' is not one of a, b, c", i,
+					    d->type ? d->type : '?');
 		}
 		if (access_bits(d->access, &bits) < 0) {
 			free(p);
-			return cg_invalid(e, "device rule %zu: access \"%s\" is not a subset of \"rwm\"", i, d->access);
+			return berr_invalid(e, "device rule %zu: access \"%s\" is not a subset of \"rwm\"", i,
+					    d->access);
 		}
 		if (d->major > INT32_MAX || d->minor > INT32_MAX || d->major < -1 || d->minor < -1) {
 			free(p);
-			return cg_invalid(e, "device rule %zu: %lld:%lld is not a device number", i,
-					  (long long)d->major, (long long)d->minor);
+			return berr_invalid(e, "device rule %zu: %lld:%lld is not a device number", i,
+					    (long long)d->major, (long long)d->minor);
 		}
 		len += rule_block(d, bits, p + len, &always);
 	}
