@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fd.h"
 #include "lib/fs.h"
 
 /* Blobs never change once written: read-only for everyone who can reach them (the root is 0700). */
@@ -45,22 +46,6 @@ static int check_digest(const char *digest, berr *e)
 		return 0;
 	return berr_invalid(e, "invalid blob digest \"%s\": the store takes sha256:<64 lowercase hex digits>",
 			    digest ? digest : "(null)");
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 static int open_dir(const char *path, berr *e)
@@ -234,7 +219,7 @@ int img_blob_write(struct img_blob_writer *w, const void *data, size_t len, berr
 		return berr_plain(e, EINVAL, "%s: more than the expected %" PRId64 " bytes", w->label,
 				  w->expected_size);
 	}
-	if (write_all(w->fd, data, len) < 0) {
+	if (b_write_all(w->fd, data, len) < 0) {
 		w->failed = true;
 		return berr_sys(e, "%s: writing %s/%s", w->label, w->s->ingest_dir, w->name);
 	}

@@ -60,3 +60,23 @@ void b_close_fds_except(int min_fd, const int *keep, size_t n)
 	if (syscall(SYS_close_range, from, ~0U, 0) < 0 && errno == ENOSYS)
 		each_fd_from((int)from, true);
 }
+
+int b_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}

@@ -12,29 +12,14 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
+#include "fd.h"
 
 int b_write_file(const char *path, const void *buf, size_t len, mode_t mode, berr *e)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return berr_sys(e, "opening %s", path);
-	if (write_all(fd, buf, len) < 0)
+	if (b_write_all(fd, buf, len) < 0)
 		return berr_sys(e, "writing %s", path);
 	return 0;
 }
@@ -44,7 +29,7 @@ int b_write_knobat(int dirfd, const char *name, const char *value, berr *e)
 	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return berr_sys(e, "opening %s", name);
-	if (write_all(fd, value, strlen(value)) < 0)
+	if (b_write_all(fd, value, strlen(value)) < 0)
 		return berr_sys(e, "writing \"%s\" to %s", value, name);
 	return 0;
 }
@@ -62,7 +47,7 @@ int b_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mo
 	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return berr_sys(e, "creating %s", tmp);
-	if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (b_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
 		berr_sys(e, "writing %s", tmp);
 		unlink(tmp);
 		return -1;

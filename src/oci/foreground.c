@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../lib/cleanup.h"
+#include "../lib/fd.h"
 
 static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP};
 
@@ -40,20 +41,6 @@ static void copy_winsize(int from, int to)
 		ioctl(to, TIOCSWINSZ, &ws);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* After the process is gone its last output may still sit in the pty: copy all of it. */
 static void drain(int master)
 {
@@ -66,7 +53,7 @@ static void drain(int master)
 			continue;
 		if (got <= 0)
 			break;
-		if (write_all(STDOUT_FILENO, buf, (size_t)got) < 0)
+		if (b_write_all(STDOUT_FILENO, buf, (size_t)got) < 0)
 			return;
 	}
 }
@@ -120,7 +107,7 @@ static int loop(int master, pid_t pid, int *status, berr *e)
 		if (master >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
 			ssize_t got = read(master, buf, sizeof buf);
 			if (got > 0) {
-				write_all(STDOUT_FILENO, buf, (size_t)got);
+				b_write_all(STDOUT_FILENO, buf, (size_t)got);
 			} else if (got < 0 && errno != EINTR && errno != EAGAIN) {
 				/* EIO: every slave fd is closed; the process is about to be reaped. */
 				while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -131,7 +118,7 @@ static int loop(int master, pid_t pid, int *status, berr *e)
 		if (stdin_open && (p[2].revents & (POLLIN | POLLHUP))) {
 			ssize_t got = read(STDIN_FILENO, buf, sizeof buf);
 			if (got > 0) {
-				write_all(master, buf, (size_t)got);
+				b_write_all(master, buf, (size_t)got);
 			} else {
 				stdin_open = false;
 			}
