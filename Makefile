@@ -35,7 +35,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all clean unit check check-san format format-check demo
-all: $(BUILD)/berth-runtime $(UNIT_BIN)
+all: $(BUILD)/berth-runtime $(UNIT_BIN) $(BUILD)/tests/tools/imgtool
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -57,6 +57,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libimage.a $(BUILD)/liboci.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libimage.a $(BUILD)/liboci.a $(LDFLAGS) $(PKG_LIBS) $(IMAGE_LIBS) \
 		$(shell pkg-config --libs cmocka)
+
+# A test driver for image archives (tests/integration/test_image_archives.py), not a product binary.
+$(BUILD)/tests/tools/imgtool: tests/tools/imgtool.c $(BUILD)/libimage.a $(BUILD)/liboci.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libimage.a $(BUILD)/liboci.a $(LDFLAGS) $(PKG_LIBS) $(IMAGE_LIBS)
 
 unit: all
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
