@@ -563,7 +563,7 @@ static int make_temp_dir(int parentfd, const char *base, char **name, berr *e)
 static int check_digest(const char *what, const char *expected, const char *got, berr *e)
 {
 	if (expected && strcmp(expected, got) != 0)
-		return berr_set(e, EIO, "%s mismatch: expected %s, got %s", what, expected, got);
+		return berr_plain(e, EIO, "%s mismatch: expected %s, got %s", what, expected, got);
 	return 0;
 }
 
