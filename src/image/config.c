@@ -15,21 +15,6 @@ static int oom(berr *e)
 	return berr_set(e, ENOMEM, "image config");
 }
 
-static const char *type_name(json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "a value";
-}
-
 /* Present and not null. */
 static json_t *member(json_t *o, const char *key)
 {
@@ -152,7 +137,7 @@ static int parse_history(json_t *root, struct img_config *c, berr *e)
 		char where[48];
 		snprintf(where, sizeof where, "history[%zu]", i);
 		if (!json_is_object(item))
-			return berr_invalid(e, "%s: expected an object, got %s", where, type_name(item));
+			return berr_invalid(e, "%s: expected an object, got %s", where, b_json_type_name(item));
 		if (b_json_str(item, where, "created", &hi->created, NULL, e) < 0 ||
 		    b_json_str(item, where, "created_by", &hi->created_by, NULL, e) < 0 ||
 		    b_json_str(item, where, "author", &hi->author, NULL, e) < 0 ||
@@ -174,7 +159,7 @@ int img_config_parse(const char *json, size_t len, struct img_config *out, berr 
 		return berr_invalid(e, "invalid JSON at line %d, column %d: %s", je.line, je.column, je.text);
 	out->raw = root;
 	if (!json_is_object(root)) {
-		berr_invalid(e, "expected a JSON object, got %s", type_name(root));
+		berr_invalid(e, "expected a JSON object, got %s", b_json_type_name(root));
 		goto fail;
 	}
 	if (b_json_str(root, "", "architecture", &out->architecture, NULL, e) < 0 ||

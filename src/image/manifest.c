@@ -40,21 +40,6 @@ static int oom(berr *e)
 	return berr_set(e, ENOMEM, "parsing manifest");
 }
 
-static const char *type_name(json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "a value";
-}
-
 /* "<where>.<key>" or "<key>" at the top. */
 static int missing(berr *e, const char *where, const char *key)
 {
@@ -75,7 +60,7 @@ static json_t *load_object(const char *json, size_t len, berr *e)
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		berr_invalid(e, "expected a JSON object, got %s", type_name(root));
+		berr_invalid(e, "expected a JSON object, got %s", b_json_type_name(root));
 		json_decref(root);
 		return NULL;
 	}
@@ -137,7 +122,7 @@ static int req_str(json_t *obj, const char *where, const char *key, char **out, 
 static int parse_descriptor(json_t *j, const char *where, struct img_descriptor *d, berr *e)
 {
 	if (!json_is_object(j))
-		return berr_invalid(e, "%s: expected an object, got %s", where, type_name(j));
+		return berr_invalid(e, "%s: expected an object, got %s", where, b_json_type_name(j));
 	if (req_str(j, where, "mediaType", &d->media_type, e) < 0)
 		return -1;
 	bool present = false;

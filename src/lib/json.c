@@ -90,7 +90,7 @@ json_t *b_json_parse(const char *text, const char *what, berr *e)
 	return j;
 }
 
-static const char *type_name(json_t *v)
+const char *b_json_type_name(json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
@@ -107,7 +107,7 @@ static const char *type_name(json_t *v)
 
 static int wrong_type(berr *e, const char *field, const char *key, const char *want, json_t *v)
 {
-	return berr_invalid(e, "%s%s%s: expected %s, got %s", field, *field ? "." : "", key, want, type_name(v));
+	return berr_invalid(e, "%s%s%s: expected %s, got %s", field, *field ? "." : "", key, want, b_json_type_name(v));
 }
 
 /* Missing and null members both count as absent. */
@@ -197,7 +197,7 @@ int b_json_strv(json_t *obj, const char *field, const char *key, char ***out, be
 		if (!json_is_string(item)) {
 			b_strv_free(list);
 			return berr_invalid(e, "%s%s%s[%zu]: expected a string, got %s", field, *field ? "." : "", key,
-					    i, type_name(item));
+					    i, b_json_type_name(item));
 		}
 		list[i] = strdup(json_string_value(item));
 		if (!list[i]) {
@@ -227,7 +227,7 @@ int b_json_str_map(json_t *obj, const char *field, const char *key, char ***out,
 		if (!json_is_string(val)) {
 			b_strv_free(list);
 			return berr_invalid(e, "%s%s%s.%s: expected a string, got %s", field, *field ? "." : "", key, k,
-					    type_name(val));
+					    b_json_type_name(val));
 		}
 		list[i++] = strdup(k);
 		list[i++] = strdup(json_string_value(val));

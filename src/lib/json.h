@@ -27,5 +27,8 @@ int b_json_str_map(json_t *obj, const char *field, const char *key, char ***out,
 int b_json_obj(json_t *obj, const char *field, const char *key, json_t **out, berr *e);
 int b_json_arr(json_t *obj, const char *field, const char *key, json_t **out, berr *e);
 
+/* "an object", "a string" ... for messages like "expected an integer, got a string". */
+const char *b_json_type_name(json_t *v);
+
 void b_strv_free(char **v);
 size_t b_strv_len(char *const *v);
