@@ -3,9 +3,12 @@ CC ?= gcc
 # The runtime links only what oci/ needs; the image and storage layers add their own.
 PKGS := jansson libseccomp libcap
 IMAGE_PKGS := libarchive libcrypto sqlite3
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(IMAGE_PKGS))
+# The daemon adds its HTTP server.
+DAEMON_PKGS := libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(IMAGE_PKGS) $(DAEMON_PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 IMAGE_LIBS := $(shell pkg-config --libs $(IMAGE_PKGS))
+DAEMON_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS)) -lpthread
 
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wjump-misses-init \
 	-D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
@@ -25,17 +28,23 @@ LIB_SRC := $(filter-out src/lib/digest.c,$(wildcard src/lib/*.c))
 OCI_SRC := $(wildcard src/oci/*.c)
 IMAGE_SRC := src/lib/digest.c $(wildcard src/image/*.c src/storage/*.c)
 RUNTIME_SRC := $(wildcard src/cmd/berth-runtime/*.c)
+ENGINE_SRC := $(wildcard src/engine/*.c)
+API_SRC := $(wildcard src/api/*.c)
+BERTHD_SRC := $(wildcard src/cmd/berthd/*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 OCI_OBJ := $(OCI_SRC:%.c=$(BUILD)/%.o)
 IMAGE_OBJ := $(IMAGE_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+API_OBJ := $(API_SRC:%.c=$(BUILD)/%.o)
+BERTHD_OBJ := $(BERTHD_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all clean unit check check-san format format-check demo
-all: $(BUILD)/berth-runtime $(UNIT_BIN) $(BUILD)/tests/tools/imgtool
+all: $(BUILD)/berth-runtime $(UNIT_BIN) $(BUILD)/tests/tools/imgtool $(if $(BERTHD_SRC),$(BUILD)/berthd)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -50,13 +59,26 @@ $(BUILD)/libimage.a: $(IMAGE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# engine/ composes the layers below it (images, storage, oci); api/ serves it over HTTP.
+$(BUILD)/libengine.a: $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libapi.a: $(API_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BUILD)/berth-runtime: $(RUNTIME_OBJ) $(BUILD)/liboci.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libimage.a $(BUILD)/liboci.a
+$(BUILD)/berthd: $(BERTHD_OBJ) $(BUILD)/libapi.a $(BUILD)/libengine.a $(BUILD)/libimage.a $(BUILD)/liboci.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IMAGE_LIBS) $(DAEMON_LIBS)
+
+# Unit tests link every library; the linker takes only what a test uses.
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libengine.a $(BUILD)/libimage.a $(BUILD)/liboci.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libimage.a $(BUILD)/liboci.a $(LDFLAGS) $(PKG_LIBS) $(IMAGE_LIBS) \
-		$(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libengine.a $(BUILD)/libimage.a $(BUILD)/liboci.a $(LDFLAGS) $(PKG_LIBS) \
+		$(IMAGE_LIBS) $(DAEMON_LIBS) $(shell pkg-config --libs cmocka)
 
 # A test driver for image archives (tests/integration/test_image_archives.py), not a product binary.
 $(BUILD)/tests/tools/imgtool: tests/tools/imgtool.c $(BUILD)/libimage.a $(BUILD)/liboci.a
