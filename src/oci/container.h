@@ -21,6 +21,12 @@ struct oci_create_opts {
 int oci_container_create(const struct oci_create_opts *o, berr *e);
 /* run: create and start; detach returns at once, otherwise waits and gives the exit code (128+sig if killed). */
 int oci_container_run(const struct oci_create_opts *o, bool detach, int *exit_code, berr *e);
+/*
+ * run for a supervisor that waits itself: create and start; the init stays our child (or, when
+ * namespaces are staged, comes back to us as a subreaper's orphan). *pid gets it; *pty_master the
+ * terminal's master when process.terminal is set and there is no console socket, else -1.
+ */
+int oci_container_run_child(const struct oci_create_opts *o, pid_t *pid, int *pty_master, berr *e);
 int oci_container_start(const char *root, const char *id, berr *e);
 int oci_container_kill(const char *root, const char *id, int sig, bool all, berr *e);
 int oci_container_delete(const char *root, const char *id, bool force, berr *e);

@@ -710,6 +710,29 @@ static int start_own_init(struct create_ctx *c, berr *e)
 	return berr_set(e, EPROTO, "unexpected message %d from the container init", t);
 }
 
+int oci_container_run_child(const struct oci_create_opts *o, pid_t *pid, int *pty_master, berr *e)
+{
+	struct create_ctx c;
+	*pty_master = -1;
+	if (do_create(&c, o, true, pty_master, e) < 0 || start_own_init(&c, e) < 0) {
+		create_rollback(&c);
+		ctx_free(&c);
+		if (*pty_master >= 0)
+			close(*pty_master);
+		*pty_master = -1;
+		return -1;
+	}
+	_cleanup_free_ char *running = oci_state_to_json(&c.st, OCI_STATUS_RUNNING, false);
+	berr hook_err = {0};
+	if (oci_hooks_run(c.spec->hooks.poststart, c.spec->hooks.n_poststart, "poststart", running, &hook_err) < 0)
+		b_warn("%s", berr_msg(&hook_err));
+	berr_clear(&hook_err);
+	*pid = c.pid;
+	c.pid = -1; /* the caller's now */
+	ctx_free(&c);
+	return 0;
+}
+
 int oci_container_run(const struct oci_create_opts *o, bool detach, int *exit_code, berr *e)
 {
 	struct create_ctx c;

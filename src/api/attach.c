@@ -1,0 +1,159 @@
+/*
+ * POST /containers/{id}/attach and /resize: the connection is upgraded (101, "Upgrade: tcp") and
+ * becomes a byte pipe to the container's monitor, both ways, until the container's output ends.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "api/api_internal.h"
+#include "api/attach.h"
+#include "lib/fd.h"
+
+struct relay {
+	struct eng *eng;
+	char *name;
+	bool in, out, err;
+	MHD_socket client;
+	struct MHD_UpgradeResponseHandle *urh;
+	char *extra;
+	size_t extra_len;
+};
+
+static void relay_free(struct relay *r)
+{
+	free(r->name);
+	free(r->extra);
+	free(r);
+}
+
+/* Copy both ways; the monitor's end of output ends the session. */
+static void relay_copy(struct relay *r, int mon)
+{
+	if (r->extra_len && r->in && b_write_all(mon, r->extra, r->extra_len) < 0)
+		return;
+	bool client_open = true;
+	char buf[65536];
+	for (;;) {
+		struct pollfd p[2] = {{.fd = mon, .events = POLLIN},
+				      {.fd = client_open ? r->client : -1, .events = POLLIN}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(mon, buf, sizeof buf);
+			if (n <= 0)
+				return;
+			if (b_write_all(r->client, buf, (size_t)n) < 0)
+				return;
+		}
+		if (client_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = read(r->client, buf, sizeof buf);
+			if (n <= 0) {
+				/* The client is done writing (CloseWrite): pass the end of its input on. */
+				client_open = false;
+				shutdown(mon, SHUT_WR);
+				if (!r->out && !r->err)
+					return;
+				continue;
+			}
+			if (r->in && b_write_all(mon, buf, (size_t)n) < 0)
+				return;
+		}
+	}
+}
+
+static void *relay_main(void *p)
+{
+	struct relay *r = p;
+	int mon = -1;
+	berr e = {0};
+	if (eng_container_attach(r->eng, r->name, r->in, r->out, r->err, &mon, &e) == 0) {
+		relay_copy(r, mon);
+		close(mon);
+	}
+	berr_clear(&e);
+	MHD_upgrade_action(r->urh, MHD_UPGRADE_ACTION_CLOSE);
+	relay_free(r);
+	return NULL;
+}
+
+static void upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in, size_t extra_in_size,
+		     MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct relay *r = cls;
+	r->client = sock;
+	r->urh = urh;
+	if (extra_in_size && (r->extra = malloc(extra_in_size))) {
+		memcpy(r->extra, extra_in, extra_in_size);
+		r->extra_len = extra_in_size;
+	}
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, relay_main, r) != 0) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		relay_free(r);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+void api_container_attach(struct api_request *r)
+{
+	json_t *probe;
+	berr e = {0};
+	if (eng_container_inspect(r->eng, r->params[0], &probe, &e) < 0) {
+		api_reply_error(r, &e);
+		berr_clear(&e);
+		return;
+	}
+	bool tty = json_is_true(json_object_get(json_object_get(probe, "Config"), "Tty"));
+	json_decref(probe);
+	if (!api_query_bool(r, "stream", false)) {
+		api_reply_message(r, 501, "attach without stream=1 (logs only) is not supported yet");
+		return;
+	}
+	struct relay *rel = calloc(1, sizeof *rel);
+	if (!rel || !(rel->name = strdup(r->params[0]))) {
+		free(rel);
+		api_reply_message(r, 500, "out of memory");
+		return;
+	}
+	rel->eng = r->eng;
+	rel->in = api_query_bool(r, "stdin", false);
+	rel->out = api_query_bool(r, "stdout", false);
+	rel->err = api_query_bool(r, "stderr", false);
+	struct MHD_Response *resp = MHD_create_response_for_upgrade(upgraded, rel);
+	if (!resp) {
+		relay_free(rel);
+		api_reply_message(r, 500, "cannot upgrade the connection");
+		return;
+	}
+	MHD_add_response_header(resp, "Upgrade", "tcp");
+	MHD_add_response_header(resp, "Content-Type",
+				tty ? "application/vnd.docker.raw-stream"
+				    : "application/vnd.docker.multiplexed-stream");
+	MHD_add_response_header(resp, "Api-Version", "1.43");
+	r->resp = resp;
+	r->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+}
+
+void api_container_resize(struct api_request *r)
+{
+	long long h, w;
+	if (!api_query_int(r, "h", 0, &h) || !api_query_int(r, "w", 0, &w))
+		return;
+	berr e = {0};
+	if (eng_container_resize(r->eng, r->params[0], (int)h, (int)w, &e) < 0)
+		api_reply_error(r, &e);
+	else
+		api_reply_empty(r, 200);
+	berr_clear(&e);
+}

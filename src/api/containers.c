@@ -1,0 +1,253 @@
+/* /containers: create, start, stop, restart, kill, pause, unpause, wait, delete, list, inspect, logs. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "api/attach.h"
+#include "api/logs_stream.h"
+#include "lib/cleanup.h"
+
+static void create(struct api_request *r)
+{
+	json_t *body;
+	if (!api_body_json(r, false, &body))
+		return;
+	berr e = {0};
+	_cleanup_free_ char *id = NULL;
+	if (eng_container_create(r->eng, api_query(r, "name"), body, &id, &e) < 0)
+		api_reply_error(r, &e);
+	else
+		api_reply_json(r, 201, json_pack("{s:s, s:[]}", "Id", id, "Warnings"));
+	json_decref(body);
+	berr_clear(&e);
+}
+
+static void reply_done(struct api_request *r, int rc, berr *e)
+{
+	if (rc < 0)
+		api_reply_error(r, e);
+	else
+		api_reply_empty(r, 204);
+	berr_clear(e);
+}
+
+static void start(struct api_request *r)
+{
+	berr e = {0};
+	reply_done(r, eng_container_start(r->eng, r->params[0], &e), &e);
+}
+
+static void stop_or_restart(struct api_request *r, bool restart)
+{
+	long long t;
+	if (!api_query_int(r, "t", -1, &t))
+		return;
+	berr e = {0};
+	const char *sig = api_query(r, "signal");
+	int rc = restart ? eng_container_restart(r->eng, r->params[0], (int)t, sig, &e)
+			 : eng_container_stop(r->eng, r->params[0], (int)t, sig, &e);
+	reply_done(r, rc, &e);
+}
+
+static void stop(struct api_request *r)
+{
+	stop_or_restart(r, false);
+}
+
+static void restart(struct api_request *r)
+{
+	stop_or_restart(r, true);
+}
+
+static void kill_(struct api_request *r)
+{
+	berr e = {0};
+	reply_done(r, eng_container_kill(r->eng, r->params[0], api_query(r, "signal"), &e), &e);
+}
+
+static void pause_(struct api_request *r)
+{
+	berr e = {0};
+	reply_done(r, eng_container_pause(r->eng, r->params[0], true, &e), &e);
+}
+
+static void unpause(struct api_request *r)
+{
+	berr e = {0};
+	reply_done(r, eng_container_pause(r->eng, r->params[0], false, &e), &e);
+}
+
+static void remove_(struct api_request *r)
+{
+	if (api_query_bool(r, "link", false)) {
+		api_reply_message(r, 501, "removing links is not supported yet");
+		return;
+	}
+	berr e = {0};
+	reply_done(r,
+		   eng_container_remove(r->eng, r->params[0], api_query_bool(r, "force", false),
+					api_query_bool(r, "v", false), &e),
+		   &e);
+}
+
+static void list(struct api_request *r)
+{
+	long long limit;
+	json_t *filters;
+	if (!api_query_int(r, "limit", -1, &limit) || !api_query_filters(r, &filters))
+		return;
+	berr e = {0};
+	json_t *out;
+	if (eng_container_list(r->eng, api_query_bool(r, "all", false), limit <= 0 ? -1 : (int)limit, filters, &out,
+			       &e) < 0)
+		api_reply_error(r, &e);
+	else
+		api_reply_json(r, 200, out);
+	json_decref(filters);
+	berr_clear(&e);
+}
+
+static void inspect(struct api_request *r)
+{
+	berr e = {0};
+	json_t *out;
+	if (eng_container_inspect(r->eng, r->params[0], &out, &e) < 0)
+		api_reply_error(r, &e);
+	else
+		api_reply_json(r, 200, out);
+	berr_clear(&e);
+}
+
+/* wait: the headers go out at once (the docker CLI waits for them before it starts the container). */
+struct wait_ctx {
+	struct eng *eng;
+	struct MHD_Connection *conn;
+	char *name, *condition;
+	long exits;
+	bool done;
+};
+
+/* Has the client gone away? (A waiter nobody reads must not hold its thread forever.) */
+static bool client_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return true;
+	struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static ssize_t wait_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct wait_ctx *w = cls;
+	if (w->done)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	int code = 0;
+	berr e = {0};
+	json_t *doc;
+	for (;;) {
+		int r = eng_container_wait(w->eng, w->name, w->condition, &w->exits, 500, &code, &e);
+		if (r == 0) {
+			doc = json_pack("{s:i, s:n}", "StatusCode", code, "Error");
+			break;
+		}
+		if (e.errnum == ETIMEDOUT && !client_gone(w->conn)) {
+			berr_clear(&e);
+			continue;
+		}
+		if (e.errnum == ETIMEDOUT || e.errnum == ESHUTDOWN) {
+			berr_clear(&e);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		doc = json_pack("{s:i, s:{s:s}}", "StatusCode", -1, "Error", "Message", berr_msg(&e));
+		break;
+	}
+	berr_clear(&e);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	w->done = true;
+	if (!text)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	size_t n = (size_t)snprintf(buf, max, "%s\n", text);
+	free(text);
+	return (ssize_t)(n < max ? n : max);
+}
+
+static void wait_free(void *cls)
+{
+	struct wait_ctx *w = cls;
+	free(w->name);
+	free(w->condition);
+	free(w);
+}
+
+static void wait_(struct api_request *r)
+{
+	/* Unknown container or condition: a proper error, not a stream. */
+	json_t *probe;
+	berr e = {0};
+	if (eng_container_inspect(r->eng, r->params[0], &probe, &e) < 0) {
+		api_reply_error(r, &e);
+		berr_clear(&e);
+		return;
+	}
+	json_decref(probe);
+	const char *cond = api_query(r, "condition");
+	if (cond && *cond && strcmp(cond, "not-running") != 0 && strcmp(cond, "next-exit") != 0 &&
+	    strcmp(cond, "removed") != 0) {
+		api_reply_message(r, 400, "invalid condition: \"%s\"", cond);
+		return;
+	}
+	struct wait_ctx *w = calloc(1, sizeof *w);
+	if (!w || !(w->name = strdup(r->params[0])) || !(w->condition = strdup(cond ? cond : ""))) {
+		if (w)
+			wait_free(w);
+		api_reply_message(r, 500, "out of memory");
+		return;
+	}
+	w->eng = r->eng;
+	w->conn = r->conn;
+	w->exits = -1;
+	api_reply_stream(r, 200, "application/json", wait_read, w, wait_free);
+}
+
+static void not_yet(struct api_request *r)
+{
+	api_reply_message(r, 501, "%s %s is not supported yet by berthd", r->method, r->path);
+}
+
+const struct api_route api_container_routes[] = {
+    {"POST", "/containers/create", create, 0},
+    {"GET", "/containers/json", list, 0},
+    {"GET", "/containers/*/json", inspect, 0},
+    {"POST", "/containers/*/start", start, 0},
+    {"POST", "/containers/*/stop", stop, 0},
+    {"POST", "/containers/*/restart", restart, 0},
+    {"POST", "/containers/*/kill", kill_, 0},
+    {"POST", "/containers/*/pause", pause_, 0},
+    {"POST", "/containers/*/unpause", unpause, 0},
+    {"POST", "/containers/*/wait", wait_, 0},
+    {"DELETE", "/containers/*", remove_, 0},
+    {"GET", "/containers/*/logs", api_container_logs, 0},
+    {"POST", "/containers/*/attach", api_container_attach, 0},
+    {"GET", "/containers/*/attach/ws", not_yet, 0},
+    {"POST", "/containers/*/exec", not_yet, 0},
+    {"GET", "/containers/*/top", not_yet, 0},
+    {"GET", "/containers/*/stats", not_yet, 0},
+    {"GET", "/containers/*/changes", not_yet, 0},
+    {"GET", "/containers/*/export", not_yet, 0},
+    {"GET", "/containers/*/archive", not_yet, 0},
+    {"HEAD", "/containers/*/archive", not_yet, 0},
+    {"PUT", "/containers/*/archive", not_yet, 0},
+    {"POST", "/containers/*/resize", api_container_resize, 0},
+    {"POST", "/containers/*/update", not_yet, 0},
+    {"POST", "/containers/*/rename", not_yet, 0},
+    {"POST", "/containers/prune", not_yet, 0},
+    {"POST", "/exec/*/start", not_yet, 0},
+    {"GET", "/exec/*/json", not_yet, 0},
+    {"POST", "/exec/*/resize", not_yet, 0},
+    {0},
+};

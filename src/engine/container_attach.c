@@ -1,0 +1,149 @@
+/* Attaching to a container's stdio: connections to its monitor's attach socket, made now or at its start. */
+#include "engine/engine_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/fd.h"
+
+/* Connect to containers/<id>/attach.sock and send the header line. */
+static int connect_monitor(struct eng *eng, const char *id, const char *header, berr *e)
+{
+	_cleanup_free_ char *dir = NULL;
+	if (asprintf(&dir, "%s/%s", eng->containers_dir, id) < 0)
+		return berr_set(e, ENOMEM, "attaching to %s", id);
+	/* Through /proc/self/fd: a deep data root does not fit in sun_path. */
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berr_sys(e, "attaching to %s", id);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return berr_sys(e, "attaching to %s", id);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || b_write_all(fd, header, strlen(header)) < 0) {
+		berr_sys(e, "attaching to %s: its monitor", id);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void ctr_connect_pending(struct eng *eng, struct ctr *c)
+{
+	for (struct pending_attach *p = c->pending; p; p = p->next) {
+		p->fd = connect_monitor(eng, c->id, p->header, &p->err);
+		p->done = true;
+	}
+	c->pending = NULL;
+	pthread_cond_broadcast(&eng->changed);
+}
+
+void ctr_fail_pending(struct eng *eng, struct ctr *c, const char *why)
+{
+	for (struct pending_attach *p = c->pending; p; p = p->next) {
+		berr_plain(&p->err, EIO, "%s", why);
+		p->done = true;
+	}
+	c->pending = NULL;
+	pthread_cond_broadcast(&eng->changed);
+}
+
+int eng_container_attach(struct eng *eng, const char *name, bool in, bool out, bool err, int *fd, berr *e)
+{
+	_cleanup_free_ char *header = NULL;
+	if (asprintf(&header, "{\"Stdin\":%s,\"Stdout\":%s,\"Stderr\":%s}\n", in ? "true" : "false",
+		     out ? "true" : "false", err ? "true" : "false") < 0)
+		return berr_set(e, ENOMEM, "attaching");
+	pthread_mutex_lock(&eng->lock);
+	struct ctr *c;
+	if (ctr_find(eng, name, &c, e) < 0) {
+		pthread_mutex_unlock(&eng->lock);
+		return -1;
+	}
+	int r;
+	if (ctr_running(c)) {
+		char id[65];
+		memcpy(id, c->id, sizeof id);
+		ctr_put(eng, c);
+		pthread_mutex_unlock(&eng->lock);
+		r = connect_monitor(eng, id, header, e);
+		if (r < 0)
+			return -1;
+		*fd = r;
+		return 0;
+	}
+	/* Not running: wait for the start, which connects us before the container runs. */
+	struct pending_attach p = {.header = header, .fd = -1};
+	p.next = c->pending;
+	c->pending = &p;
+	while (!p.done && !c->removed && !eng->shutting_down)
+		pthread_cond_wait(&eng->changed, &eng->lock);
+	if (!p.done) {
+		/* Removed while we waited: take ourselves off its list. */
+		for (struct pending_attach **q = &c->pending; *q; q = &(*q)->next)
+			if (*q == &p) {
+				*q = p.next;
+				break;
+			}
+		r = berr_plain(e, ENOENT, "No such container: %s", name); /* or the daemon is going away */
+	} else if (p.fd < 0) {
+		*e = p.err;
+		r = -1;
+	} else {
+		*fd = p.fd;
+		r = 0;
+	}
+	ctr_put(eng, c);
+	pthread_mutex_unlock(&eng->lock);
+	return r;
+}
+
+int eng_container_resize(struct eng *eng, const char *name, int height, int width, berr *e)
+{
+	if (height < 0 || width < 0 || height > 65535 || width > 65535)
+		return berr_invalid(e, "invalid terminal size %dx%d", height, width);
+	pthread_mutex_lock(&eng->lock);
+	struct ctr *c;
+	if (ctr_find(eng, name, &c, e) < 0) {
+		pthread_mutex_unlock(&eng->lock);
+		return -1;
+	}
+	bool running = ctr_running(c);
+	char id[65];
+	memcpy(id, c->id, sizeof id);
+	ctr_put(eng, c);
+	pthread_mutex_unlock(&eng->lock);
+	if (!running)
+		return berr_plain(e, EBUSY, "Container %s is not running", id);
+	_cleanup_free_ char *header = NULL;
+	if (asprintf(&header, "{\"Resize\":[%d,%d]}\n", height, width) < 0)
+		return berr_set(e, ENOMEM, "resizing");
+	int fd = connect_monitor(eng, id, header, e);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+bool eng_container_tty(struct eng *eng, const char *name)
+{
+	pthread_mutex_lock(&eng->lock);
+	struct ctr *c;
+	berr e = {0};
+	bool tty = false;
+	if (ctr_find(eng, name, &c, &e) == 0) {
+		tty = json_is_true(json_object_get(json_object_get(c->doc, "Config"), "Tty"));
+		ctr_put(eng, c);
+	}
+	berr_clear(&e);
+	pthread_mutex_unlock(&eng->lock);
+	return tty;
+}

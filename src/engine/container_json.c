@@ -1,0 +1,313 @@
+/* Containers as the API shows them: inspect (GET /containers/{id}/json) and list (GET /containers/json). */
+#include "engine/engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/cleanup.h"
+#include "lib/timefmt.h"
+
+/* The record with what only the engine keeps taken out, and the computed parts added. */
+static json_t *inspect_doc(struct eng *eng, struct ctr *c)
+{
+	json_t *out = json_deep_copy(c->doc);
+	if (!out)
+		return NULL;
+	json_object_del(out, "BerthMonitor");
+	json_object_del(out, "Rootfs");
+	json_t *mounts = json_object_get(out, "Mounts"), *m;
+	size_t i;
+	json_array_foreach (mounts, i, m) {
+		json_object_del(m, "BerthOptions");
+		json_object_del(m, "Anonymous");
+	}
+	_cleanup_free_ char *upper = ctr_path(eng, c, "upper"), *work = ctr_path(eng, c, "work"),
+			    *merged = ctr_path(eng, c, "rootfs");
+	json_object_set_new(out, "GraphDriver",
+			    json_pack("{s:s, s:{s:s?, s:s?, s:s?}}", "Name", "overlay2", "Data", "MergedDir", merged,
+				      "UpperDir", upper, "WorkDir", work));
+	json_object_set_new(out, "ExecIDs", json_null());
+	const char *mode = json_string_value(json_object_get(json_object_get(out, "HostConfig"), "NetworkMode"));
+	json_t *networks = json_object();
+	if (mode && strcmp(mode, "none") != 0 && strcmp(mode, "host") != 0)
+		json_object_set_new(networks, strcmp(mode, "default") == 0 ? "bridge" : mode,
+				    json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s}",
+					      "IPAMConfig", "Links", "Aliases", "NetworkID", "", "EndpointID", "",
+					      "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
+					      "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", ""));
+	else if (mode)
+		json_object_set_new(networks, mode,
+				    json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s}", "IPAMConfig", "Links",
+					      "Aliases", "NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress",
+					      "", "IPPrefixLen", 0, "MacAddress", ""));
+	json_object_set_new(out, "NetworkSettings",
+			    json_pack("{s:s, s:s, s:b, s:i, s:s, s:{}, s:n, s:n, s:s, s:s, s:s, s:i, s:s, s:i, s:s, "
+				      "s:s, s:o}",
+				      "Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6PrefixLen", 0,
+				      "LinkLocalIPv6Address", "", "Ports", "SecondaryIPAddresses",
+				      "SecondaryIPv6Addresses", "SandboxKey", "", "EndpointID", "", "Gateway", "",
+				      "IPPrefixLen", 0, "IPAddress", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "",
+				      "IPv6Gateway", "", "Networks", networks));
+	return out;
+}
+
+int eng_container_inspect(struct eng *eng, const char *name, json_t **out, berr *e)
+{
+	pthread_mutex_lock(&eng->lock);
+	struct ctr *c;
+	int r = ctr_find(eng, name, &c, e);
+	if (r == 0) {
+		*out = inspect_doc(eng, c);
+		if (!*out)
+			r = berr_set(e, ENOMEM, "inspecting %s", c->id);
+		ctr_put(eng, c);
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return r;
+}
+
+/* Docker's go-units HumanDuration: "Less than a second", "5 seconds", "About a minute", "3 hours" ... */
+static void human_duration(double secs, char *buf, size_t size)
+{
+	long s = (long)secs;
+	if (s < 1)
+		snprintf(buf, size, "Less than a second");
+	else if (s == 1)
+		snprintf(buf, size, "1 second");
+	else if (s < 60)
+		snprintf(buf, size, "%ld seconds", s);
+	else if (s / 60 == 1)
+		snprintf(buf, size, "About a minute");
+	else if (s / 60 < 60)
+		snprintf(buf, size, "%ld minutes", s / 60);
+	else if ((long)(s / 3600.0 + 0.5) == 1)
+		snprintf(buf, size, "About an hour");
+	else if (s / 3600 < 48)
+		snprintf(buf, size, "%ld hours", (long)(s / 3600.0 + 0.5));
+	else if (s / 3600 < 24 * 7 * 2)
+		snprintf(buf, size, "%ld days", s / 86400);
+	else if (s / 3600 < 24 * 30 * 2)
+		snprintf(buf, size, "%ld weeks", s / (86400 * 7));
+	else if (s / 3600 < 24 * 365 * 2)
+		snprintf(buf, size, "%ld months", s / (86400 * 30));
+	else
+		snprintf(buf, size, "%ld years", s / (86400 * 365));
+}
+
+static double seconds_since(const char *rfc3339)
+{
+	struct timespec t, now;
+	if (!rfc3339 || !b_time_parse(rfc3339, &t))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (double)(now.tv_sec - t.tv_sec) + (now.tv_nsec - t.tv_nsec) / 1e9;
+}
+
+/* "Up 3 minutes", "Up 2 hours (Paused)", "Exited (0) 5 seconds ago", "Created". */
+static void status_text(struct ctr *c, char *buf, size_t size)
+{
+	json_t *st = json_object_get(c->doc, "State");
+	const char *status = ctr_status(c);
+	char d[64];
+	if (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0) {
+		human_duration(seconds_since(json_string_value(json_object_get(st, "StartedAt"))), d, sizeof d);
+		snprintf(buf, size, "Up %s%s", d, strcmp(status, "paused") == 0 ? " (Paused)" : "");
+	} else if (strcmp(status, "exited") == 0) {
+		human_duration(seconds_since(json_string_value(json_object_get(st, "FinishedAt"))), d, sizeof d);
+		snprintf(buf, size, "Exited (%d) %s ago", (int)json_integer_value(json_object_get(st, "ExitCode")), d);
+	} else {
+		snprintf(buf, size, "Created");
+	}
+}
+
+/* Values of a filter: {"name": ["a","b"]} or the old {"name": {"a": true}}. */
+static bool filter_values(json_t *filters, const char *key, json_t **vals)
+{
+	json_t *v = json_object_get(filters, key);
+	*vals = v;
+	return v != NULL;
+}
+
+static bool filter_match_any(json_t *vals, bool (*match)(struct ctr *c, const char *v), struct ctr *c)
+{
+	if (json_is_array(vals)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach (vals, i, v)
+			if (json_is_string(v) && match(c, json_string_value(v)))
+				return true;
+		return false;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach (vals, k, v)
+		if (match(c, k))
+			return true;
+	return false;
+}
+
+static bool match_id(struct ctr *c, const char *v)
+{
+	return strncmp(c->id, v, strlen(v)) == 0;
+}
+
+static bool match_name(struct ctr *c, const char *v)
+{
+	/* Docker matches names as a regular expression; a substring covers what people type. */
+	return strstr(c->name + 1, v[0] == '/' ? v + 1 : v) != NULL;
+}
+
+static bool match_status(struct ctr *c, const char *v)
+{
+	return strcmp(ctr_status(c), v) == 0;
+}
+
+static bool match_label(struct ctr *c, const char *v)
+{
+	json_t *labels = json_object_get(json_object_get(c->doc, "Config"), "Labels");
+	const char *eq = strchr(v, '=');
+	if (!eq)
+		return json_object_get(labels, v) != NULL;
+	_cleanup_free_ char *key = strndup(v, (size_t)(eq - v));
+	const char *val = json_string_value(json_object_get(labels, key));
+	return val && strcmp(val, eq + 1) == 0;
+}
+
+static bool match_exited(struct ctr *c, const char *v)
+{
+	return strcmp(ctr_status(c), "exited") == 0 &&
+	       json_integer_value(json_object_get(json_object_get(c->doc, "State"), "ExitCode")) == atoi(v);
+}
+
+static bool match_ancestor(struct ctr *c, const char *v)
+{
+	const char *image = json_string_value(json_object_get(json_object_get(c->doc, "Config"), "Image"));
+	const char *id = json_string_value(json_object_get(c->doc, "Image"));
+	if (image && strcmp(image, v) == 0)
+		return true;
+	if (id && (strcmp(id, v) == 0 || (strncmp(id, "sha256:", 7) == 0 && strncmp(id + 7, v, strlen(v)) == 0)))
+		return true;
+	/* "busybox" names busybox:latest. */
+	if (image && strchr(v, ':') == NULL) {
+		size_t n = strlen(v);
+		if (strncmp(image, v, n) == 0 && strcmp(image + n, ":latest") == 0)
+			return true;
+	}
+	return false;
+}
+
+static const struct {
+	const char *key;
+	bool (*match)(struct ctr *c, const char *v);
+} filter_kinds[] = {
+    {"id", match_id},       {"name", match_name},     {"status", match_status},
+    {"label", match_label}, {"exited", match_exited}, {"ancestor", match_ancestor},
+};
+
+static int check_filters(json_t *filters, berr *e)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach (filters, k, v) {
+		bool known = false;
+		for (size_t i = 0; i < ARRAY_SIZE(filter_kinds); i++)
+			if (strcmp(k, filter_kinds[i].key) == 0)
+				known = true;
+		if (!known)
+			return berr_invalid(e, "invalid filter '%s'", k);
+		if (!json_is_array(v) && !json_is_object(v))
+			return berr_invalid(e, "invalid filter '%s': expected a list of values", k);
+	}
+	json_t *status = json_object_get(filters, "status");
+	size_t i;
+	json_t *s;
+	static const char *const statuses[] = {"created", "restarting", "running", "removing",
+					       "paused",  "exited",     "dead"};
+	json_array_foreach (status, i, s) {
+		bool ok = false;
+		for (size_t j = 0; j < ARRAY_SIZE(statuses); j++)
+			if (json_is_string(s) && strcmp(json_string_value(s), statuses[j]) == 0)
+				ok = true;
+		if (!ok)
+			return berr_invalid(e, "invalid filter 'status=%s'", json_string_value(s) ?: "");
+	}
+	return 0;
+}
+
+static json_t *list_entry(struct ctr *c)
+{
+	json_t *doc = c->doc, *config = json_object_get(doc, "Config");
+	char status[128];
+	status_text(c, status, sizeof status);
+	/* Command: Path and Args joined with spaces. */
+	size_t cap = 1;
+	json_t *args = json_object_get(doc, "Args"), *a;
+	size_t i;
+	const char *path = json_string_value(json_object_get(doc, "Path")) ?: "";
+	cap += strlen(path);
+	json_array_foreach (args, i, a)
+		cap += strlen(json_string_value(a) ?: "") + 1;
+	_cleanup_free_ char *command = calloc(1, cap);
+	if (command) {
+		strcat(command, path);
+		json_array_foreach (args, i, a) {
+			strcat(command, " ");
+			strcat(command, json_string_value(a) ?: "");
+		}
+	}
+	struct timespec created = {0};
+	b_time_parse(json_string_value(json_object_get(doc, "Created")), &created);
+	json_t *labels = json_object_get(config, "Labels");
+	const char *mode = json_string_value(json_object_get(json_object_get(doc, "HostConfig"), "NetworkMode"));
+	json_t *mounts = json_deep_copy(json_object_get(doc, "Mounts")), *m;
+	json_array_foreach (mounts, i, m) {
+		json_object_del(m, "BerthOptions");
+		json_object_del(m, "Anonymous");
+	}
+	return json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:{}}, s:o}", "Id", c->id,
+			 "Names", c->name, "Image", json_string_value(json_object_get(config, "Image")) ?: "",
+			 "ImageID", json_string_value(json_object_get(doc, "Image")) ?: "", "Command",
+			 command ? command : "", "Created", (json_int_t)created.tv_sec, "Ports", "Labels",
+			 labels ? labels : json_object(), "State", ctr_status(c), "Status", status, "HostConfig",
+			 "NetworkMode", mode ? mode : "default", "NetworkSettings", "Networks", "Mounts",
+			 mounts ? mounts : json_array());
+}
+
+int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, json_t **out, berr *e)
+{
+	if (filters && check_filters(filters, e) < 0)
+		return -1;
+	json_t *arr = json_array();
+	if (!arr)
+		return berr_set(e, ENOMEM, "listing containers");
+	pthread_mutex_lock(&eng->lock);
+	/* Newest first, as Docker lists them. */
+	size_t n = 0;
+	for (struct ctr *c = eng->ctrs; c; c = c->next)
+		n++;
+	struct ctr **v = calloc(n ? n : 1, sizeof *v);
+	size_t k = 0;
+	for (struct ctr *c = eng->ctrs; c && v; c = c->next)
+		v[k++] = c;
+	bool status_filter = json_object_get(filters, "status") != NULL;
+	for (size_t j = k; j-- > 0;) {
+		struct ctr *c = v[j];
+		if (limit >= 0 && json_array_size(arr) >= (size_t)limit)
+			break;
+		if (!all && limit < 0 && !status_filter && !ctr_running(c))
+			continue;
+		bool ok = true;
+		for (size_t f = 0; f < ARRAY_SIZE(filter_kinds) && ok; f++) {
+			json_t *vals;
+			if (filter_values(filters, filter_kinds[f].key, &vals))
+				ok = filter_match_any(vals, filter_kinds[f].match, c);
+		}
+		if (ok)
+			json_array_append_new(arr, list_entry(c));
+	}
+	free(v);
+	pthread_mutex_unlock(&eng->lock);
+	*out = arr;
+	return 0;
+}

@@ -1,0 +1,87 @@
+/*
+ * The engine: containers as Docker knows them, over the image, storage and oci layers. One handle
+ * per daemon; every function is safe to call from any thread (the API serves each connection on a
+ * thread of its own). Errors carry Docker's wording and an errnum the API maps to a status:
+ * ENOENT 404, EBUSY/EEXIST 409, EINVAL 400, ENOTSUP 501, others 500.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "image/image.h"
+#include "lib/err.h"
+
+struct eng;
+
+struct eng_opts {
+	const char *data_root;     /* images, layers, containers, volumes, berth.db */
+	const char *exec_root;     /* run state: the runtime's state, sockets */
+	const char *cgroup_parent; /* default "/berth" */
+};
+
+/* Open the data root and adopt what a previous daemon left: running containers are found again. */
+int eng_open(const struct eng_opts *o, struct eng **out, berr *e);
+/* Wake everything that waits on containers (wait, logs --follow, attach) for a shutdown. */
+void eng_shutdown(struct eng *eng);
+/* Stop watching; running containers go on (live restore). NULL is fine. */
+void eng_close(struct eng *eng);
+
+/* A handle on the image side for the calling thread (image/ handles are not thread-safe). */
+int eng_image_env(struct eng *eng, struct img_env **out, berr *e);
+const char *eng_data_root(const struct eng *eng);
+
+/* POST /containers/create: body is Docker's ContainerCreateRequest, name may be NULL. */
+int eng_container_create(struct eng *eng, const char *name, json_t *body, char **id, berr *e);
+int eng_container_start(struct eng *eng, const char *name, berr *e);
+/* timeout < 0: the container's StopTimeout or 10 s. signal NULL: the container's StopSignal. */
+int eng_container_stop(struct eng *eng, const char *name, int timeout, const char *signal, berr *e);
+int eng_container_restart(struct eng *eng, const char *name, int timeout, const char *signal, berr *e);
+/* signal: a name ("KILL", "SIGKILL") or a number; NULL: SIGKILL. */
+int eng_container_kill(struct eng *eng, const char *name, const char *signal, berr *e);
+int eng_container_pause(struct eng *eng, const char *name, bool pause, berr *e);
+/*
+ * condition: "not-running" (default), "next-exit", "removed". *code: the exit code. *exits (in/out)
+ * is the count of exits seen so far: pass -1 first, then what came back, to wait in several
+ * slices. timeout_ms < 0: no limit; reached: ETIMEDOUT. A daemon shutting down: ESHUTDOWN.
+ */
+int eng_container_wait(struct eng *eng, const char *name, const char *condition, long *exits, int timeout_ms, int *code,
+		       berr *e);
+int eng_container_remove(struct eng *eng, const char *name, bool force, bool volumes, berr *e);
+/* GET /containers/{id}/json. */
+int eng_container_inspect(struct eng *eng, const char *name, json_t **out, berr *e);
+/* GET /containers/json: filters is the decoded "filters" parameter (may be NULL). limit < 0: all. */
+int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, json_t **out, berr *e);
+
+/* What `logs` needs: the log file and whether the container is still running (follow). */
+struct eng_log_source {
+	char *path;
+	bool tty;
+};
+int eng_container_log_source(struct eng *eng, const char *name, struct eng_log_source *out, berr *e);
+void eng_log_source_free(struct eng_log_source *s);
+/*
+ * Wait until the container is not running any more or timeout_ms passes (follow mode of logs).
+ * true when it is not running.
+ */
+bool eng_container_wait_stopped(struct eng *eng, const char *name, int timeout_ms);
+
+/* `docker info` figures. */
+struct eng_counts {
+	int containers, running, paused, stopped, images;
+};
+void eng_counts(struct eng *eng, struct eng_counts *out);
+
+/*
+ * A connection to the container's stdio (POST /containers/{id}/attach): the output it asked for
+ * (raw with a terminal, else in Docker's 8-byte frames) until the container stops, and what it
+ * writes goes to the container's stdin (when stdin and Config.OpenStdin). A container that is not
+ * running yet: waits for its start and sees all of its output. *fd: a socket, the caller's.
+ */
+int eng_container_attach(struct eng *eng, const char *name, bool in, bool out, bool err, int *fd, berr *e);
+/* The terminal's size (POST /containers/{id}/resize). */
+int eng_container_resize(struct eng *eng, const char *name, int height, int width, berr *e);
+/* Config.Tty of the container; false when unknown. */
+bool eng_container_tty(struct eng *eng, const char *name);

@@ -1,0 +1,70 @@
+/* What the engine's files share: the handle, the in-memory containers, the lock that guards both. */
+#pragma once
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "engine/container_db.h"
+#include "engine/engine.h"
+#include "image/image.h"
+
+/* An attach waiting for the container to start (eng_container_attach). */
+struct pending_attach {
+	char *header; /* the JSON line for the monitor */
+	int fd;       /* connected, or -1 */
+	bool done;
+	berr err;
+	struct pending_attach *next;
+};
+
+struct ctr {
+	char id[65];
+	char *name;  /* with its leading '/' */
+	json_t *doc; /* the record (container_db.h); "State" is kept current */
+	pid_t monitor_pid;
+	int monitor_pidfd; /* watched by the reaper while >= 0 */
+	unsigned exits;    /* how many times it has stopped: next-exit waits for a change */
+	bool removing, removed;
+	int refs; /* the list's reference and every waiter's */
+	struct pending_attach *pending;
+	struct ctr *next;
+};
+
+struct eng {
+	char *data_root, *exec_root, *containers_dir, *volumes_dir, *runtime_root, *cgroup_parent;
+	pthread_mutex_t lock; /* guards everything below, img and db included */
+	pthread_cond_t changed;
+	struct img_env *img;
+	struct eng_db *db;
+	struct ctr *ctrs; /* in creation order */
+	int epfd, stop_efd;
+	pthread_t reaper;
+	bool reaper_started;
+	bool shutting_down;
+};
+
+/* Under the lock: the container a name, full ID or unique ID prefix names, with a reference. */
+int ctr_find(struct eng *eng, const char *name, struct ctr **out, berr *e);
+/* Drop a reference (under the lock); frees a removed container's memory with its last one. */
+void ctr_put(struct eng *eng, struct ctr *c);
+/* Write the record (under the lock). */
+int ctr_save(struct eng *eng, struct ctr *c, berr *e);
+/* Start watching the monitor (under the lock). */
+int ctr_watch(struct eng *eng, struct ctr *c, berr *e);
+/* The state strings of a record. */
+const char *ctr_status(const struct ctr *c);
+bool ctr_running(const struct ctr *c);
+/* "containers/<id>/<file>" (malloc'd). */
+char *ctr_path(struct eng *eng, const struct ctr *c, const char *file);
+/* Mark the container exited from its exit.json (or 255 without one), under the lock. */
+void ctr_mark_exited(struct eng *eng, struct ctr *c);
+
+/* Connect the attaches waiting for c's start to its monitor (under the lock, when the monitor is ready). */
+void ctr_connect_pending(struct eng *eng, struct ctr *c);
+/* Fail them (under the lock): the container was removed or did not start. */
+void ctr_fail_pending(struct eng *eng, struct ctr *c, const char *why);
+
+/* The zero time Docker writes for "never". */
+#define ENG_TIME_ZERO "0001-01-01T00:00:00Z"

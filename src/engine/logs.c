@@ -1,0 +1,226 @@
+#include "engine/logs.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "lib/fd.h"
+#include "lib/timefmt.h"
+
+enum { MAX_LINE = 16 * 1024 };
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t left)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (left < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+static void put_json_string(struct sbuf *b, const char *data, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)data;
+	sb_put(b, "\"", 1);
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		char esc[8];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			sb_put(b, esc, 2);
+			i++;
+		} else if (c == '\n') {
+			sb_put(b, "\\n", 2);
+			i++;
+		} else if (c == '\r') {
+			sb_put(b, "\\r", 2);
+			i++;
+		} else if (c == '\t') {
+			sb_put(b, "\\t", 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			sb_put(b, esc, 6);
+			i++;
+		} else {
+			size_t n = utf8_seq(s + i, len - i);
+			if (n == 0) {
+				sb_put(b, "\\ufffd", 6);
+				i++;
+			} else {
+				sb_put(b, data + i, n);
+				i += n;
+			}
+		}
+	}
+	sb_put(b, "\"", 1);
+}
+
+char *eng_log_encode(enum eng_log_stream stream, const char *data, size_t len, const struct timespec *t,
+		     size_t *len_out)
+{
+	struct sbuf b = {0};
+	char ts[B_TIME_LEN];
+	b_time_format(t, ts);
+	sb_put(&b, "{\"log\":", 7);
+	put_json_string(&b, data, len);
+	const char *mid =
+	    stream == ENG_LOG_STDERR ? ",\"stream\":\"stderr\",\"time\":\"" : ",\"stream\":\"stdout\",\"time\":\"";
+	sb_put(&b, mid, strlen(mid));
+	sb_put(&b, ts, strlen(ts));
+	sb_put(&b, "\"}\n", 3);
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	*len_out = b.len;
+	return b.p;
+}
+
+int eng_log_decode(const char *line, size_t len, struct eng_log_entry *out, berr *e)
+{
+	memset(out, 0, sizeof *out);
+	json_error_t jerr;
+	json_t *doc = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
+	if (!doc)
+		return berr_invalid(e, "log line: %s", jerr.text);
+	json_t *log = json_object_get(doc, "log");
+	const char *stream = json_string_value(json_object_get(doc, "stream"));
+	const char *time = json_string_value(json_object_get(doc, "time"));
+	if (!json_is_string(log) || !stream || !time || !b_time_parse(time, &out->time)) {
+		json_decref(doc);
+		return berr_invalid(e, "log line: not a json-file entry");
+	}
+	out->stream = strcmp(stream, "stderr") == 0 ? ENG_LOG_STDERR : ENG_LOG_STDOUT;
+	out->len = json_string_length(log);
+	out->data = malloc(out->len + 1);
+	if (!out->data) {
+		json_decref(doc);
+		return berr_set(e, ENOMEM, "log line");
+	}
+	memcpy(out->data, json_string_value(log), out->len);
+	out->data[out->len] = '\0';
+	json_decref(doc);
+	return 0;
+}
+
+void eng_log_entry_free(struct eng_log_entry *entry)
+{
+	free(entry->data);
+	entry->data = NULL;
+}
+
+static int write_entry(enum eng_log_stream stream, int fd, const char *data, size_t len, berr *e)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	size_t n;
+	char *line = eng_log_encode(stream, data, len, &now, &n);
+	if (!line)
+		return berr_set(e, ENOMEM, "encoding a log line");
+	int r = b_write_all(fd, line, n);
+	free(line);
+	if (r < 0)
+		return berr_sys(e, "writing the log");
+	return 0;
+}
+
+int eng_log_splitter_feed(struct eng_log_splitter *s, int fd, const char *data, size_t len, berr *e)
+{
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t line_len = nl ? (size_t)(nl - data) + 1 : len;
+		size_t take = line_len;
+		if (s->len + take > MAX_LINE)
+			take = MAX_LINE - s->len;
+		if (s->len == 0 && nl && take == line_len) {
+			/* A whole line with nothing buffered: no copy. */
+			if (write_entry(s->stream, fd, data, take, e) < 0)
+				return -1;
+		} else {
+			if (s->len + take > s->cap) {
+				char *p = realloc(s->buf, MAX_LINE);
+				if (!p)
+					return berr_set(e, ENOMEM, "buffering a log line");
+				s->buf = p;
+				s->cap = MAX_LINE;
+			}
+			memcpy(s->buf + s->len, data, take);
+			s->len += take;
+			if (s->buf[s->len - 1] == '\n' || s->len == MAX_LINE) {
+				if (write_entry(s->stream, fd, s->buf, s->len, e) < 0)
+					return -1;
+				s->len = 0;
+			}
+		}
+		data += take;
+		len -= take;
+	}
+	return 0;
+}
+
+int eng_log_splitter_flush(struct eng_log_splitter *s, int fd, berr *e)
+{
+	int r = 0;
+	if (s->len > 0)
+		r = write_entry(s->stream, fd, s->buf, s->len, e);
+	free(s->buf);
+	s->buf = NULL;
+	s->len = s->cap = 0;
+	return r;
+}
