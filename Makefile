@@ -85,6 +85,13 @@ $(BUILD)/tests/tools/imgtool: tests/tools/imgtool.c $(BUILD)/libimage.a $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libimage.a $(BUILD)/liboci.a $(LDFLAGS) $(PKG_LIBS) $(IMAGE_LIBS)
 
+# A test driver for the engine's spec building (tests/integration/test_engine_spec.py), not a product binary.
+all: $(BUILD)/tests/tools/spectool
+$(BUILD)/tests/tools/spectool: tests/tools/spectool.c $(BUILD)/libengine.a $(BUILD)/libimage.a $(BUILD)/liboci.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libengine.a $(BUILD)/libimage.a $(BUILD)/liboci.a $(LDFLAGS) $(PKG_LIBS) \
+		$(IMAGE_LIBS)
+
 unit: all
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 
