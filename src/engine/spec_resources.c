@@ -123,7 +123,8 @@ static int check_cpuset(const char *want, bool cpus, berr *e)
 	static const char *const mem_files[] = {"/sys/fs/cgroup/cpuset/cpuset.effective_mems",
 						"/sys/fs/cgroup/cpuset.mems.effective",
 						"/sys/devices/system/node/online", NULL};
-	static unsigned char want_bits[LIST_MAX / 8], have_bits[LIST_MAX / 8];
+	/* On the stack: the daemon builds specs on several threads at once. */
+	unsigned char want_bits[LIST_MAX / 8], have_bits[LIST_MAX / 8];
 	if (!parse_list(want, want_bits))
 		return berr_invalid(e, "Invalid value %s for cpuset %s: invalid format: %s", want,
 				    cpus ? "cpus" : "mems", want);

@@ -16,7 +16,8 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 
-#define MAX_ID 2147483647L /* runc's maxID: ids are 31-bit */
+#define MAX_ID         2147483647L /* runc's maxID: ids are 31-bit */
+#define MAX_TABLE_SIZE (32 << 20)
 
 struct entry {
 	char *name;
@@ -117,6 +118,9 @@ static int table_read(int rootfd, const char *path, bool group, struct table *t,
 		return berr_sys(e, "%s in the container's root", path);
 	if (!S_ISREG(st.st_mode))
 		return berr_invalid(e, "%s in the container's root is not a regular file", path);
+	/* An image could ship a huge one to exhaust the daemon's memory; real ones are a few KiB. */
+	if (st.st_size > MAX_TABLE_SIZE)
+		return berr_invalid(e, "%s in the container's root is larger than %d MiB", path, MAX_TABLE_SIZE >> 20);
 	FILE *f = fdopen(fd, "r");
 	if (!f)
 		return berr_sys(e, "reading %s", path);
