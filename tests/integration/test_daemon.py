@@ -1,0 +1,307 @@
+"""berthd over the Docker Engine API: the Docker SDK for Python and the docker CLI drive a real
+daemon on a temporary root; containers run for real (busybox image built offline)."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import docker
+import pytest
+
+from conftest import pid_alive, wait_until
+from daemon_util import Daemon, load_busybox
+
+
+@pytest.fixture(scope="module")
+def daemon(session_dir, cgroup_parent):
+    d = Daemon(session_dir, cgroup_parent, "m").start()
+    load_busybox(d, session_dir)
+    yield d
+    rc = d.cleanup()
+    assert rc == 0, f"berthd exited with {rc}: {d.read_log()}"
+
+
+@pytest.fixture
+def client(daemon):
+    c = daemon.client()
+    yield c
+    for ct in c.containers.list(all=True):
+        ct.remove(force=True)
+    c.close()
+
+
+def raw_request(sock_path, text):
+    """Send a raw HTTP request, return (status, headers, body)."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)
+    s.sendall(text.encode() if isinstance(text, str) else text)
+    data = b""
+    s.settimeout(10)
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        if b"\r\n\r\n" in data:
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+            if length and len(body) >= int(length[0].split(b":")[1]):
+                break
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return status, headers, body
+
+
+# ---------- system ----------
+
+def test_ping_version_info(daemon):
+    api = daemon.api()
+    assert api.ping()
+    v = api.version()
+    assert v["ApiVersion"] == "1.43" and v["MinAPIVersion"] == "1.24" and v["Os"] == "linux"
+    info = api.info()
+    for key in ("Containers", "ContainersRunning", "Images", "Driver", "KernelVersion", "NCPU", "MemTotal"):
+        assert key in info
+    assert info["Images"] >= 1
+    status, headers, body = raw_request(daemon.sock, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 200 and body == b"OK" and headers["api-version"] == "1.43"
+
+
+def test_version_prefixes(daemon):
+    for path in ("/version", "/v1.24/version", "/v1.43/version"):
+        status, _, body = raw_request(daemon.sock, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status == 200, path
+    status, _, body = raw_request(daemon.sock, "GET /v1.99/version HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 400 and b"is too new" in body
+    status, _, body = raw_request(daemon.sock, "GET /v1.12/version HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 400 and b"is too old" in body
+    status, _, body = raw_request(daemon.sock, "GET /nothing/here HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 404 and json.loads(body)["message"]
+
+
+def test_docker_cli_version(daemon):
+    r = daemon.cli("version", "--format", "{{.Server.APIVersion}}", check=True)
+    assert r.stdout.decode().strip() == "1.43"
+
+
+# ---------- containers through the SDK ----------
+
+def test_run_output_and_exit_code(client):
+    out = client.containers.run("busybox", ["sh", "-c", "echo out; echo err >&2"], stderr=True, remove=True)
+    assert b"out\n" in out and b"err\n" in out
+    with pytest.raises(docker.errors.ContainerError) as ei:
+        client.containers.run("busybox", ["sh", "-c", "exit 3"], remove=True)
+    assert ei.value.exit_status == 3
+
+
+def test_create_start_wait_inspect(client):
+    c = client.containers.create("busybox", ["sh", "-c", "echo $FOO; hostname"], environment={"FOO": "bar"},
+                                 name="insp", labels={"k": "v"})
+    assert c.name == "insp" and c.status == "created"
+    c.start()
+    assert c.wait(timeout=30)["StatusCode"] == 0
+    c.reload()
+    st = c.attrs["State"]
+    assert st["Status"] == "exited" and st["ExitCode"] == 0 and not st["Running"]
+    assert st["StartedAt"] != "0001-01-01T00:00:00Z" and st["FinishedAt"] != "0001-01-01T00:00:00Z"
+    assert c.attrs["Config"]["Labels"] == {"k": "v"} and c.attrs["Name"] == "/insp"
+    assert c.attrs["Path"] == "sh" and c.attrs["Args"][0] == "-c"
+    logs = c.logs().decode().split()
+    assert logs == ["bar", c.id[:12]]
+
+
+def test_logs_streams_and_options(client, daemon):
+    c = client.containers.run("busybox", ["sh", "-c", "for i in 1 2 3 4; do echo o$i; echo e$i >&2; done"],
+                              detach=True)
+    c.wait(timeout=30)
+    assert c.logs(stdout=True, stderr=False).decode().split() == ["o1", "o2", "o3", "o4"]
+    assert c.logs(stdout=False, stderr=True).decode().split() == ["e1", "e2", "e3", "e4"]
+    only_out = client.containers.run("busybox", ["sh", "-c", "for i in 1 2 3 4; do echo $i; done"], detach=True)
+    only_out.wait(timeout=30)
+    assert only_out.logs(tail=2).decode().split() == ["3", "4"]
+    assert only_out.logs(tail=0) == b""
+    stamped = c.logs(stderr=False, timestamps=True).decode().splitlines()
+    assert stamped[0].endswith(" o1") and stamped[0][:4].isdigit() and "T" in stamped[0]
+    # The docker CLI splits the streams the same way.
+    r = daemon.cli("logs", c.id, check=True)
+    assert r.stdout.decode().split() == ["o1", "o2", "o3", "o4"]
+    assert r.stderr.decode().split() == ["e1", "e2", "e3", "e4"]
+
+
+def test_logs_follow_until_exit(client):
+    c = client.containers.run("busybox", ["sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.2; done"], detach=True)
+    got = b"".join(c.logs(stream=True, follow=True))
+    assert got.split() == [b"1", b"2", b"3"]
+
+
+def test_stop_uses_sigterm_then_sigkill(client):
+    trap = client.containers.run("busybox", ["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"],
+                                 detach=True)
+    wait_until(lambda: trap.reload() or trap.status == "running")
+    time.sleep(0.3)
+    trap.stop(timeout=5)
+    assert trap.wait(timeout=10)["StatusCode"] == 7
+    stubborn = client.containers.run("busybox", ["sleep", "60"], detach=True)
+    t = time.monotonic()
+    stubborn.stop(timeout=1)
+    assert time.monotonic() - t < 10
+    stubborn.reload()
+    assert stubborn.attrs["State"]["ExitCode"] == 137
+
+
+def test_kill_pause_restart(client):
+    c = client.containers.run("busybox", ["sleep", "60"], detach=True)
+    c.pause()
+    c.reload()
+    assert c.status == "paused"
+    c.unpause()
+    c.reload()
+    assert c.status == "running"
+    pid1 = c.attrs["State"]["Pid"]
+    c.restart(timeout=0)
+    c.reload()
+    assert c.status == "running" and c.attrs["State"]["Pid"] != pid1
+    c.kill()
+    assert c.wait(timeout=10)["StatusCode"] == 137
+    # A signal by name reaches the container's own handler (PID 1 ignores what it does not handle).
+    t = client.containers.run("busybox", ["sh", "-c", "trap 'exit 12' USR1; while true; do sleep 0.1; done"],
+                              detach=True)
+    time.sleep(0.3)
+    t.kill(signal="SIGUSR1")
+    assert t.wait(timeout=10)["StatusCode"] == 12
+    with pytest.raises(docker.errors.APIError) as ei:
+        c.kill()
+    assert ei.value.status_code == 409
+
+
+def test_list_and_filters(client):
+    a = client.containers.run("busybox", ["sleep", "60"], detach=True, name="lista", labels={"role": "a"})
+    b = client.containers.create("busybox", ["true"], name="listb", labels={"role": "b"})
+    names = [c.name for c in client.containers.list()]
+    assert "lista" in names and "listb" not in names
+    names = [c.name for c in client.containers.list(all=True)]
+    assert names[:2] == ["listb", "lista"]  # newest first
+    assert [c.name for c in client.containers.list(all=True, filters={"label": "role=b"})] == ["listb"]
+    assert [c.name for c in client.containers.list(all=True, filters={"status": "created"})] == ["listb"]
+    assert [c.name for c in client.containers.list(all=True, filters={"name": "lista"})] == ["lista"]
+    assert [c.name for c in client.containers.list(all=True, filters={"id": b.id[:10]})] == ["listb"]
+    with pytest.raises(docker.errors.APIError) as ei:
+        client.containers.list(filters={"bogus": "x"})
+    assert ei.value.status_code == 400
+    a.remove(force=True)
+
+
+def test_remove_rules(client):
+    c = client.containers.run("busybox", ["sleep", "60"], detach=True)
+    with pytest.raises(docker.errors.APIError) as ei:
+        c.remove()
+    assert ei.value.status_code == 409 and "You cannot remove a running container" in str(ei.value)
+    c.remove(force=True)
+    with pytest.raises(docker.errors.NotFound):
+        c.reload()
+
+
+def test_auto_remove(client):
+    c = client.containers.run("busybox", ["true"], detach=True, auto_remove=True)
+    api = client.api
+    wait_until(lambda: not api.containers(all=True, filters={"id": c.id}), what="auto-removal")
+
+
+def test_bad_requests_leave_daemon_intact(client, daemon):
+    keep = client.containers.run("busybox", ["sleep", "60"], detach=True, name="keeper")
+    api = daemon.api()
+    with pytest.raises(docker.errors.ImageNotFound):
+        client.containers.create("nosuchimage", ["true"])
+    with pytest.raises(docker.errors.APIError) as ei:
+        client.containers.create("busybox", ["true"], name="bad name!")
+    assert ei.value.status_code == 400 and "Invalid container name" in str(ei.value)
+    with pytest.raises(docker.errors.APIError) as ei:
+        client.containers.create("busybox", ["true"], name="keeper")
+    assert ei.value.status_code == 409 and "is already in use" in str(ei.value)
+    with pytest.raises(docker.errors.NotFound):
+        api.start("nosuchcontainer")
+    body = b'{"Image": "busybox", "Cmd": ['
+    status, _, resp = raw_request(daemon.sock, b"POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\n"
+                                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert status == 400 and b"invalid JSON" in resp
+    status, _, resp = raw_request(daemon.sock, b"POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\n"
+                                  b"Content-Length: 2\r\n\r\n{}")
+    assert status == 400
+    with pytest.raises(docker.errors.APIError) as ei:
+        api.wait(keep.id, condition="bogus")
+    assert ei.value.status_code == 400
+    c = client.containers.create("busybox", ["/no/such/binary"])
+    with pytest.raises(docker.errors.APIError) as ei:
+        c.start()
+    assert ei.value.status_code == 400 and "no/such/binary" in str(ei.value)
+    c.reload()
+    assert c.attrs["State"]["ExitCode"] == 127
+    keep.reload()
+    assert keep.status == "running"
+    assert daemon.api().ping()
+
+
+# ---------- the docker CLI ----------
+
+def test_cli_run_attach_and_exit_codes(daemon):
+    r = daemon.cli("run", "--rm", "busybox", "sh", "-c", "echo hello from berth; echo oops >&2; exit 5")
+    assert r.returncode == 5
+    assert r.stdout == b"hello from berth\n" and r.stderr == b"oops\n"
+    r = daemon.cli("run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z", input=b"piped stdin\n")
+    assert r.returncode == 0 and r.stdout == b"PIPED STDIN\n"
+    r = daemon.cli("run", "--rm", "busybox", "nosuchcommand")
+    assert r.returncode == 127 and b"executable file not found" in r.stderr
+
+
+def test_cli_lifecycle(daemon):
+    cid = daemon.cli("run", "-d", "--name", "clil", "busybox", "sleep", "60", check=True).stdout.decode().strip()
+    assert len(cid) == 64
+    ps = daemon.cli("ps", "--format", "{{.Names}} {{.Status}}", check=True).stdout.decode()
+    assert "clil Up" in ps
+    assert daemon.cli("inspect", "-f", "{{.State.Status}}", "clil", check=True).stdout.strip() == b"running"
+    daemon.cli("stop", "-t", "1", "clil", check=True)
+    assert daemon.cli("inspect", "-f", "{{.State.ExitCode}}", "clil", check=True).stdout.strip() == b"137"
+    daemon.cli("start", "clil", check=True)
+    daemon.cli("kill", "clil", check=True)
+    assert daemon.cli("wait", "clil", check=True).stdout.strip() == b"137"
+    daemon.cli("rm", "clil", check=True)
+    r = daemon.cli("rm", "clil")
+    assert r.returncode != 0 and b"No such container: clil" in r.stderr
+
+
+# ---------- nothing lost ----------
+
+def test_live_restore_and_kill_9(session_dir, cgroup_parent):
+    d = Daemon(session_dir, cgroup_parent, "r").start()
+    try:
+        load_busybox(d, session_dir)
+        c = d.client()
+        long = c.containers.run("busybox", ["sh", "-c", "echo before; sleep 2; echo after; exit 9"], detach=True,
+                                name="survivor")
+        pid = c.containers.get("survivor").attrs["State"]["Pid"]
+        # A clean stop leaves it running; a new daemon adopts it and sees its end.
+        assert d.stop() == 0
+        assert pid_alive(pid)
+        d.start()
+        c = d.client()
+        assert c.containers.get("survivor").status == "running"
+        assert c.containers.get("survivor").wait(timeout=30)["StatusCode"] == 9
+        assert c.containers.get("survivor").logs().split() == [b"before", b"after"]
+        # kill -9 of the daemon: the monitor records the exit while no daemon watches.
+        c.containers.run("busybox", ["sh", "-c", "sleep 1; exit 4"], detach=True, name="orphan")
+        d.stop(signal.SIGKILL)
+        time.sleep(2)
+        d.start()
+        c = d.client()
+        o = c.containers.get("orphan")
+        wait_until(lambda: o.reload() or o.status == "exited", what="orphan to be seen exited")
+        assert o.attrs["State"]["ExitCode"] == 4
+        assert [x.name for x in c.containers.list(all=True)] == ["orphan", "survivor"]
+    finally:
+        assert d.cleanup() == 0, d.read_log()
