@@ -23,328 +23,301 @@
 #include "lib/fs.h"
 
 struct daemon_opts {
-  char *host, *data_root, *exec_root, *pidfile, *log_level, *config_file,
-      *cgroup_parent;
-  bool live_restore;
+	char *host, *data_root, *exec_root, *pidfile, *log_level, *config_file, *cgroup_parent;
+	bool live_restore;
 };
 
-static void usage(FILE *f) {
-  fprintf(
-      f,
-      "Usage: berthd [OPTIONS]\n\n"
-      "A container engine serving the Docker Engine API.\n\n"
-      "Options:\n"
-      "  -H, --host string             Daemon socket to listen on (default "
-      "unix:///run/berth/berth.sock)\n"
-      "      --data-root string        Root of persistent state (default "
-      "/var/lib/berth)\n"
-      "      --exec-root string        Root of run state (default /run/berth)\n"
-      "  -p, --pidfile string          Path of the pid file (default "
-      "/run/berth/berthd.pid)\n"
-      "      --config-file string      Daemon configuration file (default "
-      "/etc/berth/daemon.json)\n"
-      "  -l, --log-level string        debug, info, warn, error, fatal "
-      "(default info)\n"
-      "  -D, --debug                   Debug logging\n"
-      "      --live-restore bool       Keep containers running while the "
-      "daemon is down (default true)\n"
-      "      --cgroup-parent string    Parent cgroup of containers (default "
-      "/berth)\n"
-      "      --insecure-registry list  Registries reached over plain HTTP\n"
-      "      --bip string              Address of the default bridge\n"
-      "      --default-address-pool    Pools for networks\n"
-      "  -h, --help                    This help\n");
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: berthd [OPTIONS]\n\n"
+		   "A container engine serving the Docker Engine API.\n\n"
+		   "Options:\n"
+		   "  -H, --host string             Daemon socket to listen on (default "
+		   "unix:///run/berth/berth.sock)\n"
+		   "      --data-root string        Root of persistent state (default "
+		   "/var/lib/berth)\n"
+		   "      --exec-root string        Root of run state (default /run/berth)\n"
+		   "  -p, --pidfile string          Path of the pid file (default "
+		   "/run/berth/berthd.pid)\n"
+		   "      --config-file string      Daemon configuration file (default "
+		   "/etc/berth/daemon.json)\n"
+		   "  -l, --log-level string        debug, info, warn, error, fatal "
+		   "(default info)\n"
+		   "  -D, --debug                   Debug logging\n"
+		   "      --live-restore bool       Keep containers running while the "
+		   "daemon is down (default true)\n"
+		   "      --cgroup-parent string    Parent cgroup of containers (default "
+		   "/berth)\n"
+		   "      --insecure-registry list  Registries reached over plain HTTP\n"
+		   "      --bip string              Address of the default bridge\n"
+		   "      --default-address-pool    Pools for networks\n"
+		   "  -h, --help                    This help\n");
 }
 
-static int set(char **field, const char *value) {
-  free(*field);
-  *field = strdup(value);
-  return *field ? 0 : -1;
+static int set(char **field, const char *value)
+{
+	free(*field);
+	*field = strdup(value);
+	return *field ? 0 : -1;
 }
 
 /* daemon.json: the keys Docker's has that apply here; flags given on the
  * command line win. */
-static int read_config_file(struct daemon_opts *o, bool required,
-                            const bool *given, berr *e) {
-  _cleanup_free_ char *text = NULL;
-  if (b_read_file(o->config_file, &text, NULL, e) < 0) {
-    if (!required && e->errnum == ENOENT) {
-      berr_clear(e);
-      return 0;
-    }
-    return -1;
-  }
-  if (text[strspn(text, " \t\r\n")] == '\0')
-    return 0; /* an empty file configures nothing */
-  json_error_t jerr;
-  json_t *doc = json_loads(text, 0, &jerr);
-  if (!json_is_object(doc)) {
-    json_decref(doc);
-    return berr_invalid(e, "%s: %s", o->config_file,
-                        doc ? "expected a JSON object" : jerr.text);
-  }
-  static const struct {
-    const char *key;
-    size_t off;
-    int flag;
-  } keys[] = {
-      {"data-root", offsetof(struct daemon_opts, data_root), 'r'},
-      {"exec-root", offsetof(struct daemon_opts, exec_root), 'x'},
-      {"pidfile", offsetof(struct daemon_opts, pidfile), 'p'},
-      {"log-level", offsetof(struct daemon_opts, log_level), 'l'},
-      {"cgroup-parent", offsetof(struct daemon_opts, cgroup_parent), 'c'},
-  };
-  int r = 0;
-  for (size_t i = 0; i < ARRAY_SIZE(keys) && r == 0; i++) {
-    json_t *v = json_object_get(doc, keys[i].key);
-    if (!v || given[keys[i].flag])
-      continue;
-    if (!json_is_string(v))
-      r = berr_invalid(e, "%s: %s: expected a string", o->config_file,
-                       keys[i].key);
-    else
-      set((char **)((char *)o + keys[i].off), json_string_value(v));
-  }
-  json_t *hosts = json_object_get(doc, "hosts");
-  if (r == 0 && hosts && !given['H']) {
-    if (!json_is_array(hosts) || json_array_size(hosts) != 1 ||
-        !json_is_string(json_array_get(hosts, 0)))
-      r = berr_invalid(e, "%s: hosts: expected one address", o->config_file);
-    else
-      set(&o->host, json_string_value(json_array_get(hosts, 0)));
-  }
-  json_t *lr = json_object_get(doc, "live-restore");
-  if (r == 0 && lr && !given['L']) {
-    if (!json_is_boolean(lr))
-      r = berr_invalid(e, "%s: live-restore: expected true or false",
-                       o->config_file);
-    else
-      o->live_restore = json_is_true(lr);
-  }
-  json_decref(doc);
-  return r;
+static int read_config_file(struct daemon_opts *o, bool required, const bool *given, berr *e)
+{
+	_cleanup_free_ char *text = NULL;
+	if (b_read_file(o->config_file, &text, NULL, e) < 0) {
+		if (!required && e->errnum == ENOENT) {
+			berr_clear(e);
+			return 0;
+		}
+		return -1;
+	}
+	if (text[strspn(text, " \t\r\n")] == '\0')
+		return 0; /* an empty file configures nothing */
+	json_error_t jerr;
+	json_t *doc = json_loads(text, 0, &jerr);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return berr_invalid(e, "%s: %s", o->config_file, doc ? "expected a JSON object" : jerr.text);
+	}
+	static const struct {
+		const char *key;
+		size_t off;
+		int flag;
+	} keys[] = {
+	    {"data-root", offsetof(struct daemon_opts, data_root), 'r'},
+	    {"exec-root", offsetof(struct daemon_opts, exec_root), 'x'},
+	    {"pidfile", offsetof(struct daemon_opts, pidfile), 'p'},
+	    {"log-level", offsetof(struct daemon_opts, log_level), 'l'},
+	    {"cgroup-parent", offsetof(struct daemon_opts, cgroup_parent), 'c'},
+	};
+	int r = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(keys) && r == 0; i++) {
+		json_t *v = json_object_get(doc, keys[i].key);
+		if (!v || given[keys[i].flag])
+			continue;
+		if (!json_is_string(v))
+			r = berr_invalid(e, "%s: %s: expected a string", o->config_file, keys[i].key);
+		else
+			set((char **)((char *)o + keys[i].off), json_string_value(v));
+	}
+	json_t *hosts = json_object_get(doc, "hosts");
+	if (r == 0 && hosts && !given['H']) {
+		if (!json_is_array(hosts) || json_array_size(hosts) != 1 || !json_is_string(json_array_get(hosts, 0)))
+			r = berr_invalid(e, "%s: hosts: expected one address", o->config_file);
+		else
+			set(&o->host, json_string_value(json_array_get(hosts, 0)));
+	}
+	json_t *lr = json_object_get(doc, "live-restore");
+	if (r == 0 && lr && !given['L']) {
+		if (!json_is_boolean(lr))
+			r = berr_invalid(e, "%s: live-restore: expected true or false", o->config_file);
+		else
+			o->live_restore = json_is_true(lr);
+	}
+	json_decref(doc);
+	return r;
 }
 
 /* A unix socket listening at path (0660); a stale socket file nobody answers on
  * is replaced. */
-static int listen_unix(const char *path, berr *e) {
-  struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof addr.sun_path)
-    return berr_invalid(e, "socket path too long: %s", path);
-  strcpy(addr.sun_path, path);
-  _cleanup_free_ char *dir_copy = strdup(path);
-  if (!dir_copy || b_mkdir_p(dirname(dir_copy), 0755, e) < 0)
-    return -1;
-  int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (probe >= 0 &&
-      connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0) {
-    close(probe);
-    return berr_plain(e, EADDRINUSE, "another daemon is listening on %s", path);
-  }
-  if (probe >= 0)
-    close(probe);
-  unlink(path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return berr_sys(e, "creating the socket");
-  mode_t old = umask(0117);
-  int r = bind(fd, (struct sockaddr *)&addr, sizeof addr);
-  umask(old);
-  if (r < 0 || chmod(path, 0660) < 0 || listen(fd, 128) < 0) {
-    berr_sys(e, "listening on %s", path);
-    close(fd);
-    return -1;
-  }
-  return fd;
+static int listen_unix(const char *path, berr *e)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof addr.sun_path)
+		return berr_invalid(e, "socket path too long: %s", path);
+	strcpy(addr.sun_path, path);
+	_cleanup_free_ char *dir_copy = strdup(path);
+	if (!dir_copy || b_mkdir_p(dirname(dir_copy), 0755, e) < 0)
+		return -1;
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0) {
+		close(probe);
+		return berr_plain(e, EADDRINUSE, "another daemon is listening on %s", path);
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return berr_sys(e, "creating the socket");
+	mode_t old = umask(0117);
+	int r = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+	umask(old);
+	if (r < 0 || chmod(path, 0660) < 0 || listen(fd, 128) < 0) {
+		berr_sys(e, "listening on %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
-static int write_pidfile(const char *path, berr *e) {
-  _cleanup_free_ char *old = NULL;
-  berr ignored = {0};
-  if (b_read_file(path, &old, NULL, &ignored) == 0) {
-    int pid = atoi(old);
-    if (pid > 0 && pid != getpid() && kill(pid, 0) == 0) {
-      char exe[64], target[4096];
-      snprintf(exe, sizeof exe, "/proc/%d/exe", pid);
-      ssize_t n = readlink(exe, target, sizeof target - 1);
-      if (n > 0) {
-        target[n] = '\0';
-        if (strstr(target, "berthd"))
-          return berr_plain(
-              e, EEXIST,
-              "pid file found, ensure berthd is not running or delete %s",
-              path);
-      }
-    }
-  }
-  berr_clear(&ignored);
-  _cleanup_free_ char *dir_copy = strdup(path);
-  if (!dir_copy || b_mkdir_p(dirname(dir_copy), 0755, e) < 0)
-    return -1;
-  char text[32];
-  snprintf(text, sizeof text, "%d", (int)getpid());
-  return b_write_file_atomic(path, text, strlen(text), 0644, e);
+static int write_pidfile(const char *path, berr *e)
+{
+	_cleanup_free_ char *old = NULL;
+	berr ignored = {0};
+	if (b_read_file(path, &old, NULL, &ignored) == 0) {
+		int pid = atoi(old);
+		if (pid > 0 && pid != getpid() && kill(pid, 0) == 0) {
+			char exe[64], target[4096];
+			snprintf(exe, sizeof exe, "/proc/%d/exe", pid);
+			ssize_t n = readlink(exe, target, sizeof target - 1);
+			if (n > 0) {
+				target[n] = '\0';
+				if (strstr(target, "berthd"))
+					return berr_plain(e, EEXIST,
+							  "pid file found, ensure berthd is not running or delete %s",
+							  path);
+			}
+		}
+	}
+	berr_clear(&ignored);
+	_cleanup_free_ char *dir_copy = strdup(path);
+	if (!dir_copy || b_mkdir_p(dirname(dir_copy), 0755, e) < 0)
+		return -1;
+	char text[32];
+	snprintf(text, sizeof text, "%d", (int)getpid());
+	return b_write_file_atomic(path, text, strlen(text), 0644, e);
 }
 
 static volatile sig_atomic_t got_signal;
 
-static void on_signal(int sig) { got_signal = sig; }
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
 
-int main(int argc, char **argv) {
-  if (strcmp(basename(argv[0]), ENG_MONITOR_ARGV0) == 0)
-    return eng_monitor_main(argc, argv);
+int main(int argc, char **argv)
+{
+	if (strcmp(basename(argv[0]), ENG_MONITOR_ARGV0) == 0)
+		return eng_monitor_main(argc, argv);
 
-  struct daemon_opts o = {.live_restore = true};
-  bool given[256] = {false};
-  set(&o.host, "unix:///run/berth/berth.sock");
-  set(&o.data_root,
-      getenv("BERTH_ROOT") ? getenv("BERTH_ROOT") : "/var/lib/berth");
-  set(&o.exec_root, "/run/berth");
-  set(&o.log_level, "info");
-  set(&o.config_file, "/etc/berth/daemon.json");
-  set(&o.cgroup_parent, "/berth");
-  static const struct option long_opts[] = {
-      {"host", required_argument, NULL, 'H'},
-      {"data-root", required_argument, NULL, 'r'},
-      {"exec-root", required_argument, NULL, 'x'},
-      {"pidfile", required_argument, NULL, 'p'},
-      {"config-file", required_argument, NULL, 'f'},
-      {"log-level", required_argument, NULL, 'l'},
-      {"debug", no_argument, NULL, 'D'},
-      {"live-restore", optional_argument, NULL, 'L'},
-      {"cgroup-parent", required_argument, NULL, 'c'},
-      {"insecure-registry", required_argument, NULL, 'i'},
-      {"bip", required_argument, NULL, 'b'},
-      {"default-address-pool", required_argument, NULL, 'a'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
-  bool pidfile_given = false;
-  int c;
-  while ((c = getopt_long(argc, argv, "H:p:l:Dh", long_opts, NULL)) != -1) {
-    given[c] = true;
-    switch (c) {
-    case 'H':
-      set(&o.host, optarg);
-      break;
-    case 'r':
-      set(&o.data_root, optarg);
-      break;
-    case 'x':
-      set(&o.exec_root, optarg);
-      break;
-    case 'p':
-      set(&o.pidfile, optarg);
-      pidfile_given = true;
-      break;
-    case 'f':
-      set(&o.config_file, optarg);
-      break;
-    case 'l':
-      set(&o.log_level, optarg);
-      break;
-    case 'D':
-      set(&o.log_level, "debug");
-      break;
-    case 'L':
-      o.live_restore = !optarg || strcmp(optarg, "false") != 0;
-      break;
-    case 'c':
-      set(&o.cgroup_parent, optarg);
-      break;
-    case 'i':
-    case 'b':
-    case 'a':
-      /* Registries and bridges come with their own parts of the daemon;
-       * accepted now for scripts. */
-      break;
-    case 'h':
-      usage(stdout);
-      return 0;
-    default:
-      fprintf(stderr, "berthd: see 'berthd --help'\n");
-      return 125;
-    }
-  }
-  if (optind < argc) {
-    fprintf(stderr, "berthd: unexpected argument \"%s\"; see 'berthd --help'\n",
-            argv[optind]);
-    return 125;
-  }
-  berr e = {0};
-  if (read_config_file(&o, given['f'], given, &e) < 0) {
-    fprintf(stderr, "berthd: configuration: %s\n", berr_msg(&e));
-    return 1;
-  }
-  if (!o.live_restore)
-    fprintf(stderr, "berthd: live-restore off is not supported yet: containers "
-                    "keep running\n");
-  if (!o.pidfile && asprintf(&o.pidfile, "%s/berthd.pid", o.exec_root) < 0)
-    return 1;
-  (void)pidfile_given;
-  if (strncmp(o.host, "unix://", 7) != 0) {
-    fprintf(stderr,
-            "berthd: -H %s: only unix:// sockets are supported (tcp needs TLS, "
-            "not supported yet)\n",
-            o.host);
-    return 1;
-  }
-  if (b_mkdir_p(o.exec_root, 0700, &e) < 0 ||
-      write_pidfile(o.pidfile, &e) < 0) {
-    fprintf(stderr, "berthd: %s\n", berr_msg(&e));
-    return 1;
-  }
-  struct eng_opts eo = {.data_root = o.data_root,
-                        .exec_root = o.exec_root,
-                        .cgroup_parent = o.cgroup_parent};
-  struct eng *eng = NULL;
-  if (eng_open(&eo, &eng, &e) < 0) {
-    fprintf(stderr, "berthd: %s\n", berr_msg(&e));
-    unlink(o.pidfile);
-    return 1;
-  }
-  int fd = listen_unix(o.host + 7, &e);
-  struct api_server *srv = NULL;
-  if (fd < 0 || api_server_start(eng, fd, &srv, &e) < 0) {
-    fprintf(stderr, "berthd: %s\n", berr_msg(&e));
-    eng_close(eng);
-    unlink(o.pidfile);
-    return 1;
-  }
-  struct sigaction sa = {.sa_handler = on_signal};
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
-  fprintf(stderr, "berthd: API listening on %s\n", o.host + 7);
-  for (;;) {
-    pause();
-    if (got_signal == SIGHUP) {
-      got_signal = 0;
-      if (read_config_file(&o, false, given, &e) < 0) {
-        fprintf(stderr, "berthd: reloading %s: %s\n", o.config_file,
-                berr_msg(&e));
-        berr_clear(&e);
-      } else {
-        fprintf(stderr, "berthd: reloaded %s\n", o.config_file);
-      }
-      continue;
-    }
-    if (got_signal)
-      break;
-  }
-  fprintf(stderr, "berthd: shutting down; containers keep running\n");
-  eng_shutdown(eng);
-  api_server_stop(srv);
-  eng_close(eng);
-  unlink(o.host + 7);
-  unlink(o.pidfile);
-  free(o.host);
-  free(o.data_root);
-  free(o.exec_root);
-  free(o.pidfile);
-  free(o.log_level);
-  free(o.config_file);
-  free(o.cgroup_parent);
-  return 0;
+	struct daemon_opts o = {.live_restore = true};
+	bool given[256] = {false};
+	set(&o.host, "unix:///run/berth/berth.sock");
+	set(&o.data_root, getenv("BERTH_ROOT") ? getenv("BERTH_ROOT") : "/var/lib/berth");
+	set(&o.exec_root, "/run/berth");
+	set(&o.log_level, "info");
+	set(&o.config_file, "/etc/berth/daemon.json");
+	set(&o.cgroup_parent, "/berth");
+	static const struct option long_opts[] = {
+	    {"host", required_argument, NULL, 'H'},
+	    {"data-root", required_argument, NULL, 'r'},
+	    {"exec-root", required_argument, NULL, 'x'},
+	    {"pidfile", required_argument, NULL, 'p'},
+	    {"config-file", required_argument, NULL, 'f'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"debug", no_argument, NULL, 'D'},
+	    {"live-restore", optional_argument, NULL, 'L'},
+	    {"cgroup-parent", required_argument, NULL, 'c'},
+	    {"insecure-registry", required_argument, NULL, 'i'},
+	    {"bip", required_argument, NULL, 'b'},
+	    {"default-address-pool", required_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	bool pidfile_given = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "H:p:l:Dh", long_opts, NULL)) != -1) {
+		given[c] = true;
+		switch (c) {
+		case 'H': set(&o.host, optarg); break;
+		case 'r': set(&o.data_root, optarg); break;
+		case 'x': set(&o.exec_root, optarg); break;
+		case 'p':
+			set(&o.pidfile, optarg);
+			pidfile_given = true;
+			break;
+		case 'f': set(&o.config_file, optarg); break;
+		case 'l': set(&o.log_level, optarg); break;
+		case 'D': set(&o.log_level, "debug"); break;
+		case 'L': o.live_restore = !optarg || strcmp(optarg, "false") != 0; break;
+		case 'c': set(&o.cgroup_parent, optarg); break;
+		case 'i':
+		case 'b':
+		case 'a':
+			/* Registries and bridges come with their own parts of the daemon;
+			 * accepted now for scripts. */
+			break;
+		case 'h': usage(stdout); return 0;
+		default: fprintf(stderr, "berthd: see 'berthd --help'\n"); return 125;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "berthd: unexpected argument \"%s\"; see 'berthd --help'\n", argv[optind]);
+		return 125;
+	}
+	berr e = {0};
+	if (read_config_file(&o, given['f'], given, &e) < 0) {
+		fprintf(stderr, "berthd: configuration: %s\n", berr_msg(&e));
+		return 1;
+	}
+	if (!o.live_restore)
+		fprintf(stderr, "berthd: live-restore off is not supported yet: containers "
+				"keep running\n");
+	if (!o.pidfile && asprintf(&o.pidfile, "%s/berthd.pid", o.exec_root) < 0)
+		return 1;
+	(void)pidfile_given;
+	if (strncmp(o.host, "unix://", 7) != 0) {
+		fprintf(stderr,
+			"berthd: -H %s: only unix:// sockets are supported (tcp needs TLS, "
+			"not supported yet)\n",
+			o.host);
+		return 1;
+	}
+	if (b_mkdir_p(o.exec_root, 0700, &e) < 0 || write_pidfile(o.pidfile, &e) < 0) {
+		fprintf(stderr, "berthd: %s\n", berr_msg(&e));
+		return 1;
+	}
+	struct eng_opts eo = {.data_root = o.data_root, .exec_root = o.exec_root, .cgroup_parent = o.cgroup_parent};
+	struct eng *eng = NULL;
+	if (eng_open(&eo, &eng, &e) < 0) {
+		fprintf(stderr, "berthd: %s\n", berr_msg(&e));
+		unlink(o.pidfile);
+		return 1;
+	}
+	int fd = listen_unix(o.host + 7, &e);
+	struct api_server *srv = NULL;
+	if (fd < 0 || api_server_start(eng, fd, &srv, &e) < 0) {
+		fprintf(stderr, "berthd: %s\n", berr_msg(&e));
+		eng_close(eng);
+		unlink(o.pidfile);
+		return 1;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	fprintf(stderr, "berthd: API listening on %s\n", o.host + 7);
+	for (;;) {
+		pause();
+		if (got_signal == SIGHUP) {
+			got_signal = 0;
+			if (read_config_file(&o, false, given, &e) < 0) {
+				fprintf(stderr, "berthd: reloading %s: %s\n", o.config_file, berr_msg(&e));
+				berr_clear(&e);
+			} else {
+				fprintf(stderr, "berthd: reloaded %s\n", o.config_file);
+			}
+			continue;
+		}
+		if (got_signal)
+			break;
+	}
+	fprintf(stderr, "berthd: shutting down; containers keep running\n");
+	eng_shutdown(eng);
+	api_server_stop(srv);
+	eng_close(eng);
+	unlink(o.host + 7);
+	unlink(o.pidfile);
+	free(o.host);
+	free(o.data_root);
+	free(o.exec_root);
+	free(o.pidfile);
+	free(o.log_level);
+	free(o.config_file);
+	free(o.cgroup_parent);
+	return 0;
 }
