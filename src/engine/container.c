@@ -142,6 +142,10 @@ static int resolve_mounts(struct eng *eng, struct eng_mount *m, size_t n, json_t
 		/* What the spec needs again at each start, tmpfs options included; inspect leaves it out. */
 		if (m[i].options)
 			json_object_set_new(entry, "BerthOptions", json_string(m[i].options));
+		if (m[i].create_source)
+			json_object_set_new(entry, "BerthCreateSource", json_true());
+		if (m[i].non_recursive)
+			json_object_set_new(entry, "BerthNonRecursive", json_true());
 		json_array_append_new(mounts_doc, entry);
 	}
 	return 0;
@@ -317,7 +321,13 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 	char short_id[13];
 	memcpy(short_id, c->id, 12);
 	short_id[12] = '\0';
-	if (!hostname || !*hostname) {
+	char host_name[256] = "";
+	const char *mode = json_string_value(json_object_get(host_config, "NetworkMode"));
+	if ((!hostname || !*hostname) && mode && strcmp(mode, "host") == 0) {
+		/* The host's network, the host's name (the spec builder says the same). */
+		gethostname(host_name, sizeof host_name - 1);
+		hostname = host_name;
+	} else if (!hostname || !*hostname) {
 		hostname = short_id;
 		json_object_set_new(w->merged, "Hostname", json_string(short_id));
 	}
@@ -381,6 +391,8 @@ static int mounts_from_doc(json_t *doc, struct eng_mount **out, size_t *n, berr 
 		m[i].read_only = !json_is_true(json_object_get(entry, "RW"));
 		m[i].propagation = prop && *prop ? strdup(prop) : NULL;
 		m[i].options = opts ? strdup(opts) : NULL;
+		m[i].create_source = json_is_true(json_object_get(entry, "BerthCreateSource"));
+		m[i].non_recursive = json_is_true(json_object_get(entry, "BerthNonRecursive"));
 	}
 	*out = m;
 	*n = count;

@@ -247,6 +247,25 @@ def test_bad_requests_leave_daemon_intact(client, daemon):
     assert daemon.api().ping()
 
 
+def test_mounts(client, session_dir):
+    host_dir = os.path.join(session_dir, "bind-src")
+    os.makedirs(host_dir, exist_ok=True)
+    with open(os.path.join(host_dir, "f"), "w") as f:
+        f.write("from host\n")
+    missing = os.path.join(session_dir, "bind-missing", "sub")
+    out = client.containers.run(
+        "busybox", ["sh", "-c", "cat /h/f; echo v > /vol/x; cat /vol/x; touch /new/y && echo made; "
+                    "mount | grep ' /t ' | grep -c tmpfs"],
+        volumes={host_dir: {"bind": "/h", "mode": "ro"}, "namedvol": {"bind": "/vol", "mode": "rw"},
+                 missing: {"bind": "/new", "mode": "rw"}},
+        tmpfs={"/t": "size=1m"}, remove=True)
+    assert out.decode().split("\n")[:4] == ["from host", "v", "made", "1"]
+    assert os.path.isdir(missing)  # a -v source that is missing is made, as Docker does
+    # The named volume keeps its content for the next container.
+    out = client.containers.run("busybox", ["cat", "/vol/x"], volumes={"namedvol": {"bind": "/vol"}}, remove=True)
+    assert out == b"v\n"
+
+
 # ---------- the docker CLI ----------
 
 def test_cli_run_attach_and_exit_codes(daemon):
