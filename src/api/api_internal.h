@@ -48,6 +48,7 @@ struct api_route {
 extern const struct api_route api_system_routes[];
 extern const struct api_route api_container_routes[];
 extern const struct api_route api_image_routes[];
+extern const struct api_route api_exec_routes[];
 
 /* Replies: each sets r->resp and r->status. */
 void api_reply_json(struct api_request *r, unsigned status, json_t *doc); /* steals doc */

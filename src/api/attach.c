@@ -16,7 +16,11 @@
 
 struct relay {
 	struct eng *eng;
-	char *name;
+	char *name; /* the container to attach to, unless open gives the stream */
+	/* Another stream (exec): opened in the relay's thread, once the client has the 101; an fd or -1. */
+	int (*open)(void *arg);
+	void *open_arg;
+	void (*open_arg_free)(void *arg);
 	bool in, out, err;
 	MHD_socket client;
 	struct MHD_UpgradeResponseHandle *urh;
@@ -26,6 +30,8 @@ struct relay {
 
 static void relay_free(struct relay *r)
 {
+	if (r->open_arg_free)
+		r->open_arg_free(r->open_arg);
 	free(r->name);
 	free(r->extra);
 	free(r);
@@ -74,7 +80,8 @@ static void *relay_main(void *p)
 	struct relay *r = p;
 	int mon = -1;
 	berr e = {0};
-	if (eng_container_attach(r->eng, r->name, r->in, r->out, r->err, &mon, &e) == 0) {
+	if (r->open ? (mon = r->open(r->open_arg)) >= 0
+		    : eng_container_attach(r->eng, r->name, r->in, r->out, r->err, &mon, &e) == 0) {
 		relay_copy(r, mon);
 		close(mon);
 	}
@@ -105,6 +112,44 @@ static void upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, cons
 	pthread_attr_destroy(&attr);
 }
 
+/* The 101 reply whose upgraded connection rel relays; rel is the reply's from here on. */
+static void reply_upgrade(struct api_request *r, struct relay *rel, bool tty)
+{
+	struct MHD_Response *resp = MHD_create_response_for_upgrade(upgraded, rel);
+	if (!resp) {
+		relay_free(rel);
+		api_reply_message(r, 500, "cannot upgrade the connection");
+		return;
+	}
+	MHD_add_response_header(resp, "Upgrade", "tcp");
+	MHD_add_response_header(resp, "Content-Type",
+				tty ? "application/vnd.docker.raw-stream"
+				    : "application/vnd.docker.multiplexed-stream");
+	MHD_add_response_header(resp, "Api-Version", "1.43");
+	r->resp = resp;
+	r->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+}
+
+void api_hijack(struct api_request *r, int (*open)(void *arg), void *arg, void (*arg_free)(void *arg), bool in,
+		bool out, bool err, bool tty)
+{
+	struct relay *rel = calloc(1, sizeof *rel);
+	if (!rel) {
+		if (arg_free)
+			arg_free(arg);
+		api_reply_message(r, 500, "out of memory");
+		return;
+	}
+	rel->eng = r->eng;
+	rel->open = open;
+	rel->open_arg = arg;
+	rel->open_arg_free = arg_free;
+	rel->in = in;
+	rel->out = out;
+	rel->err = err;
+	reply_upgrade(r, rel, tty);
+}
+
 void api_container_attach(struct api_request *r)
 {
 	json_t *probe;
@@ -130,19 +175,7 @@ void api_container_attach(struct api_request *r)
 	rel->in = api_query_bool(r, "stdin", false);
 	rel->out = api_query_bool(r, "stdout", false);
 	rel->err = api_query_bool(r, "stderr", false);
-	struct MHD_Response *resp = MHD_create_response_for_upgrade(upgraded, rel);
-	if (!resp) {
-		relay_free(rel);
-		api_reply_message(r, 500, "cannot upgrade the connection");
-		return;
-	}
-	MHD_add_response_header(resp, "Upgrade", "tcp");
-	MHD_add_response_header(resp, "Content-Type",
-				tty ? "application/vnd.docker.raw-stream"
-				    : "application/vnd.docker.multiplexed-stream");
-	MHD_add_response_header(resp, "Api-Version", "1.43");
-	r->resp = resp;
-	r->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+	reply_upgrade(r, rel, tty);
 }
 
 void api_container_resize(struct api_request *r)

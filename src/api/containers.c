@@ -234,7 +234,6 @@ const struct api_route api_container_routes[] = {
     {"GET", "/containers/*/logs", api_container_logs, 0},
     {"POST", "/containers/*/attach", api_container_attach, 0},
     {"GET", "/containers/*/attach/ws", not_yet, 0},
-    {"POST", "/containers/*/exec", not_yet, 0},
     {"GET", "/containers/*/top", not_yet, 0},
     {"GET", "/containers/*/stats", not_yet, 0},
     {"GET", "/containers/*/changes", not_yet, 0},
@@ -246,8 +245,5 @@ const struct api_route api_container_routes[] = {
     {"POST", "/containers/*/update", not_yet, 0},
     {"POST", "/containers/*/rename", not_yet, 0},
     {"POST", "/containers/prune", not_yet, 0},
-    {"POST", "/exec/*/start", not_yet, 0},
-    {"GET", "/exec/*/json", not_yet, 0},
-    {"POST", "/exec/*/resize", not_yet, 0},
     {0},
 };

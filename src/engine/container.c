@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/exec.h"
 #include "engine/monitor.h"
 #include "engine/names.h"
 #include "engine/signals.h"
@@ -399,8 +400,7 @@ static int mounts_from_doc(json_t *doc, struct eng_mount **out, size_t *n, berr 
 	return 0;
 }
 
-/* Docker's exit codes for a process that could not be run: 127 not found, 126 not executable. */
-static int start_failure_code(const char *msg)
+int eng_start_failure_code(const char *msg)
 {
 	if (strstr(msg, "not found") || strstr(msg, "No such file"))
 		return 127;
@@ -494,7 +494,7 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	json_t *st = json_object_get(c->doc, "State");
 	if (eng_monitor_spawn(&ma, &monitor, &pid, e) < 0) {
 		ctr_fail_pending(eng, c, berr_msg(e));
-		int code = start_failure_code(berr_msg(e));
+		int code = eng_start_failure_code(berr_msg(e));
 		json_object_set_new(st, "Error", json_string(berr_msg(e)));
 		json_object_set_new(st, "ExitCode", json_integer(code));
 		berr saved = {0};
@@ -823,6 +823,7 @@ static int remove_locked(struct eng *eng, struct ctr *c, bool force, bool volume
 		c->removing = false;
 		return -1;
 	}
+	eng_execs_forget_container(eng, c->id);
 	ctr_fail_pending(eng, c, "the container was removed");
 	unlink_ctr(eng, c);
 	pthread_cond_broadcast(&eng->changed);

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "engine/monitor.h"
 #include "lib/cleanup.h"
 #include "lib/fd.h"
 
@@ -19,21 +20,8 @@ static int connect_monitor(struct eng *eng, const char *id, const char *header, 
 	_cleanup_free_ char *dir = NULL;
 	if (asprintf(&dir, "%s/%s", eng->containers_dir, id) < 0)
 		return berr_set(e, ENOMEM, "attaching to %s", id);
-	/* Through /proc/self/fd: a deep data root does not fit in sun_path. */
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return berr_sys(e, "attaching to %s", id);
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return berr_sys(e, "attaching to %s", id);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || b_write_all(fd, header, strlen(header)) < 0) {
-		berr_sys(e, "attaching to %s: its monitor", id);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	int fd = eng_monitor_connect(dir, header, e);
+	return fd < 0 ? berr_wrap(e, "attaching to %s", id) : fd;
 }
 
 void ctr_connect_pending(struct eng *eng, struct ctr *c)

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "engine/exec.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/timefmt.h"
@@ -266,6 +267,7 @@ static int adopt(void *arg, const char *id, json_t *doc, berr *e)
 
 static void eng_free(struct eng *eng)
 {
+	eng_execs_close(eng);
 	while (eng->ctrs) {
 		struct ctr *c = eng->ctrs;
 		eng->ctrs = c->next;
@@ -327,6 +329,10 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 	if (eng_db_each(eng->db, adopt, eng, e) < 0) {
 		eng_free(eng);
 		return berr_wrap(e, "restoring containers");
+	}
+	if (eng_execs_open(eng, db_path, e) < 0) {
+		eng_free(eng);
+		return berr_wrap(e, "restoring exec instances");
 	}
 	if (pthread_create(&eng->reaper, NULL, reaper_main, eng) != 0) {
 		eng_free(eng);

@@ -43,6 +43,7 @@ struct eng {
 	pthread_t reaper;
 	bool reaper_started;
 	bool shutting_down;
+	struct eng_execs *execs; /* exec.c */
 };
 
 /* Under the lock: the container a name, full ID or unique ID prefix names, with a reference. */
@@ -65,6 +66,9 @@ void ctr_mark_exited(struct eng *eng, struct ctr *c);
 void ctr_connect_pending(struct eng *eng, struct ctr *c);
 /* Fail them (under the lock): the container was removed or did not start. */
 void ctr_fail_pending(struct eng *eng, struct ctr *c, const char *why);
+
+/* Docker's exit codes for a process that could not be run: 127 not found, 126 not executable, else 128. */
+int eng_start_failure_code(const char *msg);
 
 /* The zero time Docker writes for "never". */
 #define ENG_TIME_ZERO "0001-01-01T00:00:00Z"

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "engine/exec.h"
 #include "engine/logs.h"
 #include "lib/cleanup.h"
 #include "lib/fd.h"
@@ -94,10 +95,15 @@ int eng_monitor_spawn(const struct eng_monitor_args *a, pid_t *monitor, pid_t *p
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid();
-		char *argv[] = {ENG_MONITOR_ARGV0,         (char *)a->dir,
-				(char *)a->runtime_root,   (char *)a->id,
-				(char *)a->log_path,       a->open_stdin ? "1" : "0",
-				a->stdin_once ? "1" : "0", NULL};
+		char *argv[] = {ENG_MONITOR_ARGV0,
+				(char *)a->dir,
+				(char *)a->runtime_root,
+				(char *)a->id,
+				(char *)(a->log_path ? a->log_path : ""),
+				a->open_stdin ? "1" : "0",
+				a->stdin_once ? "1" : "0",
+				a->exec ? "exec" : NULL,
+				NULL};
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
@@ -134,6 +140,25 @@ int eng_monitor_spawn(const struct eng_monitor_args *a, pid_t *monitor, pid_t *p
 	/* It has exited or is about to: reap it here, the caller never sees it. */
 	waitpid(child, NULL, 0);
 	return -1;
+}
+
+int eng_monitor_connect(const char *dir, const char *header, berr *e)
+{
+	/* Through /proc/self/fd: a deep data root does not fit in sun_path. */
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berr_sys(e, "opening %s", dir);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return berr_sys(e, "connecting to the monitor in %s", dir);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || b_write_all(fd, header, strlen(header)) < 0) {
+		berr_sys(e, "connecting to the monitor in %s", dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static void report(json_t *doc, bool last)
@@ -250,7 +275,7 @@ static bool pump(struct mon *m, int fd, enum eng_log_stream stream)
 			return false;
 		berr e = {0};
 		struct eng_log_splitter *s = stream == ENG_LOG_STDERR ? &m->se : &m->so;
-		if (eng_log_splitter_feed(s, m->log_fd, buf, (size_t)n, &e) < 0)
+		if (m->log_fd >= 0 && eng_log_splitter_feed(s, m->log_fd, buf, (size_t)n, &e) < 0)
 			berr_clear(&e); /* a full disk must not stop the container: the log loses it */
 		fan_out(m, stream, buf, (size_t)n);
 		if (fcntl(fd, F_GETFL) & O_NONBLOCK)
@@ -344,8 +369,11 @@ static int listen_attach(berr *e)
 
 int eng_monitor_main(int argc, char **argv)
 {
-	if (argc != 7) {
-		fprintf(stderr, "usage: %s DIR RUNTIME_ROOT ID LOG_PATH OPEN_STDIN STDIN_ONCE\n", ENG_MONITOR_ARGV0);
+	/* An 8th argument "exec": an exec's process in the running container ID, described by DIR/process.json. */
+	bool exec_mode = argc == 8 && strcmp(argv[7], "exec") == 0;
+	if (argc != 7 && !exec_mode) {
+		fprintf(stderr, "usage: %s DIR RUNTIME_ROOT ID LOG_PATH OPEN_STDIN STDIN_ONCE [exec]\n",
+			ENG_MONITOR_ARGV0);
 		return 2;
 	}
 	const char *dir = argv[1], *runtime_root = argv[2], *id = argv[3], *log_path = argv[4];
@@ -366,8 +394,9 @@ int eng_monitor_main(int argc, char **argv)
 		berr_sys(&e, "entering %s", dir);
 		return fail(&e);
 	}
-	m.log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (m.log_fd < 0) {
+	/* An empty LOG_PATH: no log (an exec's output goes only to its client, as Docker's). */
+	m.log_fd = *log_path ? open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640) : -1;
+	if (*log_path && m.log_fd < 0) {
 		berr_sys(&e, "opening the log %s", log_path);
 		return fail(&e);
 	}
@@ -403,7 +432,8 @@ int eng_monitor_main(int argc, char **argv)
 	struct oci_create_opts o = {.root = runtime_root, .id = id, .bundle = dir};
 	pid_t pid = -1;
 	int pty = -1;
-	int r = oci_container_run_child(&o, &pid, &pty, &e);
+	int r =
+	    exec_mode ? eng_exec_run(runtime_root, id, &pid, &pty, &e) : oci_container_run_child(&o, &pid, &pty, &e);
 	/* Our own stdio goes nowhere from now on; the pipes' other ends live only in the container. */
 	dup2(null, 0);
 	dup2(null, 1);
@@ -481,8 +511,10 @@ int eng_monitor_main(int argc, char **argv)
 			}
 		}
 	}
-	eng_log_splitter_flush(&m.so, m.log_fd, &e);
-	eng_log_splitter_flush(&m.se, m.log_fd, &e);
+	if (m.log_fd >= 0) {
+		eng_log_splitter_flush(&m.so, m.log_fd, &e);
+		eng_log_splitter_flush(&m.se, m.log_fd, &e);
+	}
 	berr_clear(&e);
 	reap(-1, &status);
 	if (write_exit_file(dir, oci_exit_code(status), &e) < 0)
@@ -492,7 +524,7 @@ int eng_monitor_main(int argc, char **argv)
 		drop_client(&m, 0);
 	close(m.listen_fd);
 	unlink("attach.sock");
-	if (oci_container_delete(runtime_root, id, true, &e) < 0)
+	if (!exec_mode && oci_container_delete(runtime_root, id, true, &e) < 0)
 		berr_clear(&e);
 	return 0;
 }

@@ -18,8 +18,9 @@ struct eng_monitor_args {
 	const char *dir;          /* containers/<id>: config.json (the bundle), the log, exit.json */
 	const char *runtime_root; /* the oci/ state root */
 	const char *id;
-	const char *log_path;
+	const char *log_path;        /* NULL: no log */
 	bool open_stdin, stdin_once; /* Config.OpenStdin: the container's stdin is a pipe attach writes to */
+	bool exec;                   /* an exec's process in the running container id (dir holds process.json) */
 	/* Called when the monitor listens for attach connections, before the container starts. */
 	void (*on_ready)(void *arg);
 	void *on_ready_arg;
@@ -33,12 +34,20 @@ struct eng_monitor_args {
 int eng_monitor_spawn(const struct eng_monitor_args *a, pid_t *monitor, pid_t *pid, berr *e);
 
 /*
- * main() of "berth-monitor DIR RUNTIME_ROOT ID LOG_PATH OPEN_STDIN STDIN_ONCE" (fd 3: the status pipe,
- * fd 4: the go pipe). It listens on DIR/attach.sock: a client sends one JSON line,
+ * main() of "berth-monitor DIR RUNTIME_ROOT ID LOG_PATH OPEN_STDIN STDIN_ONCE [exec]" (fd 3: the status
+ * pipe, fd 4: the go pipe; LOG_PATH "" for none; "exec": run DIR/process.json in the running
+ * container ID with eng_exec_run, and leave the container's runtime state alone at the end).
+ * It listens on DIR/attach.sock: a client sends one JSON line,
  * {"Stdin":true,"Stdout":true,"Stderr":true}, then gets the output (raw with a terminal, else in
  * Docker's 8-byte frames) and may send input; or {"Resize":[height,width]} to size the terminal.
  */
 int eng_monitor_main(int argc, char **argv);
+
+/*
+ * Connect to the attach socket of the monitor whose directory is dir and send header, one JSON
+ * line as eng_monitor_main reads it. The connected socket, or -1.
+ */
+int eng_monitor_connect(const char *dir, const char *header, berr *e);
 
 /* The name the daemon's main() recognises in argv[0]. */
 #define ENG_MONITOR_ARGV0 "berth-monitor"

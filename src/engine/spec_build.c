@@ -118,8 +118,7 @@ static int read_modes(json_t *hc, struct modes *m, berr *e)
 
 /* ---------- process ---------- */
 
-/* Docker's ReplaceOrAppendEnvValues: "K=V" replaces or adds K; "K" alone removes it. */
-static void env_apply(json_t *env, const char *kv)
+void eng_env_apply(json_t *env, const char *kv)
 {
 	size_t klen = strcspn(kv, "=");
 	bool remove = kv[klen] != '=';
@@ -158,7 +157,7 @@ static int build_env(json_t *cfg, const char *hostname, bool tty, json_t **out, 
 	size_t i;
 	json_t *v;
 	json_array_foreach (list, i, v)
-		env_apply(env, json_string_value(v));
+		eng_env_apply(env, json_string_value(v));
 	*out = env;
 	return 0;
 }

@@ -27,6 +27,9 @@ int eng_jstrarr(json_t *obj, const char *field, const char *key, json_t **out, b
 /* Docker's StrSlice (Cmd, Entrypoint, Shell): an array of strings, or one string read as [string]. *out is new. */
 int eng_jstrslice(json_t *obj, const char *field, const char *key, json_t **out, bool *present, berr *e);
 
+/* Docker's ReplaceOrAppendEnvValues on a JSON array of "K=V": "K=V" replaces or adds K; "K" alone removes it. */
+void eng_env_apply(json_t *env, const char *kv);
+
 /* A path cleaned as Go's path.Clean does: "//a/./b/../c/" -> "/a/c", "" -> ".". Newly allocated. */
 char *eng_path_clean(const char *p);
 

@@ -1,0 +1,356 @@
+"""exec in berthd: create, start (hijacked, detached, with a terminal), inspect and resize through
+the Docker SDK for Python, raw requests and the docker CLI, against a real daemon."""
+
+import json
+import signal
+import socket
+import struct
+import time
+
+import docker
+import pytest
+
+from conftest import wait_until
+from daemon_util import Daemon, load_busybox
+from test_daemon import raw_request
+
+
+@pytest.fixture(scope="module")
+def daemon(session_dir, cgroup_parent):
+    d = Daemon(session_dir, cgroup_parent, "x").start()
+    load_busybox(d, session_dir)
+    yield d
+    rc = d.cleanup()
+    assert rc == 0, f"berthd exited with {rc}: {d.read_log()}"
+
+
+@pytest.fixture
+def client(daemon):
+    c = daemon.client()
+    yield c
+    for ct in c.containers.list(all=True):
+        ct.remove(force=True)
+    c.close()
+
+
+@pytest.fixture
+def ctr(client):
+    return client.containers.run("busybox", ["sleep", "300"], detach=True, environment={"FROM_CTR": "yes"},
+                                 name="target")
+
+
+def read_frames(sock):
+    """Read a multiplexed stream to its end: (stdout, stderr)."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    out = {1: b"", 2: b""}
+    while data:
+        kind, size = struct.unpack(">BxxxL", data[:8])
+        out[kind] += data[8:8 + size]
+        data = data[8 + size:]
+    return out[1], out[2]
+
+
+def raw_socket(sock):
+    """The socket under the SDK's hijacked response."""
+    return getattr(sock, "_sock", sock)
+
+
+def wait_exec_done(api, exec_id, timeout=20):
+    wait_until(lambda: not api.exec_inspect(exec_id)["Running"], timeout=timeout, what="the exec to end")
+    return api.exec_inspect(exec_id)
+
+
+# ---------- the SDK ----------
+
+def test_exec_run_output_and_exit_code(ctr):
+    r = ctr.exec_run(["sh", "-c", "echo out; echo err >&2; exit 3"], demux=True)
+    assert r.exit_code == 3
+    assert r.output == (b"out\n", b"err\n")
+    r = ctr.exec_run("echo hello")
+    assert r.exit_code == 0 and r.output == b"hello\n"
+
+
+def test_exec_environment_workdir_user(ctr):
+    env = ctr.exec_run("env", environment={"FOO": "bar", "FROM_CTR": "exec"}).output.decode().split("\n")
+    assert "FOO=bar" in env and "FROM_CTR=exec" in env
+    assert any(line.startswith("PATH=") for line in env) and any(line.startswith("HOSTNAME=") for line in env)
+    assert not any(line.startswith("TERM=") for line in env)
+    env = ctr.exec_run("env").output.decode().split("\n")
+    assert "FROM_CTR=yes" in env and "HOME=/root" in env
+    assert ctr.exec_run("pwd", workdir="/tmp").output == b"/tmp\n"
+    assert ctr.exec_run("pwd").output == b"/\n"
+    assert ctr.exec_run("id -u -n", user="nobody").output == b"nobody\n"
+    assert ctr.exec_run(["sh", "-c", "echo $(id -u):$(id -g) $HOME"], user="1234:1001").output == b"1234:1001 /\n"
+    with pytest.raises(docker.errors.APIError) as err:
+        ctr.exec_run("id", user="nosuchuser")
+    assert err.value.status_code == 400
+    assert "unable to find user nosuchuser: no matching entries in passwd file" in err.value.explanation
+
+
+def test_exec_privileged_gets_all_capabilities(ctr):
+    def cap_eff(**kw):
+        status = ctr.exec_run("cat /proc/self/status", **kw).output.decode()
+        return int([l for l in status.split("\n") if l.startswith("CapEff:")][0].split()[1], 16)
+    default, privileged = cap_eff(), cap_eff(privileged=True)
+    assert default == 0xa80425fb  # Docker's default set, as the container's own process has it
+    assert privileged & default == default and privileged > default
+
+
+def test_exec_exit_codes_of_docker(ctr):
+    assert ctr.exec_run("true").exit_code == 0
+    r = ctr.exec_run("nosuchbinary")
+    assert r.exit_code == 127 and b"executable file not found" in r.output
+    assert ctr.exec_run("/etc/passwd").exit_code == 126
+    assert ctr.exec_run(["sh", "-c", "exit 3"]).exit_code == 3
+
+
+def test_exec_detach_and_inspect(client, ctr):
+    api = client.api
+    r = ctr.exec_run(["sh", "-c", "sleep 1; echo done > /tmp/detached; exit 5"], detach=True)
+    assert r.exit_code is None
+    exec_id = api.exec_create(ctr.id, ["sh", "-c", "sleep 1; exit 4"], stdin=True, tty=False)["Id"]
+    before = api.exec_inspect(exec_id)
+    assert before["Running"] is False and before["ExitCode"] is None and before["Pid"] == 0
+    assert before["ContainerID"] == ctr.id and before["OpenStdin"] is True and before["CanRemove"] is False
+    assert before["ProcessConfig"] == {"tty": False, "entrypoint": "sh", "arguments": ["-c", "sleep 1; exit 4"],
+                                       "privileged": False, "user": ""}
+    t0 = time.monotonic()
+    assert api.exec_start(exec_id, detach=True) == ""
+    assert time.monotonic() - t0 < 1
+    running = api.exec_inspect(exec_id)
+    assert running["Running"] is True and running["Pid"] > 0 and running["ExitCode"] is None
+    done = wait_exec_done(api, exec_id)
+    assert done["ExitCode"] == 4 and done["Pid"] == 0
+    wait_until(lambda: ctr.exec_run("cat /tmp/detached").output == b"done\n", what="the detached exec's file")
+    # Started once only.
+    with pytest.raises(docker.errors.APIError) as err:
+        api.exec_start(exec_id, detach=True)
+    assert err.value.status_code == 409 and "has already run" in err.value.explanation
+
+
+def test_exec_stdin_over_a_socket(client, ctr):
+    api = client.api
+    exec_id = api.exec_create(ctr.id, ["sh", "-c", "tr a-z A-Z; echo bye >&2"], stdin=True)["Id"]
+    sock = raw_socket(api.exec_start(exec_id, socket=True))
+    sock.sendall(b"hello exec\n")
+    sock.shutdown(socket.SHUT_WR)
+    out, err = read_frames(sock)
+    sock.close()
+    assert out == b"HELLO EXEC\n" and err == b"bye\n"
+    assert wait_exec_done(api, exec_id)["ExitCode"] == 0
+
+
+def test_exec_outlives_the_connection_that_started_it(daemon, client, ctr):
+    api = client.api
+    # Detached, on a connection closed at once.
+    detached = api.exec_create(ctr.id, ["sh", "-c", "sleep 1; echo one > /tmp/one"])["Id"]
+    body = '{"Detach":true}'
+    status, _, _ = raw_request(daemon.sock, (
+        f"POST /v1.41/exec/{detached}/start HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}"))
+    assert status == 200
+    # Attached, the client gone before the process ends.
+    attached = api.exec_create(ctr.id, ["sh", "-c", "sleep 1; echo two > /tmp/two; echo lost"])["Id"]
+    raw_socket(api.exec_start(attached, socket=True)).close()
+    assert wait_exec_done(api, detached)["ExitCode"] == 0
+    assert wait_exec_done(api, attached)["ExitCode"] == 0
+    assert ctr.exec_run("cat /tmp/one /tmp/two").output == b"one\ntwo\n"
+
+
+def test_exec_tty_and_resize(client, ctr):
+    api = client.api
+    r = ctr.exec_run("tty", tty=True)
+    assert r.exit_code == 0 and r.output.startswith(b"/dev/pts/")
+    assert b"TERM=xterm" in ctr.exec_run("env", tty=True).output
+    exec_id = api.exec_create(ctr.id, ["sh", "-c", "sleep 1; stty size"], tty=True)["Id"]
+    sock = raw_socket(api.exec_start(exec_id, tty=True, socket=True))
+    api.exec_resize(exec_id, height=33, width=101)
+    data = b""
+    sock.settimeout(20)
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    assert data == b"33 101\r\n"  # raw: no frames with a terminal
+    assert wait_exec_done(api, exec_id)["ProcessConfig"]["tty"] is True
+
+
+def test_exec_in_pid_namespace_without_daemon_fds(ctr):
+    ps = ctr.exec_run("ps -o pid,comm").output.decode().split("\n")
+    assert any(line.split() == ["1", "sleep"] for line in ps), ps
+    # The shell's own descriptors (`; true` keeps it from exec'ing ls in its place).
+    fds = ctr.exec_run(["sh", "-c", "ls /proc/$$/fd; true"]).output.decode().split()
+    assert sorted(fds) == ["0", "1", "2"], fds
+    # With a terminal too.
+    fds = ctr.exec_run(["sh", "-c", "ls /proc/$$/fd; true"], tty=True).output.decode().split()
+    assert sorted(fds) == ["0", "1", "2"], fds
+
+
+# ---------- errors ----------
+
+def test_exec_into_stopped_or_paused_container_is_409(client, ctr):
+    api = client.api
+    pending = api.exec_create(ctr.id, "true")["Id"]
+    ctr.pause()
+    try:
+        with pytest.raises(docker.errors.APIError) as err:
+            api.exec_create(ctr.id, "true")
+        assert err.value.status_code == 409 and "is paused" in err.value.explanation
+        with pytest.raises(docker.errors.APIError) as err:
+            api.exec_start(pending, detach=True)
+        assert err.value.status_code == 409
+    finally:
+        ctr.unpause()
+    ctr.kill()
+    ctr.wait(timeout=10)
+    with pytest.raises(docker.errors.APIError) as err:
+        api.exec_create(ctr.id, "true")
+    assert err.value.status_code == 409 and f"Container {ctr.id} is not running" in err.value.explanation
+    with pytest.raises(docker.errors.APIError) as err:
+        api.exec_start(pending)
+    assert err.value.status_code == 409 and "is not running" in err.value.explanation
+
+
+def test_unknown_exec_is_404(client, ctr):
+    api = client.api
+    for call in (lambda: api.exec_inspect("nosuchexec"), lambda: api.exec_start("nosuchexec", detach=True),
+                 lambda: api.exec_resize("nosuchexec", height=10, width=10)):
+        with pytest.raises(docker.errors.NotFound) as err:
+            call()
+        assert "No such exec instance: nosuchexec" in err.value.explanation
+    with pytest.raises(docker.errors.NotFound):
+        api.exec_create("nosuchcontainer", "true")
+
+
+def test_bad_exec_bodies_are_400(daemon, client, ctr):
+    def post(path, body):
+        text = body if isinstance(body, str) else json.dumps(body)
+        req = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(text)}\r\n\r\n{text}")
+        status, _, resp = raw_request(daemon.sock, req)
+        return status, json.loads(resp or b"{}").get("message", "")
+    path = f"/v1.41/containers/{ctr.id}/exec"
+    assert post(path, "{not json")[0] == 400
+    assert post(path, "")[0] == 400
+    assert post(path, {"Cmd": "echo"}) == (400, "exec config: Cmd: expected an array of strings, got a string")
+    assert post(path, {"Cmd": []}) == (400, "No exec command specified")
+    assert post(path, {"Cmd": ["true"], "Tty": "yes"})[0] == 400
+    assert post(path, {"Cmd": ["true"], "Env": [1]})[0] == 400
+    assert post(path, {"Cmd": ["pwd"], "WorkingDir": "relative"})[0] == 400
+    assert post(path, {"Cmd": ["true"], "DetachKeys": "ctrl-"})[0] == 400
+    status, _, body = raw_request(daemon.sock, (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
+        '{"Cmd":["true"]}'))
+    assert status == 201
+    exec_id = json.loads(body)["Id"]
+    assert post(f"/exec/{exec_id}/start", "[")[0] == 400
+    assert post(f"/exec/{exec_id}/start", {"Detach": "no"})[0] == 400
+    assert post(f"/exec/{exec_id}/start", {"ConsoleSize": [1]})[0] == 400
+    assert post(f"/exec/{exec_id}/resize?h=x&w=1", "")[0] == 400
+    # Nothing was started by the bad requests; the daemon goes on.
+    assert client.api.exec_inspect(exec_id)["Running"] is False
+    assert post(f"/exec/{exec_id}/start", {"Detach": True})[0] == 200
+    assert wait_exec_done(client.api, exec_id)["ExitCode"] == 0
+    assert ctr.exec_run("echo still").output == b"still\n"
+
+
+def test_plain_200_stream_without_upgrade(daemon, ctr, client):
+    exec_id = client.api.exec_create(ctr.id, ["sh", "-c", "echo plain; echo e >&2"])["Id"]
+    body = '{"Detach":false,"Tty":false}'
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(daemon.sock)
+    s.sendall((f"POST /v1.41/exec/{exec_id}/start HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
+    data = b""
+    s.settimeout(20)
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    head, _, payload = data.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].split()[1] == b"200"
+    assert b"application/vnd.docker.multiplexed-stream" in head
+    assert payload == b"\x01\x00\x00\x00\x00\x00\x00\x06plain\n\x02\x00\x00\x00\x00\x00\x00\x02e\n"
+
+
+# ---------- lifetime ----------
+
+def test_exec_records_live_until_the_container_is_removed(client, ctr):
+    api = client.api
+    finished = api.exec_create(ctr.id, "true")["Id"]
+    api.exec_start(finished)
+    running = api.exec_create(ctr.id, "sleep 100")["Id"]
+    api.exec_start(running, detach=True)
+    ctr.stop(timeout=1)
+    # The container stopped: its execs are still there, the running one ended with it.
+    assert api.exec_inspect(finished)["ExitCode"] == 0
+    assert wait_exec_done(api, running)["ExitCode"] == 137
+    ctr.remove()
+    for exec_id in (finished, running):
+        with pytest.raises(docker.errors.NotFound):
+            api.exec_inspect(exec_id)
+
+
+def test_exec_survives_daemon_restart(session_dir, cgroup_parent):
+    d = Daemon(session_dir, cgroup_parent, "xr").start()
+    try:
+        load_busybox(d, session_dir)
+        c = d.client()
+        ctr = c.containers.run("busybox", ["sleep", "300"], detach=True)
+        api = c.api
+        clean = api.exec_create(ctr.id, ["sh", "-c", "sleep 2; echo one > /tmp/one; exit 6"])["Id"]
+        api.exec_start(clean, detach=True)
+        killed = api.exec_create(ctr.id, ["sh", "-c", "sleep 2; echo two > /tmp/two; exit 7"])["Id"]
+        api.exec_start(killed, detach=True)
+        c.close()
+        # A clean stop, then a kill -9 of the next daemon: both execs go on and their ends are recorded.
+        assert d.stop() == 0
+        d.start()
+        assert d.client().api.exec_inspect(clean)["Running"] is True
+        d.stop(signal.SIGKILL)
+        time.sleep(3)
+        d.start()
+        api = d.client().api
+        assert wait_exec_done(api, clean)["ExitCode"] == 6
+        assert wait_exec_done(api, killed)["ExitCode"] == 7
+        ctr = d.client().containers.get(ctr.id)
+        assert ctr.exec_run("cat /tmp/one /tmp/two").output == b"one\ntwo\n"
+    finally:
+        assert d.cleanup() == 0, d.read_log()
+
+
+# ---------- the docker CLI ----------
+
+def test_cli_exec(daemon, ctr):
+    r = daemon.cli("exec", "target", "sh", "-c", "echo hi; echo oops >&2")
+    assert r.returncode == 0 and r.stdout == b"hi\n" and r.stderr == b"oops\n"
+    r = daemon.cli("exec", "-e", "A=b", "-w", "/tmp", "-u", "nobody", "target", "sh", "-c", 'echo $A $(pwd) $(id -u)')
+    assert r.returncode == 0 and r.stdout == b"b /tmp 65534\n"
+    r = daemon.cli("exec", "-i", "target", "tr", "a-z", "A-Z", input=b"piped stdin\n")
+    assert r.returncode == 0 and r.stdout == b"PIPED STDIN\n"
+    assert daemon.cli("exec", "target", "sh", "-c", "exit 3").returncode == 3
+    r = daemon.cli("exec", "target", "nosuchbinary")
+    assert r.returncode == 127 and b"executable file not found" in r.stdout + r.stderr
+    assert daemon.cli("exec", "target", "/etc/passwd").returncode == 126
+    r = daemon.cli("exec", "-d", "target", "sh", "-c", "echo d > /tmp/cli-d")
+    assert r.returncode == 0
+    wait_until(lambda: daemon.cli("exec", "target", "cat", "/tmp/cli-d").stdout == b"d\n",
+               what="the detached exec's file")
+    r = daemon.cli("exec", "nosuchcontainer", "true")
+    assert r.returncode != 0 and b"No such container: nosuchcontainer" in r.stderr
+
+
+def test_cli_exec_stopped_container(daemon, ctr):
+    ctr.kill()
+    ctr.wait(timeout=10)
+    r = daemon.cli("exec", "target", "true")
+    assert r.returncode != 0 and b"is not running" in r.stderr
