@@ -9,6 +9,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -97,6 +98,29 @@ def remove_tree(path):
         time.sleep(0.1)  # busy for a moment after an engine's exit
         umount_below(path)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def cgroup_mountpoints():
+    mounts = set()
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ", 1)
+            if right.split()[0] in ("cgroup", "cgroup2"):
+                mounts.add(left.split()[4])
+    return mounts
+
+
+def remove_cgroup_tree(rel):
+    """Remove the cgroup rel (and below) from every hierarchy; what is still busy stays."""
+    for mnt in cgroup_mountpoints():
+        top = os.path.join(mnt, rel.lstrip("/"))
+        if not os.path.isdir(top):
+            continue
+        for dirpath, _dirs, _files in os.walk(top, topdown=False):
+            try:
+                os.rmdir(dirpath)
+            except OSError as e:
+                print(f"warning: cannot remove {dirpath}: {e}", file=sys.stderr)
 
 
 def podman_setup(top, runtime=None):
