@@ -31,6 +31,8 @@ RUNTIME_SRC := $(wildcard src/cmd/berth-runtime/*.c)
 ENGINE_SRC := $(wildcard src/engine/*.c)
 API_SRC := $(wildcard src/api/*.c)
 BERTHD_SRC := $(wildcard src/cmd/berthd/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+BERTH_SRC := $(wildcard src/cmd/berth/*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 OCI_OBJ := $(OCI_SRC:%.c=$(BUILD)/%.o)
@@ -39,6 +41,8 @@ RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 API_OBJ := $(API_SRC:%.c=$(BUILD)/%.o)
 BERTHD_OBJ := $(BERTHD_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+BERTH_OBJ := $(BERTH_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -73,6 +77,15 @@ $(BUILD)/berth-runtime: $(RUNTIME_OBJ) $(BUILD)/liboci.a
 
 $(BUILD)/berthd: $(BERTHD_OBJ) $(BUILD)/libapi.a $(BUILD)/libengine.a $(BUILD)/libimage.a $(BUILD)/liboci.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IMAGE_LIBS) $(DAEMON_LIBS)
+
+# The CLI is an API client: lib/ and libcurl, never the engine (docs/cli.md).
+all: $(BUILD)/berth
+$(BUILD)/libb.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/berth: $(BERTH_OBJ) $(CLI_OBJ) $(BUILD)/libb.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcurl jansson) -lm
 
 # Unit tests link every library; the linker takes only what a test uses.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libengine.a $(BUILD)/libimage.a $(BUILD)/liboci.a

@@ -1,0 +1,174 @@
+/*
+ * Attaching to a container as docker's CLI does for run, start -a and attach: the hijacked
+ * stream first, a wait that is already in flight, then the start, the streams, and the exit code.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli_internal.h"
+
+json_t *cli_container_inspect(struct cli *c, const char *id, struct cli_resp *resp, berr *e)
+{
+	struct cli_buf path = {0};
+	char *esc = cli_escape(id);
+	cli_buf_add(&path, "/containers/%s/json", esc);
+	free(esc);
+	int r = cli_http(c, "GET", path.s, NULL, resp, e);
+	cli_buf_free(&path);
+	if (r < 0 || resp->status != 200)
+		return NULL;
+	return cli_resp_json(resp, e);
+}
+
+int cli_start_error_code(const char *message)
+{
+	/* Docker's rule, by the words of the runtime's error. */
+	if (strstr(message, "executable file not found") || strstr(message, "no such file or directory") ||
+	    strstr(message, "No such file or directory") || strstr(message, "system cannot find the file specified"))
+		return CLI_EXIT_NOT_FOUND;
+	if (strstr(message, "permission denied") || strstr(message, "Permission denied") ||
+	    strstr(message, "is a directory") || strstr(message, "Is a directory"))
+		return CLI_EXIT_NOT_EXEC;
+	return CLI_EXIT_ENGINE;
+}
+
+/* The reply of a raw request that failed: print its message as a daemon error. */
+static void print_conn_error(struct cli_conn *cn, const char *prefix)
+{
+	struct cli_resp r = {.status = cn->status};
+	berr e = {0};
+	if (cli_conn_read_body(cn, &r.body, &r.len, &e) < 0)
+		r.body = strdup("");
+	cli_print_daemon_error(prefix, &r);
+	cli_resp_free(&r);
+	berr_clear(&e);
+}
+
+static int open_attach(struct cli *c, const char *id, bool in, struct cli_conn *cn, const char *prefix)
+{
+	struct cli_buf path = {0};
+	char *esc = cli_escape(id);
+	cli_buf_add(&path, "/containers/%s/attach?stream=1&stdin=%d&stdout=1&stderr=1", esc, in ? 1 : 0);
+	free(esc);
+	berr e = {0};
+	int r = cli_conn_request(c, "POST", path.s, "Connection: Upgrade\r\nUpgrade: tcp\r\n", cn, &e);
+	cli_buf_free(&path);
+	if (r < 0) {
+		cli_print_connect_error(c, prefix, &e);
+		berr_clear(&e);
+		return -1;
+	}
+	if (cn->status != 101 && cn->status != 200) {
+		print_conn_error(cn, prefix);
+		cli_conn_close(cn);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_wait(struct cli *c, const char *id, const char *condition, struct cli_conn *cn, const char *prefix)
+{
+	struct cli_buf path = {0};
+	char *esc = cli_escape(id);
+	cli_buf_add(&path, "/containers/%s/wait?condition=%s", esc, condition);
+	free(esc);
+	berr e = {0};
+	int r = cli_conn_request(c, "POST", path.s, "Connection: close\r\n", cn, &e);
+	cli_buf_free(&path);
+	if (r < 0) {
+		cli_print_connect_error(c, prefix, &e);
+		berr_clear(&e);
+		return -1;
+	}
+	if (cn->status != 200) {
+		print_conn_error(cn, prefix);
+		cli_conn_close(cn);
+		return -1;
+	}
+	return 0;
+}
+
+/* The exit code the wait reply carries; -1 with a message printed when it carries none. */
+static int finish_wait(struct cli_conn *cn, const char *prefix)
+{
+	char *body = NULL;
+	size_t len = 0;
+	berr e = {0};
+	int code = -1;
+	if (cli_conn_read_body(cn, &body, &len, &e) < 0) {
+		fprintf(stderr, "%s%s\n", prefix, berr_msg(&e));
+		berr_clear(&e);
+		return -1;
+	}
+	json_t *doc = json_loadb(body, len, 0, NULL);
+	json_t *status = doc ? json_object_get(doc, "StatusCode") : NULL;
+	const char *msg = doc ? json_string_value(json_object_get(json_object_get(doc, "Error"), "Message")) : NULL;
+	if (msg && *msg)
+		fprintf(stderr, "%sError waiting for the container: %s\n", prefix, msg);
+	else if (json_is_integer(status))
+		code = (int)json_integer_value(status);
+	else
+		fprintf(stderr, "%sError waiting for the container: the wait ended without a status\n", prefix);
+	json_decref(doc);
+	free(body);
+	return code;
+}
+
+int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool start, bool autoremove, bool sig_proxy,
+			const char *err_prefix)
+{
+	struct cli_conn att = {.fd = -1}, wt = {.fd = -1};
+	int fail = start ? -CLI_EXIT_ENGINE : -CLI_EXIT_FAIL;
+	if (open_attach(c, id, in, &att, err_prefix) < 0)
+		return fail;
+	const char *condition = autoremove ? "removed" : start ? "next-exit" : "not-running";
+	if (open_wait(c, id, condition, &wt, err_prefix) < 0) {
+		cli_conn_close(&att);
+		return fail;
+	}
+	berr e = {0};
+	if (start) {
+		struct cli_buf path = {0};
+		char *esc = cli_escape(id);
+		cli_buf_add(&path, "/containers/%s/start", esc);
+		free(esc);
+		struct cli_resp r;
+		int rc = cli_http(c, "POST", path.s, NULL, &r, &e);
+		cli_buf_free(&path);
+		if (rc < 0 || r.status >= 300) {
+			int code = CLI_EXIT_ENGINE;
+			if (rc < 0) {
+				cli_print_connect_error(c, err_prefix, &e);
+			} else {
+				cli_print_daemon_error(err_prefix, &r);
+				code = cli_start_error_code(cli_resp_message(&r));
+			}
+			cli_resp_free(&r);
+			berr_clear(&e);
+			cli_conn_close(&att);
+			cli_conn_close(&wt);
+			return -code;
+		}
+		cli_resp_free(&r);
+	}
+	if (tty)
+		cli_term_resize(c, id);
+	if (tty && in && isatty(STDIN_FILENO) && cli_term_raw(&e) < 0) {
+		fprintf(stderr, "%s%s\n", err_prefix, berr_msg(&e));
+		berr_clear(&e);
+	}
+	struct cli_pump_opts po = {
+	    .tty = tty, .send_stdin = in, .sig_proxy = sig_proxy && !tty, .container = id, .cli = c};
+	int pr = cli_pump(&att, &po, &e);
+	cli_term_restore();
+	cli_conn_close(&att);
+	if (pr < 0) {
+		fprintf(stderr, "%s%s\n", err_prefix, berr_msg(&e));
+		berr_clear(&e);
+	}
+	int code = finish_wait(&wt, err_prefix);
+	cli_conn_close(&wt);
+	return code < 0 ? fail : code;
+}

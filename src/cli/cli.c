@@ -1,0 +1,331 @@
+/* berth's command line: global flags, the verb table, dispatch, exit statuses. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cli/cli.h"
+#include "cli/cli_internal.h"
+
+#define ALIASES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static const struct cli_flag start_flags[] = {
+    {"attach", 'a', CLI_BOOL, NULL, "Attach STDOUT/STDERR and forward signals", NULL},
+    {"detach-keys", 0, CLI_STRING, "string", "Override the key sequence for detaching a container", NULL},
+    {"interactive", 'i', CLI_BOOL, NULL, "Attach container's STDIN", NULL},
+    {0},
+};
+static const struct cli_flag attach_flags[] = {
+    {"detach-keys", 0, CLI_STRING, "string", "Override the key sequence for detaching a container", NULL},
+    {"no-stdin", 0, CLI_BOOL, NULL, "Do not attach STDIN", NULL},
+    {"sig-proxy", 0, CLI_BOOL, NULL, "Proxy all received signals to the process", "true"},
+    {0},
+};
+static const struct cli_flag stop_flags[] = {
+    {"signal", 's', CLI_STRING, "string", "Signal to send to the container", NULL},
+    {"time", 't', CLI_INT, "int", "Seconds to wait before killing the container", NULL},
+    {0},
+};
+static const struct cli_flag kill_flags[] = {
+    {"signal", 's', CLI_STRING, "string", "Signal to send to the container", NULL},
+    {0},
+};
+static const struct cli_flag rm_flags[] = {
+    {"force", 'f', CLI_BOOL, NULL, "Force the removal of a running container (uses SIGKILL)", NULL},
+    {"link", 'l', CLI_BOOL, NULL, "Remove the specified link", NULL},
+    {"volumes", 'v', CLI_BOOL, NULL, "Remove anonymous volumes associated with the container", NULL},
+    {0},
+};
+static const struct cli_flag ps_flags[] = {
+    {"all", 'a', CLI_BOOL, NULL, "Show all containers (default shows just running)", NULL},
+    {"filter", 'f', CLI_LIST, "filter", "Filter output based on conditions provided", NULL},
+    {"format", 0, CLI_STRING, "string", "Format output using a custom template", NULL},
+    {"last", 'n', CLI_INT, "int", "Show n last created containers (includes all states)", NULL},
+    {"latest", 'l', CLI_BOOL, NULL, "Show the latest created container (includes all states)", NULL},
+    {"no-trunc", 0, CLI_BOOL, NULL, "Don't truncate output", NULL},
+    {"quiet", 'q', CLI_BOOL, NULL, "Only display container IDs", NULL},
+    {"size", 's', CLI_BOOL, NULL, "Display total file sizes", NULL},
+    {0},
+};
+static const struct cli_flag logs_flags[] = {
+    {"details", 0, CLI_BOOL, NULL, "Show extra details provided to logs", NULL},
+    {"follow", 'f', CLI_BOOL, NULL, "Follow log output", NULL},
+    {"since", 0, CLI_STRING, "string", "Show logs since timestamp or relative (e.g. 42m for 42 minutes)", NULL},
+    {"tail", 'n', CLI_STRING, "string", "Number of lines to show from the end of the logs", "all"},
+    {"timestamps", 't', CLI_BOOL, NULL, "Show timestamps", NULL},
+    {"until", 0, CLI_STRING, "string", "Show logs before a timestamp or relative (e.g. 42m for 42 minutes)", NULL},
+    {0},
+};
+static const struct cli_flag inspect_flags[] = {
+    {"format", 'f', CLI_STRING, "string", "Format output using a custom template", NULL},
+    {"size", 's', CLI_BOOL, NULL, "Display total file sizes if the type is container", NULL},
+    {"type", 0, CLI_STRING, "string", "Return JSON for specified type", NULL},
+    {0},
+};
+static const struct cli_flag images_flags[] = {
+    {"all", 'a', CLI_BOOL, NULL, "Show all images (default hides intermediate images)", NULL},
+    {"digests", 0, CLI_BOOL, NULL, "Show digests", NULL},
+    {"filter", 'f', CLI_LIST, "filter", "Filter output based on conditions provided", NULL},
+    {"format", 0, CLI_STRING, "string", "Format output using a custom template", NULL},
+    {"no-trunc", 0, CLI_BOOL, NULL, "Don't truncate output", NULL},
+    {"quiet", 'q', CLI_BOOL, NULL, "Only show image IDs", NULL},
+    {0},
+};
+static const struct cli_flag load_flags[] = {
+    {"input", 'i', CLI_STRING, "string", "Read from tar archive file, instead of STDIN", NULL},
+    {"quiet", 'q', CLI_BOOL, NULL, "Suppress the load output", NULL},
+    {0},
+};
+static const struct cli_flag save_flags[] = {
+    {"output", 'o', CLI_STRING, "string", "Write to a file, instead of STDOUT", NULL},
+    {0},
+};
+static const struct cli_flag rmi_flags[] = {
+    {"force", 'f', CLI_BOOL, NULL, "Force removal of the image", NULL},
+    {"no-prune", 0, CLI_BOOL, NULL, "Do not delete untagged parents", NULL},
+    {0},
+};
+static const struct cli_flag format_flags[] = {
+    {"format", 'f', CLI_STRING, "string", "Format output using a custom template", NULL},
+    {0},
+};
+static const struct cli_flag no_flags[] = {{0}};
+
+#define VERB(var, ...) static const struct cli_verb var = {__VA_ARGS__}
+VERB(v_attach, "attach", "[OPTIONS] CONTAINER",
+     "Attach local standard input, output, and error streams to a running "
+     "container",
+     attach_flags, 1, 1, true, cli_verb_attach, ALIASES("berth container attach", "berth attach"));
+VERB(v_create, "create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", cli_container_flags, 1, -1,
+     false, cli_verb_create, ALIASES("berth container create", "berth create"));
+VERB(v_images, "images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images", images_flags, 0, 1, true, cli_verb_images,
+     ALIASES("berth image ls", "berth image list", "berth images"));
+VERB(v_info, "info", "[OPTIONS]", "Display system-wide information", format_flags, 0, 0, true, cli_verb_info,
+     ALIASES("berth system info", "berth info"));
+VERB(v_inspect, "inspect", "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on containers and images",
+     inspect_flags, 1, -1, true, cli_verb_inspect, NULL);
+VERB(v_kill, "kill", "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", kill_flags, 1, -1,
+     true, cli_verb_kill, ALIASES("berth container kill", "berth kill"));
+VERB(v_load, "load", "[OPTIONS]", "Load an image from a tar archive or STDIN", load_flags, 0, 0, true, cli_verb_load,
+     ALIASES("berth image load", "berth load"));
+VERB(v_logs, "logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container", logs_flags, 1, 1, true, cli_verb_logs,
+     ALIASES("berth container logs", "berth logs"));
+VERB(v_pause, "pause", "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers", no_flags, 1, -1,
+     true, cli_verb_pause, ALIASES("berth container pause", "berth pause"));
+VERB(v_ps, "ps", "[OPTIONS]", "List containers", ps_flags, 0, 0, true, cli_verb_ps,
+     ALIASES("berth container ls", "berth container list", "berth container ps", "berth ps"));
+VERB(v_restart, "restart", "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", stop_flags, 1, -1,
+     true, cli_verb_restart, ALIASES("berth container restart", "berth restart"));
+VERB(v_rm, "rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", rm_flags, 1, -1, true,
+     cli_verb_rm, ALIASES("berth container rm", "berth container remove", "berth rm"));
+VERB(v_rmi, "rmi", "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", rmi_flags, 1, -1, true, cli_verb_rmi,
+     ALIASES("berth image rm", "berth image remove", "berth rmi"));
+VERB(v_run, "run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
+     cli_container_flags, 1, -1, false, cli_verb_run, ALIASES("berth container run", "berth run"));
+VERB(v_save, "save", "[OPTIONS] IMAGE [IMAGE...]",
+     "Save one or more images to a tar archive (streamed to STDOUT by "
+     "default)",
+     save_flags, 1, -1, true, cli_verb_save, ALIASES("berth image save", "berth save"));
+VERB(v_start, "start", "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", start_flags, 1, -1,
+     true, cli_verb_start, ALIASES("berth container start", "berth start"));
+VERB(v_stop, "stop", "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", stop_flags, 1, -1,
+     true, cli_verb_stop, ALIASES("berth container stop", "berth stop"));
+VERB(v_tag, "tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+     no_flags, 2, 2, true, cli_verb_tag, ALIASES("berth image tag", "berth tag"));
+VERB(v_unpause, "unpause", "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers", no_flags,
+     1, -1, true, cli_verb_unpause, ALIASES("berth container unpause", "berth unpause"));
+VERB(v_version, "version", "[OPTIONS]", "Show the berth version information", format_flags, 0, 0, true,
+     cli_verb_version, NULL);
+VERB(v_wait, "wait", "CONTAINER [CONTAINER...]",
+     "Block until one or more containers stop, then print their exit "
+     "codes",
+     no_flags, 1, -1, true, cli_verb_wait, ALIASES("berth container wait", "berth wait"));
+
+/* Verbs berthd does not serve yet: a clear error, never a fake success. */
+#define LATER(var, name_, usage_, summary_) VERB(var, name_, usage_, summary_, NULL, 0, -1, false, NULL, NULL)
+LATER(l_build, "build", "[OPTIONS] PATH | URL | -", "Build an image from a Dockerfile");
+LATER(l_commit, "commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes");
+LATER(l_compose, "compose", "[OPTIONS] COMMAND", "Define and run multi-container applications");
+LATER(l_cp, "cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-",
+      "Copy files/folders between a container and the local "
+      "filesystem");
+LATER(l_diff, "diff", "CONTAINER", "Inspect changes to files or directories on a container's filesystem");
+LATER(l_events, "events", "[OPTIONS]", "Get real time events from the server");
+LATER(l_exec, "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container");
+LATER(l_export, "export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive");
+LATER(l_history, "history", "[OPTIONS] IMAGE", "Show the history of an image");
+LATER(l_import, "import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+      "Import the contents from a tarball to create a "
+      "filesystem image");
+LATER(l_login, "login", "[OPTIONS] [SERVER]", "Log in to a registry");
+LATER(l_logout, "logout", "[SERVER]", "Log out from a registry");
+LATER(l_network, "network", "COMMAND", "Manage networks");
+LATER(l_port, "port", "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container");
+LATER(l_pull, "pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry");
+LATER(l_push, "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry");
+LATER(l_rename, "rename", "CONTAINER NEW_NAME", "Rename a container");
+LATER(l_search, "search", "[OPTIONS] TERM", "Search a registry for images");
+LATER(l_stats, "stats", "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics");
+LATER(l_system, "system", "COMMAND", "Manage berth (df, prune, events)");
+LATER(l_top, "top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container");
+LATER(l_update, "update", "[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers");
+LATER(l_volume, "volume", "COMMAND", "Manage volumes");
+
+const struct cli_verb *const cli_verbs[] = {
+    &v_attach,  &v_create,  &v_images,  &v_info,   &v_inspect, &v_kill,    &v_load,    &v_logs,   &v_pause,
+    &v_ps,      &v_restart, &v_rm,      &v_rmi,    &v_run,     &v_save,    &v_start,   &v_stop,   &v_tag,
+    &v_unpause, &v_version, &v_wait,    &l_build,  &l_commit,  &l_compose, &l_cp,      &l_diff,   &l_events,
+    &l_exec,    &l_export,  &l_history, &l_import, &l_login,   &l_logout,  &l_network, &l_port,   &l_pull,
+    &l_push,    &l_rename,  &l_search,  &l_stats,  &l_system,  &l_top,     &l_update,  &l_volume, NULL,
+};
+
+const struct cli_verb *cli_verb_find(const char *name)
+{
+	for (size_t i = 0; cli_verbs[i]; i++)
+		if (strcmp(cli_verbs[i]->name, name) == 0)
+			return cli_verbs[i];
+	return NULL;
+}
+
+/* `berth container ls`, `berth image rm` ...: the management forms of the verbs. */
+static const char *management_verb(const char *group, const char *sub)
+{
+	static const char *const map[][3] = {
+	    {"container", "ls", "ps"},
+	    {"container", "list", "ps"},
+	    {"container", "ps", "ps"},
+	    {"container", "remove", "rm"},
+	    {"container", "inspect", "inspect"},
+	    {"image", "ls", "images"},
+	    {"image", "list", "images"},
+	    {"image", "rm", "rmi"},
+	    {"image", "remove", "rmi"},
+	    {"image", "inspect", "inspect"},
+	    {"image", "load", "load"},
+	    {"image", "save", "save"},
+	    {"image", "tag", "tag"},
+	    {"system", "info", "info"},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+		if (strcmp(map[i][0], group) == 0 && strcmp(map[i][1], sub) == 0)
+			return map[i][2];
+	if (strcmp(group, "container") == 0) {
+		const struct cli_verb *v = cli_verb_find(sub);
+		if (v && v->aliases)
+			for (size_t i = 0; v->aliases[i]; i++)
+				if (strncmp(v->aliases[i], "berth container ", 16) == 0)
+					return sub;
+	}
+	return NULL;
+}
+
+static int run_verb(struct cli *c, const struct cli_verb *verb, int argc, char **argv)
+{
+	if (!verb->run) {
+		for (int i = 0; i < argc; i++)
+			if (strcmp(argv[i], "--help") == 0) {
+				cli_help_verb(stdout, verb);
+				return 0;
+			}
+		fprintf(stderr, "berth: 'berth %s' is not supported yet: berthd does not serve it.\n", verb->name);
+		fprintf(stderr, "See 'berth --help'.\n");
+		return CLI_EXIT_ENGINE;
+	}
+	struct cli_args a;
+	int r = cli_args_parse(verb, argc, argv, &a);
+	int status;
+	if (r < 0)
+		status = CLI_EXIT_ENGINE;
+	else if (r > 0)
+		status = 0;
+	else
+		status = verb->run(c, &a);
+	cli_args_free(&a);
+	return status;
+}
+
+int cli_main(int argc, char **argv)
+{
+	const char *host = NULL;
+	int k = 1;
+	/* Global flags come before the verb. */
+	for (; k < argc && argv[k][0] == '-'; k++) {
+		const char *arg = argv[k];
+		if (strcmp(arg, "--") == 0) {
+			k++;
+			break;
+		}
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			cli_help_main(stdout);
+			return 0;
+		}
+		if (strcmp(arg, "-v") == 0 || strcmp(arg, "--version") == 0) {
+			printf("berth version %s\n", CLI_VERSION);
+			return 0;
+		}
+		if (strcmp(arg, "-H") == 0 || strcmp(arg, "--host") == 0) {
+			if (k + 1 >= argc) {
+				fprintf(stderr, "flag needs an argument: %s\nSee 'berth --help'.\n", arg);
+				return CLI_EXIT_ENGINE;
+			}
+			host = argv[++k];
+		} else if (strncmp(arg, "--host=", 7) == 0) {
+			host = arg + 7;
+		} else if (strncmp(arg, "-H", 2) == 0) {
+			host = arg + 2;
+		} else if (strcmp(arg, "-D") == 0 || strcmp(arg, "--debug") == 0) {
+			/* accepted: the client has nothing more to say */
+		} else if (strcmp(arg, "-l") == 0 || strcmp(arg, "--log-level") == 0) {
+			k++;
+		} else if (strncmp(arg, "--log-level=", 12) == 0) {
+		} else {
+			fprintf(stderr, "unknown flag: %s\nSee 'berth --help'.\n", arg);
+			return CLI_EXIT_ENGINE;
+		}
+	}
+	if (k >= argc) {
+		cli_help_main(stdout);
+		return 0;
+	}
+	const char *name = argv[k];
+	if ((strcmp(name, "container") == 0 || strcmp(name, "image") == 0) ||
+	    (strcmp(name, "system") == 0 && k + 1 < argc && strcmp(argv[k + 1], "info") == 0)) {
+		const char *sub = k + 1 < argc ? argv[k + 1] : NULL;
+		const char *mapped = sub ? management_verb(name, sub) : NULL;
+		if (!mapped) {
+			if (!sub || strcmp(sub, "--help") == 0) {
+				printf("\nUsage:  berth %s COMMAND\n\nRun 'berth %s COMMAND --help' for more "
+				       "information on a "
+				       "command.\n",
+				       name, name);
+				return 0;
+			}
+			fprintf(stderr, "berth: '%s' is not a berth %s command.\nSee 'berth %s --help'.\n", sub, name,
+				name);
+			return CLI_EXIT_ENGINE;
+		}
+		name = mapped;
+		k++;
+	}
+	const struct cli_verb *verb = cli_verb_find(name);
+	if (!verb) {
+		fprintf(stderr, "berth: '%s' is not a berth command.\nSee 'berth --help'.\n", name);
+		return CLI_EXIT_ENGINE;
+	}
+	struct cli c = {0};
+	berr e = {0};
+	if (cli_host_resolve(&c, host, &e) < 0) {
+		fprintf(stderr, "berth: %s\n", berr_msg(&e));
+		berr_clear(&e);
+		return CLI_EXIT_ENGINE;
+	}
+	fflush(stdout);
+	int status = run_verb(&c, verb, argc - k - 1, argv + k + 1);
+	fflush(stdout);
+	if (c.curl)
+		curl_easy_cleanup(c.curl);
+	curl_global_cleanup();
+	free(c.host);
+	free(c.sock_path);
+	return status;
+}

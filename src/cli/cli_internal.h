@@ -1,0 +1,267 @@
+/* The berth client's parts: verbs, flags, HTTP to berthd, streams, terminal, output formatting. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "lib/err.h"
+
+/* Exit statuses as docker's CLI uses them. */
+enum {
+	CLI_EXIT_FAIL = 1,        /* a verb that failed (daemon error, missing object) */
+	CLI_EXIT_ENGINE = 125,    /* bad flags, or `run` failing before the container ran */
+	CLI_EXIT_NOT_EXEC = 126,  /* the command cannot be executed */
+	CLI_EXIT_NOT_FOUND = 127, /* the command was not found */
+};
+
+/* ---------- flags (flags.c) ---------- */
+
+enum cli_flag_kind {
+	CLI_BOOL,   /* --rm, --rm=false */
+	CLI_STRING, /* last one wins */
+	CLI_LIST,   /* repeatable: -e A -e B */
+	CLI_INT,    /* a string checked to be an integer */
+};
+
+struct cli_flag {
+	const char *name; /* long name without dashes */
+	char shorthand;   /* 0 when none */
+	enum cli_flag_kind kind;
+	const char *type_name; /* "string", "list", "int", "bytes" ... in help */
+	const char *help;
+	const char *dflt; /* shown in help and returned by cli_arg_str when unset */
+};
+
+struct cli;
+struct cli_args;
+
+struct cli_verb {
+	const char *name;
+	const char *usage;   /* after "berth NAME": "[OPTIONS] IMAGE [COMMAND] [ARG...]" */
+	const char *summary; /* one line for `berth --help` */
+	const struct cli_flag *flags;
+	int min_args, max_args; /* max_args -1: any */
+	bool interspersed;      /* flags may follow positional arguments (false: stop at the first) */
+	int (*run)(struct cli *c, struct cli_args *a);
+	const char *const *aliases; /* "container ls" style names, for help */
+};
+
+struct cli_args {
+	const struct cli_verb *verb;
+	char ***values; /* per flag, the values given (NULL-terminated), NULL when never given */
+	char **pos;     /* positional arguments (NULL-terminated) */
+	size_t npos;
+};
+
+/*
+ * Parse argv (after the verb) by the verb's flags. On a usage error prints docker's message
+ * ("unknown flag: --foo" + "See 'berth run --help'.") and returns -1; returns 1 after printing
+ * help for --help; 0 otherwise.
+ */
+int cli_args_parse(const struct cli_verb *verb, int argc, char **argv, struct cli_args *out);
+void cli_args_free(struct cli_args *a);
+bool cli_arg_given(const struct cli_args *a, const char *name);
+bool cli_arg_bool(const struct cli_args *a, const char *name);
+/* The last value given, else the flag's default (may be NULL). */
+const char *cli_arg_str(const struct cli_args *a, const char *name);
+/* Every value given, NULL-terminated; an empty list when none (never NULL). */
+char *const *cli_arg_list(const struct cli_args *a, const char *name);
+/* Print docker's "invalid argument" message for a bad value; returns CLI_EXIT_ENGINE. */
+int cli_bad_flag_value(const struct cli_args *a, const char *name, const char *value, const char *why);
+/* "berth: 'berth run' requires at least 1 argument" and the hint; returns CLI_EXIT_ENGINE. */
+int cli_usage_error(const struct cli_verb *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---------- help (help.c) ---------- */
+
+void cli_help_verb(FILE *f, const struct cli_verb *verb);
+void cli_help_main(FILE *f);
+
+/* ---------- verbs (cli.c) ---------- */
+
+const struct cli_verb *cli_verb_find(const char *name);
+extern const struct cli_verb *const cli_verbs[];
+
+/* ---------- talking to berthd (http.c, conn.c) ---------- */
+
+struct cli {
+	char *host;      /* as given: unix:///run/berth/berth.sock */
+	char *sock_path; /* the socket's path */
+	void *curl;      /* CURL *, made on first use */
+};
+
+struct cli_resp {
+	long status;
+	char *body; /* NUL-terminated */
+	size_t len;
+};
+
+/* Where `run` and friends take their streams: stdin/stdout/stderr unless tests swap them. */
+int cli_host_resolve(struct cli *c, const char *flag_host, berr *e);
+
+/*
+ * One request; body_json (may be NULL) is sent as application/json. path is already escaped.
+ * Fails (-1) only when berthd cannot be reached; an HTTP error is a status in *out.
+ */
+int cli_http(struct cli *c, const char *method, const char *path, const json_t *body, struct cli_resp *out, berr *e);
+void cli_resp_free(struct cli_resp *r);
+/* The daemon's {"message": ...} of an error reply, or the body itself. */
+const char *cli_resp_message(const struct cli_resp *r);
+/* Parse a 2xx reply's body as JSON; an error names the request. */
+json_t *cli_resp_json(const struct cli_resp *r, berr *e);
+
+/* Streams: sink gets the body's bytes as they come (only for 2xx replies; errors are collected). */
+typedef int (*cli_sink_fn)(void *arg, const char *buf, size_t len);
+struct cli_stream_req {
+	const char *method, *path;
+	int upload_fd;            /* -1: no body; else the body, read to its end */
+	const char *content_type; /* of the upload */
+	cli_sink_fn sink;
+	void *sink_arg;
+};
+int cli_http_stream(struct cli *c, const struct cli_stream_req *req, struct cli_resp *out, berr *e);
+
+/* "Error response from daemon: <message>" to stderr, with the verb's prefix (run: "berth: "). */
+void cli_print_daemon_error(const char *prefix, const struct cli_resp *r);
+/* berthd unreachable: docker's "Cannot connect to the ... daemon at ..." line. */
+void cli_print_connect_error(const struct cli *c, const char *prefix, const berr *e);
+
+/* A path segment or query value, %-escaped (caller frees). */
+char *cli_escape(const char *s);
+/* A growing string for paths and queries. */
+struct cli_buf {
+	char *s;
+	size_t len, cap;
+};
+void cli_buf_add(struct cli_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append "&key=escaped(value)" (or "?key=..." for the first). */
+void cli_buf_query(struct cli_buf *b, const char *key, const char *value);
+void cli_buf_free(struct cli_buf *b);
+
+/* Raw connections (conn.c): attach's hijacked stream and requests that must stay open. */
+struct cli_conn {
+	int fd;
+	long status;
+	char *head;  /* the reply's header lines */
+	char *extra; /* bytes read past the head (the stream's first bytes) */
+	size_t extra_len;
+};
+/* Send a request on a fresh connection and read the reply's status line and headers. */
+int cli_conn_request(struct cli *c, const char *method, const char *path, const char *extra_headers,
+		     struct cli_conn *out, berr *e);
+/* Read the rest of the reply (Content-Length, chunked or to EOF) into *body. */
+int cli_conn_read_body(struct cli_conn *cn, char **body, size_t *len, berr *e);
+void cli_conn_close(struct cli_conn *cn);
+/* Value of a header in cn->head (case-insensitive name), freshly allocated, or NULL. */
+char *cli_conn_header(const struct cli_conn *cn, const char *name);
+
+/* ---------- streams and the terminal (stream.c, terminal.c) ---------- */
+
+/* Docker's 8-byte frame header demultiplexer: fed bytes in any cut, writes to stdout/stderr. */
+struct cli_demux {
+	unsigned char head[8];
+	size_t head_len;
+	size_t left; /* payload bytes left in the current frame */
+	int out_fd;  /* where the current frame goes */
+};
+int cli_demux_feed(struct cli_demux *d, const char *buf, size_t len);
+
+struct cli_pump_opts {
+	bool tty;        /* raw stream (no frames) */
+	bool send_stdin; /* copy our stdin to the container */
+	bool sig_proxy;  /* forward signals we receive as POST /kill */
+	const char *container;
+	struct cli *cli;
+};
+/*
+ * Copy between our stdio and an attached connection until the container's output ends.
+ * Resizes the container's terminal on SIGWINCH when tty. Returns 0, or -1 with *e.
+ */
+int cli_pump(struct cli_conn *cn, const struct cli_pump_opts *o, berr *e);
+
+/* Put stdin's terminal in raw mode (restored by cli_term_restore, also at exit). */
+int cli_term_raw(berr *e);
+void cli_term_restore(void);
+/* Send our terminal's size to the container (POST /containers/{id}/resize); quiet on failure. */
+void cli_term_resize(struct cli *c, const char *container);
+bool cli_term_size(unsigned *rows, unsigned *cols);
+
+/* ---------- output (template.c, table.c, humanize.c) ---------- */
+
+struct cli_template;
+/* Parse a Go-template subset: {{.A.B}}, {{json .X}}, {{upper/lower/len/index/join ...}}, text. */
+struct cli_template *cli_template_parse(const char *text, berr *e);
+/* Append the template's output for data to *out. */
+int cli_template_exec(const struct cli_template *t, json_t *data, struct cli_buf *out, berr *e);
+void cli_template_free(struct cli_template *t);
+/* Docker's --format preprocessing: "table " prefix stripped (*is_table), "\t" and "\n" escapes. */
+char *cli_format_prepare(const char *format, bool *is_table);
+
+/*
+ * Print rows (JSON objects of strings) by a --format (or dflt when NULL/""/"table"): `table`
+ * formats get header's names as the first row and align; others print one line per row.
+ * Returns 0, or CLI_EXIT_ENGINE after printing a template error.
+ */
+int cli_print_rows(json_t *rows, const char *format, const char *dflt, json_t *header);
+
+/* Align tab-separated lines as docker's tabwriter does (min width 10, padding 3). */
+void cli_table_print(FILE *f, const char *text);
+
+/* "Less than a second", "3 minutes", "About an hour", "2 days" ... */
+void cli_human_duration(int64_t seconds, char *out, size_t len);
+/* "4.26MB" (decimal units, 3 significant digits). */
+void cli_human_size(double bytes, char *out, size_t len);
+/* "512m", "1g", "100" (bytes, binary multiples) -> bytes; false when not a size. */
+bool cli_parse_ram(const char *s, int64_t *out);
+/* "10m", "1h30m", "5s" (Go durations) -> seconds; false when not one. */
+bool cli_parse_duration(const char *s, double *out);
+/* A JSON value of a template as Go prints it: strings bare, maps map[k:v], lists [a b]. */
+void cli_go_print(json_t *v, struct cli_buf *out);
+
+/* ---------- verbs shared pieces ---------- */
+
+/* Container create body from run/create flags (container_opts.c); *name is the --name. */
+int cli_container_config(struct cli_args *a, json_t **body, berr *e);
+/* Which of the run/create flags (container_opts.c). */
+extern const struct cli_flag cli_container_flags[];
+
+/* GET /containers/{id}/json; NULL (and the reply in *resp for the error) when not found. */
+json_t *cli_container_inspect(struct cli *c, const char *id, struct cli_resp *resp, berr *e);
+/* Map a start failure's message to docker's exit code: 127 not found, 126 not executable, else 125. */
+int cli_start_error_code(const char *message);
+/*
+ * Attach (stdin when in), start when start is set, stream until the end, then the exit code
+ * from a wait that was in flight before the start. Returns the container's code, or < 0 with a
+ * message already printed (the exit status is -that).
+ */
+int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool start, bool autoremove, bool sig_proxy,
+			const char *err_prefix);
+
+/* Verb entry points. */
+int cli_verb_run(struct cli *c, struct cli_args *a);
+int cli_verb_create(struct cli *c, struct cli_args *a);
+int cli_verb_start(struct cli *c, struct cli_args *a);
+int cli_verb_attach(struct cli *c, struct cli_args *a);
+int cli_verb_stop(struct cli *c, struct cli_args *a);
+int cli_verb_restart(struct cli *c, struct cli_args *a);
+int cli_verb_kill(struct cli *c, struct cli_args *a);
+int cli_verb_pause(struct cli *c, struct cli_args *a);
+int cli_verb_unpause(struct cli *c, struct cli_args *a);
+int cli_verb_wait(struct cli *c, struct cli_args *a);
+int cli_verb_rm(struct cli *c, struct cli_args *a);
+int cli_verb_ps(struct cli *c, struct cli_args *a);
+int cli_verb_logs(struct cli *c, struct cli_args *a);
+int cli_verb_inspect(struct cli *c, struct cli_args *a);
+int cli_verb_images(struct cli *c, struct cli_args *a);
+int cli_verb_load(struct cli *c, struct cli_args *a);
+int cli_verb_save(struct cli *c, struct cli_args *a);
+int cli_verb_tag(struct cli *c, struct cli_args *a);
+int cli_verb_rmi(struct cli *c, struct cli_args *a);
+int cli_verb_version(struct cli *c, struct cli_args *a);
+int cli_verb_info(struct cli *c, struct cli_args *a);
+
+/* Version of this client, shown by `berth version`. */
+#define CLI_VERSION     "0.1.0"
+#define CLI_API_VERSION "1.43"
