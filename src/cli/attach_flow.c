@@ -53,7 +53,7 @@ static int open_attach(struct cli *c, const char *id, bool in, struct cli_conn *
 	cli_buf_add(&path, "/containers/%s/attach?stream=1&stdin=%d&stdout=1&stderr=1", esc, in ? 1 : 0);
 	free(esc);
 	berr e = {0};
-	int r = cli_conn_request(c, "POST", path.s, "Connection: Upgrade\r\nUpgrade: tcp\r\n", cn, &e);
+	int r = cli_conn_request(c, "POST", path.s, "Connection: Upgrade\r\nUpgrade: tcp\r\n", NULL, cn, &e);
 	cli_buf_free(&path);
 	if (r < 0) {
 		cli_print_connect_error(c, prefix, &e);
@@ -75,7 +75,7 @@ static int open_wait(struct cli *c, const char *id, const char *condition, struc
 	cli_buf_add(&path, "/containers/%s/wait?condition=%s", esc, condition);
 	free(esc);
 	berr e = {0};
-	int r = cli_conn_request(c, "POST", path.s, "Connection: close\r\n", cn, &e);
+	int r = cli_conn_request(c, "POST", path.s, "Connection: close\r\n", NULL, cn, &e);
 	cli_buf_free(&path);
 	if (r < 0) {
 		cli_print_connect_error(c, prefix, &e);
@@ -154,7 +154,7 @@ int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool s
 		cli_resp_free(&r);
 	}
 	if (tty)
-		cli_term_resize(c, id);
+		cli_term_resize(c, "containers", id);
 	if (tty && in && isatty(STDIN_FILENO) && cli_term_raw(&e) < 0) {
 		fprintf(stderr, "%s%s\n", err_prefix, berr_msg(&e));
 		berr_clear(&e);

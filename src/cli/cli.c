@@ -89,6 +89,18 @@ static const struct cli_flag format_flags[] = {
     {"format", 'f', CLI_STRING, "string", "Format output using a custom template", NULL},
     {0},
 };
+static const struct cli_flag exec_flags[] = {
+    {"detach", 'd', CLI_BOOL, NULL, "Detached mode: run command in the background", NULL},
+    {"detach-keys", 0, CLI_STRING, "string", "Override the key sequence for detaching a container", NULL},
+    {"env", 'e', CLI_LIST, "list", "Set environment variables", NULL},
+    {"env-file", 0, CLI_LIST, "list", "Read in a file of environment variables", NULL},
+    {"interactive", 'i', CLI_BOOL, NULL, "Keep STDIN open even if not attached", NULL},
+    {"privileged", 0, CLI_BOOL, NULL, "Give extended privileges to the command", NULL},
+    {"tty", 't', CLI_BOOL, NULL, "Allocate a pseudo-TTY", NULL},
+    {"user", 'u', CLI_STRING, "string", "Username or UID (format: \"<name|uid>[:<group|gid>]\")", NULL},
+    {"workdir", 'w', CLI_STRING, "string", "Working directory inside the container", NULL},
+    {0},
+};
 static const struct cli_flag no_flags[] = {{0}};
 
 #define VERB(var, ...) static const struct cli_verb var = {__VA_ARGS__}
@@ -151,7 +163,8 @@ LATER(l_cp, "cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-",
       "filesystem");
 LATER(l_diff, "diff", "CONTAINER", "Inspect changes to files or directories on a container's filesystem");
 LATER(l_events, "events", "[OPTIONS]", "Get real time events from the server");
-LATER(l_exec, "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container");
+VERB(v_exec, "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", exec_flags, 2,
+     -1, false, cli_verb_exec, ALIASES("berth container exec", "berth exec"));
 LATER(l_export, "export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive");
 LATER(l_history, "history", "[OPTIONS] IMAGE", "Show the history of an image");
 LATER(l_import, "import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
@@ -175,7 +188,7 @@ const struct cli_verb *const cli_verbs[] = {
     &v_attach,  &v_create,  &v_images,  &v_info,   &v_inspect, &v_kill,    &v_load,    &v_logs,   &v_pause,
     &v_ps,      &v_restart, &v_rm,      &v_rmi,    &v_run,     &v_save,    &v_start,   &v_stop,   &v_tag,
     &v_unpause, &v_version, &v_wait,    &l_build,  &l_commit,  &l_compose, &l_cp,      &l_diff,   &l_events,
-    &l_exec,    &l_export,  &l_history, &l_import, &l_login,   &l_logout,  &l_network, &l_port,   &l_pull,
+    &v_exec,    &l_export,  &l_history, &l_import, &l_login,   &l_logout,  &l_network, &l_port,   &l_pull,
     &l_push,    &l_rename,  &l_search,  &l_stats,  &l_system,  &l_top,     &l_update,  &l_volume, NULL,
 };
 

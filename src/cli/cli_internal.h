@@ -150,7 +150,7 @@ struct cli_conn {
 };
 /* Send a request on a fresh connection and read the reply's status line and headers. */
 int cli_conn_request(struct cli *c, const char *method, const char *path, const char *extra_headers,
-		     struct cli_conn *out, berr *e);
+		     const char *json_body, struct cli_conn *out, berr *e);
 /* Read the rest of the reply (Content-Length, chunked or to EOF) into *body. */
 int cli_conn_read_body(struct cli_conn *cn, char **body, size_t *len, berr *e);
 void cli_conn_close(struct cli_conn *cn);
@@ -173,6 +173,7 @@ struct cli_pump_opts {
 	bool send_stdin; /* copy our stdin to the container */
 	bool sig_proxy;  /* forward signals we receive as POST /kill */
 	const char *container;
+	const char *exec_id; /* an exec's terminal to resize instead of the container's */
 	struct cli *cli;
 };
 /*
@@ -185,7 +186,8 @@ int cli_pump(struct cli_conn *cn, const struct cli_pump_opts *o, berr *e);
 int cli_term_raw(berr *e);
 void cli_term_restore(void);
 /* Send our terminal's size to the container (POST /containers/{id}/resize); quiet on failure. */
-void cli_term_resize(struct cli *c, const char *container);
+/* Send our terminal's size to a container or exec: kind "containers" or "exec". Quiet on failure. */
+void cli_term_resize(struct cli *c, const char *kind, const char *id);
 bool cli_term_size(unsigned *rows, unsigned *cols);
 
 /* ---------- output (template.c, table.c, humanize.c) ---------- */
@@ -224,6 +226,8 @@ void cli_go_print(json_t *v, struct cli_buf *out);
 
 /* Container create body from run/create flags (container_opts.c); *name is the --name. */
 int cli_container_config(struct cli_args *a, json_t **body, berr *e);
+/* -e and --env-file (docker's rules: "K" alone takes our K) appended to env; prints its errors. */
+int cli_env_from_flags(struct cli_args *a, json_t *env, berr *e);
 /* Which of the run/create flags (container_opts.c). */
 extern const struct cli_flag cli_container_flags[];
 
@@ -261,6 +265,7 @@ int cli_verb_tag(struct cli *c, struct cli_args *a);
 int cli_verb_rmi(struct cli *c, struct cli_args *a);
 int cli_verb_version(struct cli *c, struct cli_args *a);
 int cli_verb_info(struct cli *c, struct cli_args *a);
+int cli_verb_exec(struct cli *c, struct cli_args *a);
 
 /* Version of this client, shown by `berth version`. */
 #define CLI_VERSION     "0.1.0"

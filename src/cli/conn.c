@@ -33,7 +33,7 @@ static int connect_unix(const char *path, berr *e)
 }
 
 int cli_conn_request(struct cli *c, const char *method, const char *path, const char *extra_headers,
-		     struct cli_conn *out, berr *e)
+		     const char *json_body, struct cli_conn *out, berr *e)
 {
 	memset(out, 0, sizeof *out);
 	out->fd = -1;
@@ -41,9 +41,13 @@ int cli_conn_request(struct cli *c, const char *method, const char *path, const 
 	if (fd < 0)
 		return -1;
 	struct cli_buf req = {0};
-	cli_buf_add(&req,
-		    "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: berth-cli/%s\r\n%sContent-Length: 0\r\n\r\n",
-		    method, path, CLI_VERSION, extra_headers ? extra_headers : "");
+	cli_buf_add(&req, "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: berth-cli/%s\r\n%s", method, path,
+		    CLI_VERSION, extra_headers ? extra_headers : "");
+	if (json_body)
+		cli_buf_add(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(json_body),
+			    json_body);
+	else
+		cli_buf_add(&req, "Content-Length: 0\r\n\r\n");
 	if (b_write_all(fd, req.s, req.len) < 0) {
 		cli_buf_free(&req);
 		close(fd);

@@ -115,6 +115,22 @@ static int read_env_file(json_t *env, const char *path, berr *e)
 	return r;
 }
 
+int cli_env_from_flags(struct cli_args *a, json_t *env, berr *e)
+{
+	for (char *const *f = cli_arg_list(a, "env-file"); *f; f++)
+		if (read_env_file(env, *f, e) < 0) {
+			fprintf(stderr, "berth: %s\n", berr_msg(e));
+			fprintf(stderr, "See 'berth %s --help'.\n", a->verb->name);
+			return -1;
+		}
+	for (char *const *x = cli_arg_list(a, "env"); *x; x++)
+		if (add_env(env, *x, "", e) < 0) {
+			cli_bad_flag_value(a, "env", *x, berr_msg(e));
+			return -1;
+		}
+	return 0;
+}
+
 static int set_ram(json_t *obj, const char *key, struct cli_args *a, const char *flag, berr *e)
 {
 	const char *v = cli_arg_str(a, flag);
@@ -456,17 +472,8 @@ static int fill_config(struct cli_args *a, json_t *cfg, json_t *host, berr *e)
 
 	json_t *env = json_array();
 	json_object_set_new(cfg, "Env", env);
-	for (char *const *f = cli_arg_list(a, "env-file"); *f; f++)
-		if (read_env_file(env, *f, e) < 0) {
-			fprintf(stderr, "berth: %s\n", berr_msg(e));
-			fprintf(stderr, "See 'berth %s --help'.\n", a->verb->name);
-			return -1;
-		}
-	for (char *const *x = cli_arg_list(a, "env"); *x; x++)
-		if (add_env(env, *x, "", e) < 0) {
-			cli_bad_flag_value(a, "env", *x, berr_msg(e));
-			return -1;
-		}
+	if (cli_env_from_flags(a, env, e) < 0)
+		return -1;
 
 	if ((v = cli_arg_str(a, "hostname")))
 		json_object_set_new(cfg, "Hostname", json_string(v));

@@ -92,7 +92,7 @@ static void proxy_signal(struct cli *c, const char *container, int sig)
 static void handle_signal(const struct cli_pump_opts *o, int sig)
 {
 	if (sig == SIGWINCH) {
-		cli_term_resize(o->cli, o->container);
+		cli_term_resize(o->cli, o->exec_id ? "exec" : "containers", o->exec_id ? o->exec_id : o->container);
 		return;
 	}
 	if (o->sig_proxy) {

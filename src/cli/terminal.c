@@ -52,7 +52,7 @@ bool cli_term_size(unsigned *rows, unsigned *cols)
 	return false;
 }
 
-void cli_term_resize(struct cli *c, const char *container)
+void cli_term_resize(struct cli *c, const char *kind, const char *id)
 {
 	unsigned rows, cols;
 	if (!cli_term_size(&rows, &cols))
@@ -61,8 +61,8 @@ void cli_term_resize(struct cli *c, const char *container)
 	snprintf(h, sizeof h, "%u", rows);
 	snprintf(w, sizeof w, "%u", cols);
 	struct cli_buf path = {0};
-	char *id = cli_escape(container);
-	cli_buf_add(&path, "/containers/%s/resize", id);
+	char *esc = cli_escape(id);
+	cli_buf_add(&path, "/%s/%s/resize", kind, esc);
 	cli_buf_query(&path, "h", h);
 	cli_buf_query(&path, "w", w);
 	struct cli_resp r;
@@ -70,6 +70,6 @@ void cli_term_resize(struct cli *c, const char *container)
 	if (cli_http(c, "POST", path.s, NULL, &r, &e) == 0)
 		cli_resp_free(&r);
 	berr_clear(&e);
-	free(id);
+	free(esc);
 	cli_buf_free(&path);
 }
