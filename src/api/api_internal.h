@@ -48,6 +48,8 @@ struct api_route {
 extern const struct api_route api_system_routes[];
 extern const struct api_route api_container_routes[];
 extern const struct api_route api_image_routes[];
+extern const struct api_route api_volume_routes[];
+extern const struct api_route api_system_df_routes[];
 extern const struct api_route api_exec_routes[];
 
 /* Replies: each sets r->resp and r->status. */

@@ -17,6 +17,7 @@
 #include "engine/names.h"
 #include "engine/signals.h"
 #include "engine/spec.h"
+#include "engine/volumes.h"
 #include "image/config.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -102,7 +103,7 @@ static int write_etc_files(struct eng *eng, struct ctr *c, const char *hostname,
 	return 0;
 }
 
-/* Named and anonymous volumes as bind mounts of volumes/<name>/_data, Docker's "Mounts" entries alongside. */
+/* Named and anonymous volumes (volumes.h) as bind mounts of their directories, Docker's "Mounts" entries alongside. */
 static int resolve_mounts(struct eng *eng, struct eng_mount *m, size_t n, json_t *mounts_doc, berr *e)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -114,25 +115,11 @@ static int resolve_mounts(struct eng *eng, struct eng_mount *m, size_t n, json_t
 		if (!entry)
 			return berr_set(e, ENOMEM, "mounts");
 		if (m[i].type == ENG_MOUNT_VOLUME) {
-			if (!m[i].source || !*m[i].source) {
-				char vid[65];
-				eng_id_generate(vid);
-				free(m[i].source);
-				m[i].source = strdup(vid);
-				json_object_set_new(entry, "Anonymous", json_true());
-			}
-			_cleanup_free_ char *data = NULL;
-			if (!m[i].source || asprintf(&data, "%s/%s/_data", eng->volumes_dir, m[i].source) < 0) {
+			/* The volume store makes it when missing; an anonymous one gets its name there. */
+			if (eng_volume_attach_locked(eng, &m[i], entry, e) < 0) {
 				json_decref(entry);
-				return berr_set(e, ENOMEM, "mounts");
+				return -1;
 			}
-			if (b_mkdir_p(data, 0755, e) < 0) {
-				json_decref(entry);
-				return berr_wrap(e, "volume %s", m[i].source);
-			}
-			json_object_set_new(entry, "Name", json_string(m[i].source));
-			json_object_set_new(entry, "Driver", json_string("local"));
-			json_object_set_new(entry, "Source", json_string(data));
 		} else if (m[i].type == ENG_MOUNT_BIND) {
 			json_object_set_new(entry, "Source", json_string(m[i].source ? m[i].source : ""));
 		} else {
@@ -358,6 +345,8 @@ int eng_container_create(struct eng *eng, const char *name, json_t *body, char *
 		*id = strdup(last->id);
 	} else if (w.c) {
 		berr undo = {0};
+		if (w.c->doc)
+			eng_volumes_remove_anonymous_locked(eng, w.c);
 		if (w.image_used)
 			img_db_container_use(eng->img->db, w.c->id, NULL, false, &undo);
 		if (w.dir_made)
@@ -444,6 +433,9 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	if (r < 0)
 		return -1;
 
+	/* Volumes mounted and, when empty, filled from the image (Docker's copy-up). */
+	if (eng_volumes_prepare_locked(eng, c->doc, rootfs, e) < 0)
+		return -1;
 	struct eng_mount *mounts = NULL;
 	size_t n_mounts = 0;
 	if (mounts_from_doc(c->doc, &mounts, &n_mounts, e) < 0)
@@ -772,23 +764,6 @@ static void unlink_ctr(struct eng *eng, struct ctr *c)
 	ctr_put(eng, c); /* the list's reference */
 }
 
-static void remove_anonymous_volumes(struct eng *eng, struct ctr *c)
-{
-	json_t *arr = json_object_get(c->doc, "Mounts"), *m;
-	size_t i;
-	json_array_foreach (arr, i, m) {
-		if (!json_is_true(json_object_get(m, "Anonymous")))
-			continue;
-		_cleanup_free_ char *dir = NULL;
-		const char *vname = json_string_value(json_object_get(m, "Name"));
-		if (vname && strchr(vname, '/') == NULL && asprintf(&dir, "%s/%s", eng->volumes_dir, vname) > 0) {
-			berr ignored = {0};
-			b_remove_tree(dir, &ignored);
-			berr_clear(&ignored);
-		}
-	}
-}
-
 static int remove_locked(struct eng *eng, struct ctr *c, bool force, bool volumes, berr *e)
 {
 	if (c->removing)
@@ -818,7 +793,7 @@ static int remove_locked(struct eng *eng, struct ctr *c, bool force, bool volume
 	img_db_container_use(eng->img->db, c->id, NULL, false, &ignored);
 	berr_clear(&ignored);
 	if (volumes)
-		remove_anonymous_volumes(eng, c);
+		eng_volumes_remove_anonymous_locked(eng, c);
 	if (eng_db_delete(eng->db, c->id, e) < 0) {
 		c->removing = false;
 		return -1;

@@ -22,6 +22,7 @@ static json_t *inspect_doc(struct eng *eng, struct ctr *c)
 		json_object_del(m, "BerthOptions");
 		json_object_del(m, "BerthCreateSource");
 		json_object_del(m, "BerthNonRecursive");
+		json_object_del(m, "BerthNoCopy");
 		json_object_del(m, "Anonymous");
 	}
 	_cleanup_free_ char *upper = ctr_path(eng, c, "upper"), *work = ctr_path(eng, c, "work"),
@@ -267,6 +268,7 @@ static json_t *list_entry(struct ctr *c)
 		json_object_del(m, "BerthOptions");
 		json_object_del(m, "BerthCreateSource");
 		json_object_del(m, "BerthNonRecursive");
+		json_object_del(m, "BerthNoCopy");
 		json_object_del(m, "Anonymous");
 	}
 	return json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:{}}, s:o}", "Id", c->id,

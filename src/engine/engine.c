@@ -275,6 +275,7 @@ static void eng_free(struct eng *eng)
 	}
 	img_env_close(eng->img);
 	eng_db_close(eng->db);
+	vol_store_close(eng->vols);
 	if (eng->epfd >= 0)
 		close(eng->epfd);
 	if (eng->stop_efd >= 0)
@@ -314,7 +315,7 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 	}
 	if (img_env_open(eng->data_root, &eng->img, e) < 0 || b_mkdir_p(eng->containers_dir, 0700, e) < 0 ||
 	    b_mkdir_p(eng->volumes_dir, 0700, e) < 0 || b_mkdir_p(eng->runtime_root, 0700, e) < 0 ||
-	    eng_db_open(db_path, &eng->db, e) < 0) {
+	    eng_db_open(db_path, &eng->db, e) < 0 || vol_store_open(db_path, eng->volumes_dir, &eng->vols, e) < 0) {
 		eng_free(eng);
 		return -1;
 	}

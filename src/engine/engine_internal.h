@@ -8,6 +8,7 @@
 
 #include "engine/container_db.h"
 #include "engine/engine.h"
+#include "engine/volume_store.h"
 #include "image/image.h"
 
 /* An attach waiting for the container to start (eng_container_attach). */
@@ -38,6 +39,7 @@ struct eng {
 	pthread_cond_t changed;
 	struct img_env *img;
 	struct eng_db *db;
+	struct vol_store *vols;
 	struct ctr *ctrs; /* in creation order */
 	int epfd, stop_efd;
 	pthread_t reaper;

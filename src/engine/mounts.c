@@ -14,6 +14,7 @@
 
 #include "engine/spec.h"
 #include "engine/spec_internal.h"
+#include "engine/volume_store.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
 
@@ -202,26 +203,6 @@ static int check_destination(const char *dest, berr *e)
 	return 0;
 }
 
-/* The local driver's rule for volume names. */
-static int check_volume_name(const char *name, berr *e)
-{
-	if (strlen(name) == 1)
-		return berr_invalid(e,
-				    "volume name is too short, names should be at least two alphanumeric characters");
-	bool ok = (name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
-		  (name[0] >= '0' && name[0] <= '9');
-	for (const char *p = name + 1; *p && ok; p++)
-		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-		     *p == '.' || *p == '-';
-	if (!ok)
-		return berr_invalid(e,
-				    "\"%s\" includes invalid characters for a local volume name, only "
-				    "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host "
-				    "directory, use absolute path",
-				    name);
-	return 0;
-}
-
 /* ---------- HostConfig.Binds ---------- */
 
 struct bind_mode {
@@ -341,7 +322,7 @@ static int parse_bind(const char *raw, struct eng_mount *out, berr *e)
 	} else {
 		if (bm.propagation)
 			return bind_fail(e, raw, type, "field BindOptions must not be specified");
-		if (src && check_volume_name(src, e) < 0)
+		if (src && vol_name_check(src, e) < 0)
 			return -1;
 	}
 
@@ -491,7 +472,7 @@ static int parse_mount(json_t *mo, size_t idx, struct eng_mount *out, berr *e)
 		}
 		if (ro && !*src)
 			return mount_fail(e, type, "must not set ReadOnly mode when using anonymous volumes");
-		if (*src && check_volume_name(src, e) < 0)
+		if (*src && vol_name_check(src, e) < 0)
 			return -1;
 		out->type = ENG_MOUNT_VOLUME;
 		if (*src && !(out->source = strdup(src)))
