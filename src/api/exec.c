@@ -118,11 +118,14 @@ struct launch {
 	struct eng *eng;
 	char *id;
 	bool tty;
+	bool launched;
 };
 
 static void launch_free(void *arg)
 {
 	struct launch *l = arg;
+	if (!l->launched)
+		eng_exec_unclaim(l->eng, l->id);
 	free(l->id);
 	free(l);
 }
@@ -134,6 +137,7 @@ static int launch_open(void *arg)
 	struct eng_exec_started s;
 	berr e = {0};
 	int fd;
+	l->launched = true;
 	if (eng_exec_launch(l->eng, l->id, false, &s, &e) < 0)
 		fd = failure_stream(berr_msg(&e), l->tty);
 	else if (s.failed)

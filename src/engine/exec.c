@@ -658,6 +658,19 @@ int eng_exec_launch(struct eng *eng, const char *id, bool detach, struct eng_exe
 	return 0;
 }
 
+void eng_exec_unclaim(struct eng *eng, const char *id)
+{
+	pthread_mutex_lock(&eng->lock);
+	struct exec *x = exec_find(eng, id);
+	if (x && !exec_running(x) && json_is_null(json_object_get(x->doc, "ExitCode"))) {
+		json_object_del(x->doc, "BerthStarted");
+		berr e = {0};
+		if (exec_save(eng, x, &e) < 0)
+			berr_clear(&e);
+	}
+	pthread_mutex_unlock(&eng->lock);
+}
+
 /* ---------- inspect, resize ---------- */
 
 int eng_exec_inspect(struct eng *eng, const char *id, json_t **out, berr *e)

@@ -39,6 +39,8 @@ void eng_exec_started_free(struct eng_exec_started *s);
 
 /* Launch a claimed exec. Detached: returns once the process runs, a failure to run is the error. */
 int eng_exec_launch(struct eng *eng, const char *id, bool detach, struct eng_exec_started *out, berr *e);
+/* Give a claim back when the launch cannot happen (the upgrade failed): the exec may be started again. */
+void eng_exec_unclaim(struct eng *eng, const char *id);
 /* GET /exec/{id}/json. */
 int eng_exec_inspect(struct eng *eng, const char *id, json_t **out, berr *e);
 /* POST /exec/{id}/resize: waits a little for an exec that is being started, as Docker does. */

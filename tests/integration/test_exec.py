@@ -2,9 +2,12 @@
 the Docker SDK for Python, raw requests and the docker CLI, against a real daemon."""
 
 import json
+import os
+import shutil
 import signal
 import socket
 import struct
+import subprocess
 import time
 
 import docker
@@ -347,6 +350,19 @@ def test_cli_exec(daemon, ctr):
                what="the detached exec's file")
     r = daemon.cli("exec", "nosuchcontainer", "true")
     assert r.returncode != 0 and b"No such container: nosuchcontainer" in r.stderr
+
+
+def test_cli_exec_with_a_terminal(daemon, ctr):
+    r = daemon.cli("exec", "-t", "target", "tty")
+    assert r.returncode == 0 and r.stdout == b"/dev/pts/0\r\n"
+    if not shutil.which("script"):
+        pytest.skip("script(1) is needed for a terminal on the CLI's side")
+    env = dict(os.environ, DOCKER_HOST=daemon.host, DOCKER_CONFIG=os.path.join(daemon.dir, "docker-config"))
+    # The CLI sizes the exec's terminal as its own (40x120), input goes through it, the exit code comes back.
+    r = subprocess.run(["script", "-qec", "stty rows 40 cols 120; docker exec -it target sh", "/dev/null"],
+                       input=b"stty size; echo in-tty $((6*7))\nexit 7\n", capture_output=True, env=env, timeout=60)
+    assert r.returncode == 7, r
+    assert b"40 120\r\n" in r.stdout and b"in-tty 42\r\n" in r.stdout
 
 
 def test_cli_exec_stopped_container(daemon, ctr):
