@@ -303,6 +303,18 @@ def test_exec_records_live_until_the_container_is_removed(client, ctr):
             api.exec_inspect(exec_id)
 
 
+def test_exec_ends_with_a_container_sharing_the_hosts_pid_namespace(client):
+    ctr = client.containers.run("busybox", ["sleep", "300"], detach=True, pid_mode="host")
+    api = client.api
+    exec_id = api.exec_create(ctr.id, ["sleep", "300"])["Id"]
+    api.exec_start(exec_id, detach=True)
+    pid = api.exec_inspect(exec_id)["Pid"]
+    assert pid > 0 and os.path.exists(f"/proc/{pid}")
+    ctr.stop(timeout=1)
+    # No pid namespace takes it down with the init: the container's cgroup is emptied.
+    assert wait_exec_done(api, exec_id)["ExitCode"] == 137
+
+
 def test_exec_survives_daemon_restart(session_dir, cgroup_parent):
     d = Daemon(session_dir, cgroup_parent, "xr").start()
     try:
