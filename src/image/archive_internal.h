@@ -36,3 +36,19 @@ int img_env_prune_blobs(struct img_env *env, char *const *candidates, size_t n, 
  * *mt NULL for another compression (xz, bzip2), which OCI has no type for.
  */
 int img_blob_layer_type(struct img_env *env, const char *digest, const char **mt, berr *e);
+
+/* A layer made from a stored blob whose diff ID was not known in advance (import, commit). */
+struct img_new_layer {
+	char chain_id[B_DIGEST_LEN + 1], diff_id[B_DIGEST_LEN + 1], parent[B_DIGEST_LEN + 1];
+	char blob[B_DIGEST_LEN + 1];
+	int64_t size, blob_size;
+	char *made; /* layers/<hex> when this call put it there (remove it if the caller fails), else NULL */
+};
+
+/*
+ * Unpack the stored blob as a layer over parent_chain (NULL: a base layer) and put it at
+ * layers/<chain hex>/diff, unless that layer is there already. The caller holds the exclusive lock
+ * of the layers and registers the layer (img_db_layer_put) in its transaction. Free out->made.
+ */
+int img_layer_add_from_blob(struct img_env *env, const char *blob, const char *parent_chain, struct img_new_layer *out,
+			    berr *e);

@@ -1,6 +1,6 @@
 /*
- * `docker save`: images as a tar, in docker save form or as an OCI image layout; and the canonical
- * tar of an unpacked layer, for layers whose original blob the store no longer holds.
+ * `docker save`: images as a tar, in docker save form or as an OCI image layout (layers without
+ * their original blob are made again by img_layer_tar, layer_tar.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,11 +21,11 @@
 #include "image/image.h"
 #include "image/manifest.h"
 #include "image/reference.h"
+#include "image/tar_write.h"
 #include "lib/cleanup.h"
 #include "lib/fd.h"
 #include "lib/fs.h"
 
-#define COPY_SIZE    (1 << 20)
 #define MANIFEST_MAX (4 << 20)
 
 #define ANNOTATION_REF_NAME        "org.opencontainers.image.ref.name"
@@ -34,373 +34,6 @@
 static int oom(berr *e)
 {
 	return berr_set(e, ENOMEM, "out of memory");
-}
-
-static void archive_freep(struct archive **a)
-{
-	if (*a)
-		archive_write_free(*a);
-}
-#define _cleanup_archive_ __attribute__((cleanup(archive_freep)))
-
-static void entry_freep(struct archive_entry **ent)
-{
-	if (*ent)
-		archive_entry_free(*ent);
-}
-#define _cleanup_entry_ __attribute__((cleanup(entry_freep)))
-
-/* ---- a tar writer over an fd, hashing what it writes ---- */
-
-struct sink {
-	int fd;
-	struct b_sha256 *hash; /* NULL: not hashed */
-	uint64_t size;
-	int err; /* errno of a failed write */
-};
-
-static la_ssize_t sink_write(struct archive *a, void *ud, const void *buf, size_t len)
-{
-	struct sink *s = ud;
-	if (b_write_all(s->fd, buf, len) < 0) {
-		s->err = errno;
-		archive_set_error(a, errno, "writing: %s", strerror(errno));
-		return -1;
-	}
-	if (s->hash)
-		b_sha256_update(s->hash, buf, len);
-	s->size += len;
-	return (la_ssize_t)len;
-}
-
-/* A pax (ustar where it can) writer that ends right after the end-of-archive blocks. */
-static struct archive *tar_open(struct sink *s, berr *e)
-{
-	struct archive *a = archive_write_new();
-	if (!a) {
-		oom(e);
-		return NULL;
-	}
-	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open(a, s, NULL, sink_write, NULL) != ARCHIVE_OK) {
-		berr_plain(e, EIO, "starting a tar: %s", archive_error_string(a));
-		archive_write_free(a);
-		return NULL;
-	}
-	return a;
-}
-
-static int tar_error(struct archive *a, struct sink *s, const char *what, berr *e)
-{
-	if (s->err)
-		return berr_set(e, s->err, "%s", what);
-	int err = archive_errno(a) > 0 ? archive_errno(a) : EIO;
-	return berr_plain(e, err, "%s: %s", what, archive_error_string(a) ? archive_error_string(a) : "tar error");
-}
-
-static int tar_header(struct archive *a, struct sink *s, struct archive_entry *ent, berr *e)
-{
-	int r = archive_write_header(a, ent);
-	/* WARN: a name that is not UTF-8, written as the bytes it is (hdrcharset=BINARY). */
-	if (r < ARCHIVE_WARN)
-		return tar_error(a, s, archive_entry_pathname(ent), e);
-	return 0;
-}
-
-/* The rest of fd (size bytes) as the data of the entry just written. */
-static int tar_copy(struct archive *a, struct sink *s, int fd, int64_t size, const char *what, berr *e)
-{
-	_cleanup_free_ char *buf = malloc(COPY_SIZE);
-	if (!buf)
-		return oom(e);
-	int64_t left = size;
-	while (left > 0) {
-		size_t want = left < COPY_SIZE ? (size_t)left : COPY_SIZE;
-		ssize_t n = read(fd, buf, want);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return berr_sys(e, "%s: reading", what);
-		}
-		if (n == 0)
-			return berr_plain(e, EIO, "%s: the file ended %lld bytes early", what, (long long)left);
-		if (archive_write_data(a, buf, (size_t)n) != n)
-			return tar_error(a, s, what, e);
-		left -= n;
-	}
-	return 0;
-}
-
-static int tar_close(struct archive *a, struct sink *s, berr *e)
-{
-	if (archive_write_close(a) != ARCHIVE_OK)
-		return tar_error(a, s, "finishing the tar", e);
-	return 0;
-}
-
-/* ---- the canonical tar of a layer dir ---- */
-
-struct link_seen {
-	dev_t dev;
-	ino_t ino;
-	char *path;
-};
-
-struct layer_walk {
-	struct archive *a;
-	struct sink *s;
-	struct link_seen *links;
-	size_t nlinks, caplinks;
-	char *buf; /* COPY_SIZE */
-};
-
-static int cmp_name(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* The names in a directory, sorted bytewise (NULL-terminated). */
-static int dir_names(int dirfd, const char *shown, char ***out, berr *e)
-{
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return berr_sys(e, "%s", shown);
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return berr_sys(e, "%s", shown);
-	}
-	_cleanup_img_strv_ struct img_strv names = {0};
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (img_strv_add(&names, de->d_name, e) < 0)
-			return -1;
-	}
-	if (errno)
-		return berr_sys(e, "reading %s", shown);
-	if (names.n)
-		qsort(names.v, names.n, sizeof *names.v, cmp_name);
-	if (!(*out = img_strv_steal(&names)))
-		return oom(e);
-	return 0;
-}
-
-static struct archive_entry *entry_for(const char *name, const struct stat *st)
-{
-	struct archive_entry *ent = archive_entry_new();
-	if (!ent)
-		return NULL;
-	archive_entry_copy_pathname(ent, name);
-	archive_entry_set_uid(ent, st->st_uid);
-	archive_entry_set_gid(ent, st->st_gid);
-	archive_entry_set_perm(ent, st->st_mode & 07777);
-	archive_entry_set_mtime(ent, st->st_mtim.tv_sec, 0);
-	return ent;
-}
-
-/*
- * The metadata of whiteout and opaque marker entries: none (mode 0, owner 0, time 0). Unpacking
- * does not keep any (a whiteout is made 0/0, mode 0, at the time of the unpack), so a tar made
- * again from an unpacked layer must not depend on it.
- */
-static const struct stat marker = {.st_mode = 0};
-
-/* security.capability, the one xattr a layer carries (as Docker's tars do). */
-static int add_caps(struct archive_entry *ent, int fd, const char *shown, berr *e)
-{
-	char value[256];
-	ssize_t n = fgetxattr(fd, "security.capability", value, sizeof value);
-	if (n < 0) {
-		if (errno == ENODATA || errno == EOPNOTSUPP)
-			return 0;
-		return berr_sys(e, "%s: reading security.capability", shown);
-	}
-	archive_entry_xattr_add_entry(ent, "security.capability", value, (size_t)n);
-	return 0;
-}
-
-static int walk_dir(struct layer_walk *w, int dirfd, const char *prefix, berr *e);
-
-static int walk_entry(struct layer_walk *w, int dirfd, const char *prefix, const char *name, berr *e)
-{
-	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, "%s%s", prefix, name) < 0)
-		return oom(e);
-	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return berr_sys(e, "%s", path);
-	_cleanup_entry_ struct archive_entry *ent = NULL;
-	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
-		/* An overlay whiteout: the OCI ".wh.<name>" file (no metadata of its own: see marker). */
-		_cleanup_free_ char *wh = NULL;
-		if (asprintf(&wh, "%s.wh.%s", prefix, name) < 0 || !(ent = entry_for(wh, &marker)))
-			return oom(e);
-		archive_entry_set_filetype(ent, AE_IFREG);
-		archive_entry_set_size(ent, 0);
-		return tar_header(w->a, w->s, ent, e);
-	}
-	if (S_ISSOCK(st.st_mode))
-		return 0; /* not something a tar holds; Docker leaves sockets out too */
-	if (S_ISDIR(st.st_mode)) {
-		_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return berr_sys(e, "%s", path);
-		_cleanup_free_ char *dname = NULL;
-		if (asprintf(&dname, "%s/", path) < 0 || !(ent = entry_for(dname, &st)))
-			return oom(e);
-		archive_entry_set_filetype(ent, AE_IFDIR);
-		if (add_caps(ent, fd, path, e) < 0 || tar_header(w->a, w->s, ent, e) < 0)
-			return -1;
-		char opq[2];
-		ssize_t n = fgetxattr(fd, "trusted.overlay.opaque", opq, sizeof opq);
-		if (n == 1 && opq[0] == 'y') {
-			_cleanup_entry_ struct archive_entry *o = NULL;
-			_cleanup_free_ char *oname = NULL;
-			if (asprintf(&oname, "%s.wh..wh..opq", dname) < 0 || !(o = entry_for(oname, &marker)))
-				return oom(e);
-			archive_entry_set_filetype(o, AE_IFREG);
-			archive_entry_set_size(o, 0);
-			if (tar_header(w->a, w->s, o, e) < 0)
-				return -1;
-		} else if (n < 0 && errno != ENODATA && errno != EOPNOTSUPP) {
-			return berr_sys(e, "%s: reading trusted.overlay.opaque", path);
-		}
-		return walk_dir(w, fd, dname, e);
-	}
-	if (!(ent = entry_for(path, &st)))
-		return oom(e);
-	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
-		for (size_t i = 0; i < w->nlinks; i++)
-			if (w->links[i].dev == st.st_dev && w->links[i].ino == st.st_ino) {
-				archive_entry_set_filetype(ent, AE_IFREG);
-				archive_entry_copy_hardlink(ent, w->links[i].path);
-				archive_entry_set_size(ent, 0);
-				return tar_header(w->a, w->s, ent, e);
-			}
-		if (w->nlinks == w->caplinks) {
-			size_t cap = w->caplinks ? w->caplinks * 2 : 16;
-			struct link_seen *l = realloc(w->links, cap * sizeof *l);
-			if (!l)
-				return oom(e);
-			w->links = l;
-			w->caplinks = cap;
-		}
-		w->links[w->nlinks] = (struct link_seen){.dev = st.st_dev, .ino = st.st_ino, .path = strdup(path)};
-		if (!w->links[w->nlinks].path)
-			return oom(e);
-		w->nlinks++;
-	}
-	if (S_ISLNK(st.st_mode)) {
-		_cleanup_free_ char *target = malloc((size_t)st.st_size + 2);
-		if (!target)
-			return oom(e);
-		ssize_t n = readlinkat(dirfd, name, target, (size_t)st.st_size + 1);
-		if (n < 0)
-			return berr_sys(e, "%s: reading the link", path);
-		if (n > st.st_size)
-			return berr_plain(e, EAGAIN, "%s: the link changed while it was read", path);
-		target[n] = '\0';
-		archive_entry_set_filetype(ent, AE_IFLNK);
-		archive_entry_copy_symlink(ent, target);
-		return tar_header(w->a, w->s, ent, e);
-	}
-	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
-		archive_entry_set_filetype(ent, S_ISCHR(st.st_mode)   ? AE_IFCHR
-						: S_ISBLK(st.st_mode) ? AE_IFBLK
-								      : AE_IFIFO);
-		if (!S_ISFIFO(st.st_mode))
-			archive_entry_set_rdev(ent, st.st_rdev);
-		return tar_header(w->a, w->s, ent, e);
-	}
-	if (!S_ISREG(st.st_mode))
-		return berr_plain(e, EINVAL, "%s: a file of unknown type", path);
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return berr_sys(e, "%s", path);
-	archive_entry_set_filetype(ent, AE_IFREG);
-	archive_entry_set_size(ent, st.st_size);
-	if (add_caps(ent, fd, path, e) < 0 || tar_header(w->a, w->s, ent, e) < 0)
-		return -1;
-	return tar_copy(w->a, w->s, fd, st.st_size, path, e);
-}
-
-static int walk_dir(struct layer_walk *w, int dirfd, const char *prefix, berr *e)
-{
-	_cleanup_strv_ char **names = NULL;
-	if (dir_names(dirfd, *prefix ? prefix : ".", &names, e) < 0)
-		return -1;
-	for (char **n = names; *n; n++)
-		if (walk_entry(w, dirfd, prefix, *n, e) < 0)
-			return -1;
-	return 0;
-}
-
-/* A layer whose root is opaque (it hides everything below it) starts with "./.wh..wh..opq". */
-static int root_opaque(struct layer_walk *w, int root, const char *shown, berr *e)
-{
-	char opq[2];
-	ssize_t n = fgetxattr(root, "trusted.overlay.opaque", opq, sizeof opq);
-	if (n < 0 && errno != ENODATA && errno != EOPNOTSUPP)
-		return berr_sys(e, "%s: reading trusted.overlay.opaque", shown);
-	if (n != 1 || opq[0] != 'y')
-		return 0;
-	_cleanup_entry_ struct archive_entry *ent = entry_for(".wh..wh..opq", &marker);
-	if (!ent)
-		return oom(e);
-	archive_entry_set_filetype(ent, AE_IFREG);
-	archive_entry_set_size(ent, 0);
-	return tar_header(w->a, w->s, ent, e);
-}
-
-static int layer_tar_in_locale(const char *layer_dir, int out_fd, char diff_id[B_DIGEST_LEN + 1], uint64_t *size,
-			       berr *e)
-{
-	_cleanup_close_ int root = open(layer_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return berr_sys(e, "opening %s", layer_dir);
-	struct sink s = {.fd = out_fd, .hash = b_sha256_new()};
-	if (!s.hash)
-		return oom(e);
-	struct layer_walk w = {.s = &s};
-	int ret = -1;
-	_cleanup_archive_ struct archive *a = tar_open(&s, e);
-	if (!a)
-		goto out;
-	w.a = a;
-	if (root_opaque(&w, root, layer_dir, e) < 0 || walk_dir(&w, root, "", e) < 0 || tar_close(a, &s, e) < 0)
-		goto out;
-	char digest[B_DIGEST_LEN + 1];
-	b_sha256_final(steal_ptr(s.hash), digest);
-	if (diff_id)
-		memcpy(diff_id, digest, sizeof digest);
-	if (size)
-		*size = s.size;
-	ret = 0;
-out:
-	b_sha256_free(s.hash);
-	for (size_t i = 0; i < w.nlinks; i++)
-		free(w.links[i].path);
-	free(w.links);
-	return ret;
-}
-
-int img_layer_tar(const char *layer_dir, int out_fd, char diff_id[B_DIGEST_LEN + 1], uint64_t *size, berr *e)
-{
-	/* Names as UTF-8 whatever the process's locale (as unpacking reads them). */
-	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-	locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
-	int r = layer_tar_in_locale(layer_dir, out_fd, diff_id, size, e);
-	if (utf8) {
-		uselocale(old);
-		freelocale(utf8);
-	}
-	if (r < 0)
-		return berr_wrap(e, "making the tar of %s", layer_dir);
-	return 0;
 }
 
 /* ---- which images, with which names ---- */
@@ -707,9 +340,9 @@ static int prepare(struct img_env *env, struct simg *g, bool oci, berr *e)
 
 /* ---- writing ---- */
 
-static int add_bytes(struct archive *a, struct sink *s, const char *name, const void *data, size_t len, berr *e)
+static int add_bytes(struct archive *a, struct img_tar_sink *s, const char *name, const void *data, size_t len, berr *e)
 {
-	_cleanup_entry_ struct archive_entry *ent = archive_entry_new();
+	_cleanup_tar_entry_ struct archive_entry *ent = archive_entry_new();
 	if (!ent)
 		return oom(e);
 	archive_entry_copy_pathname(ent, name);
@@ -717,29 +350,29 @@ static int add_bytes(struct archive *a, struct sink *s, const char *name, const 
 	archive_entry_set_perm(ent, 0644);
 	archive_entry_set_size(ent, (la_int64_t)len);
 	archive_entry_set_mtime(ent, 0, 0);
-	if (tar_header(a, s, ent, e) < 0)
+	if (img_tar_header(a, s, ent, e) < 0)
 		return -1;
 	if (len && archive_write_data(a, data, len) != (la_ssize_t)len)
-		return tar_error(a, s, name, e);
+		return img_tar_error(a, s, name, e);
 	return 0;
 }
 
-static int add_dir(struct archive *a, struct sink *s, const char *name, berr *e)
+static int add_dir(struct archive *a, struct img_tar_sink *s, const char *name, berr *e)
 {
-	_cleanup_entry_ struct archive_entry *ent = archive_entry_new();
+	_cleanup_tar_entry_ struct archive_entry *ent = archive_entry_new();
 	if (!ent)
 		return oom(e);
 	archive_entry_copy_pathname(ent, name);
 	archive_entry_set_filetype(ent, AE_IFDIR);
 	archive_entry_set_perm(ent, 0755);
 	archive_entry_set_mtime(ent, 0, 0);
-	return tar_header(a, s, ent, e);
+	return img_tar_header(a, s, ent, e);
 }
 
 /* A file of size bytes from fd (read from where it stands). */
-static int add_fd(struct archive *a, struct sink *s, const char *name, int fd, int64_t size, berr *e)
+static int add_fd(struct archive *a, struct img_tar_sink *s, const char *name, int fd, int64_t size, berr *e)
 {
-	_cleanup_entry_ struct archive_entry *ent = archive_entry_new();
+	_cleanup_tar_entry_ struct archive_entry *ent = archive_entry_new();
 	if (!ent)
 		return oom(e);
 	archive_entry_copy_pathname(ent, name);
@@ -747,13 +380,13 @@ static int add_fd(struct archive *a, struct sink *s, const char *name, int fd, i
 	archive_entry_set_perm(ent, 0644);
 	archive_entry_set_size(ent, size);
 	archive_entry_set_mtime(ent, 0, 0);
-	if (tar_header(a, s, ent, e) < 0)
+	if (img_tar_header(a, s, ent, e) < 0)
 		return -1;
-	return tar_copy(a, s, fd, size, name, e);
+	return img_tar_copy(a, s, fd, size, name, e);
 }
 
-static int add_blob(struct img_env *env, struct archive *a, struct sink *s, const char *name, const char *digest,
-		    berr *e)
+static int add_blob(struct img_env *env, struct archive *a, struct img_tar_sink *s, const char *name,
+		    const char *digest, berr *e)
 {
 	_cleanup_close_ int fd = -1;
 	int64_t size = 0;
@@ -763,8 +396,8 @@ static int add_blob(struct img_env *env, struct archive *a, struct sink *s, cons
 }
 
 /* Layer j of g into the tar as name. */
-static int add_layer(struct img_env *env, struct archive *a, struct sink *s, struct simg *g, size_t j, const char *name,
-		     berr *e)
+static int add_layer(struct img_env *env, struct archive *a, struct img_tar_sink *s, struct simg *g, size_t j,
+		     const char *name, berr *e)
 {
 	if (g->layer_blobs[j])
 		return add_blob(env, a, s, name, g->layer_blobs[j], e);
@@ -795,7 +428,7 @@ static void v1_id(const char *chain, char out[65])
 }
 
 /* Layer j of g as <id>/ with VERSION, json and layer.tar, unless an earlier image wrote it. */
-static int docker_layer(struct save *sv, struct archive *a, struct sink *s, struct simg *g, size_t j,
+static int docker_layer(struct save *sv, struct archive *a, struct img_tar_sink *s, struct simg *g, size_t j,
 			struct img_strv *done, berr *e)
 {
 	char id[65], parent[65] = "", name[96];
@@ -864,7 +497,7 @@ static int docker_entry(struct simg *g, json_t *manifest, json_t *repos, berr *e
 	return 0;
 }
 
-static int write_docker_json(json_t *manifest, json_t *repos, struct archive *a, struct sink *s, berr *e)
+static int write_docker_json(json_t *manifest, json_t *repos, struct archive *a, struct img_tar_sink *s, berr *e)
 {
 	_cleanup_free_ char *mtext = json_dumps(manifest, JSON_COMPACT);
 	_cleanup_free_ char *rtext = json_dumps(repos, JSON_COMPACT | JSON_SORT_KEYS);
@@ -876,7 +509,7 @@ static int write_docker_json(json_t *manifest, json_t *repos, struct archive *a,
 	return 0;
 }
 
-static int write_docker(struct save *sv, struct archive *a, struct sink *s, berr *e)
+static int write_docker(struct save *sv, struct archive *a, struct img_tar_sink *s, berr *e)
 {
 	_cleanup_img_strv_ struct img_strv done = {0};
 	json_t *manifest = json_array(), *repos = json_object();
@@ -906,7 +539,8 @@ out:
 }
 
 /* The blobs of g under blobs/sha256/, those not written yet. */
-static int oci_blobs(struct save *sv, struct archive *a, struct sink *s, struct simg *g, struct img_strv *done, berr *e)
+static int oci_blobs(struct save *sv, struct archive *a, struct img_tar_sink *s, struct simg *g, struct img_strv *done,
+		     berr *e)
 {
 	char name[96];
 	for (size_t j = 0; j <= g->img.n_layers + 1; j++) {
@@ -927,7 +561,7 @@ static int oci_blobs(struct save *sv, struct archive *a, struct sink *s, struct 
 	return 0;
 }
 
-static int write_oci(struct save *sv, struct archive *a, struct sink *s, berr *e)
+static int write_oci(struct save *sv, struct archive *a, struct img_tar_sink *s, berr *e)
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 	if (add_bytes(a, s, "oci-layout", layout, strlen(layout), e) < 0 || add_dir(a, s, "blobs/", e) < 0 ||
@@ -981,13 +615,13 @@ static int save_locked(struct save *sv, char *const *names, size_t n, enum img_a
 	for (size_t i = 0; i < sv->n; i++)
 		if (prepare(sv->env, &sv->imgs[i], fmt == IMG_ARCHIVE_OCI, e) < 0)
 			return berr_wrap(e, "image %s", sv->imgs[i].img.id);
-	struct sink s = {.fd = out_fd};
-	_cleanup_archive_ struct archive *a = tar_open(&s, e);
+	struct img_tar_sink s = {.fd = out_fd};
+	_cleanup_tar_writer_ struct archive *a = img_tar_open(&s, e);
 	if (!a)
 		return -1;
 	if ((fmt == IMG_ARCHIVE_OCI ? write_oci(sv, a, &s, e) : write_docker(sv, a, &s, e)) < 0)
 		return -1;
-	return tar_close(a, &s, e);
+	return img_tar_close(a, &s, e);
 }
 
 int img_save_archive(struct img_env *env, char *const *names, size_t n, enum img_archive_format fmt, int out_fd,

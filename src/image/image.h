@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "image/imagedb.h"
 #include "image/store.h"
 #include "lib/digest.h"
@@ -108,3 +110,59 @@ int img_save_archive(struct img_env *env, char *const *names, size_t n, enum img
  * diff_id (may be NULL) gets the sha256 of what was written, *size (may be NULL) its length.
  */
 int img_layer_tar(const char *layer_dir, int out_fd, char diff_id[B_DIGEST_LEN + 1], uint64_t *size, berr *e);
+
+/*
+ * `docker export`: a plain tar of the tree at dir (a container's mounted root filesystem) to
+ * out_fd, in the same order and form as img_layer_tar but with nothing read as overlay markers:
+ * character devices are devices, no opaque entries. Sockets are left out.
+ */
+int img_tree_tar(const char *dir, int out_fd, berr *e);
+
+struct img_import_opts {
+	char *const *changes; /* Dockerfile instructions (img_config_apply_changes) */
+	size_t n_changes;
+	const char *message;   /* the history's comment; NULL or "": "Imported from <source>" */
+	const char *source;    /* where the tar came from, for that message ("-": a stream); NULL: "-" */
+	const char *reference; /* "repo[:tag]" to tag the new image with; NULL: none */
+	const char *platform;  /* "os[/arch[/variant]]" the image says it is for; NULL: the host's */
+};
+
+/*
+ * `docker import`: the tar read from fd (to its end; plain or compressed, a root filesystem)
+ * becomes a one-layer image whose config holds only what the changes set, the platform, the
+ * creation time and a history entry. The tar is stored as it came (its blob) and unpacked with
+ * the same checks as any layer. id gets the new image's ID. On failure nothing stays.
+ */
+int img_import(struct img_env *env, int fd, const struct img_import_opts *o, char id[B_DIGEST_LEN + 1], berr *e);
+
+struct img_commit_opts {
+	const char *upper_dir; /* the container's writable layer, in overlay form */
+	const char *image;     /* the image the container was made from (a name or ID) */
+	json_t *config; /* the container's Config (Docker's shape): the new image's "config"; NULL: the image's */
+	json_t *container_config; /* kept as "container_config" (may be NULL) */
+	char *const *changes;     /* applied over config (img_config_apply_changes) */
+	size_t n_changes;
+	const char *author, *comment, *container_id, *created_by; /* may be NULL */
+	const char *reference; /* "repo[:tag]" to tag the new image with; NULL: none */
+};
+
+/*
+ * `docker commit`: a new image made of the image's layers plus the container's changes as one
+ * more layer (its upper dir as a canonical tar: deletions become whiteouts, replaced directories
+ * opaque ones). A container without changes adds no layer, only a history entry marked
+ * empty_layer, as Docker does. The caller keeps the container from writing meanwhile (pause).
+ * The new image's parent is the container's image. id gets the new image's ID.
+ */
+int img_commit(struct img_env *env, const struct img_commit_opts *o, char id[B_DIGEST_LEN + 1], berr *e);
+
+/* GET /images/{name}/json: the image in Docker's shape (Id, RepoTags, RepoDigests, Config, RootFS ...). */
+int img_inspect_json(struct img_env *env, const char *name, json_t **out, berr *e);
+/* GET /images/{name}/history: one row per history entry, newest first; the top one has the image's ID and tags. */
+int img_history_json(struct img_env *env, const char *name, json_t **out, berr *e);
+/*
+ * GET /images/json: image summaries, newest first; without all, untagged images that are the parent
+ * of another are left out. filters (may be NULL): dangling, label, reference (glob on "repo" or
+ * "repo:tag"), before, since (an image), until (a time); another name: EINVAL "invalid filter 'x'".
+ * "Containers" is -1 (not counted), as Docker answers without the shared-size option.
+ */
+int img_list_json(struct img_env *env, bool all, json_t *filters, json_t **out, berr *e);

@@ -1627,6 +1627,20 @@ int img_db_layer_put(struct img_db *db, const char *chain_id, const char *diff_i
 	return tx_run(db, true, layer_put_fn, &a, e);
 }
 
+int img_db_layer_size(struct img_db *db, const char *chain_id, int64_t *size, berr *e)
+{
+	_cleanup_reset_ sqlite3_stmt *st = query(db, e, ST_LAYER_GET, "t", chain_id);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return berr_plain(e, ENOENT, "no such layer: %s", chain_id);
+	if (rc != SQLITE_ROW)
+		return sql_err(db, e, rc);
+	*size = sqlite3_column_int64(st, 2);
+	return 0;
+}
+
 bool img_db_layer_exists(struct img_db *db, const char *chain_id)
 {
 	berr e = {0};

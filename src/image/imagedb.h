@@ -174,6 +174,8 @@ void img_db_removal_free(struct img_db_removal *r);
  */
 int img_db_layer_put(struct img_db *db, const char *chain_id, const char *diff_id, const char *parent_chain_id,
 		     int64_t size, const char *compressed_digest, int64_t compressed_size, berr *e);
+/* The uncompressed size of a registered layer; missing: ENOENT. */
+int img_db_layer_size(struct img_db *db, const char *chain_id, int64_t *size, berr *e);
 /* Registered and ready? False on any error. */
 bool img_db_layer_exists(struct img_db *db, const char *chain_id);
 /* Unregister a layer. One an image or container still uses: EBUSY. A missing one is fine. */

@@ -47,6 +47,14 @@ int stor_rootfs_create(const char *containers_dir, const char *id, char *const *
  */
 int stor_rootfs_remove(const char *containers_dir, const char *id, berr *e);
 
+/*
+ * Make dir (and nothing above it) as a container's init layer: the directories dev, proc, sys, etc
+ * (0755) and the empty files etc/hostname, etc/hosts, etc/resolv.conf (0644), owned by the caller.
+ * It goes over the image's layers as the top-most lower dir, so that the runtime's mount points
+ * are never made in the container's writable layer. An existing dir is completed.
+ */
+int stor_init_layer_create(const char *dir, berr *e);
+
 enum stor_change { STOR_ADDED = 'A', STOR_CHANGED = 'C', STOR_DELETED = 'D' };
 
 /*

@@ -590,6 +590,19 @@ def bad_archives(workdir):
                        diff_ids=good.diff_ids[:2] + [sha256(b"something else")])
     docker_archive(p("wrong-diff-id"), [wrong_diff])
     out["wrong-diff-id"] = (p("wrong-diff-id"), ["Layers[2]", "diff_id mismatch"])
+    # Whiteouts that name the directory itself or its parent: ".wh.." and ".wh..." would delete
+    # "." or ".." of the directory they are in.
+    wh_parent = Image(good.tars[:2] + [tar_bytes([("etc/", "d", None), ("etc/.wh...", "f", b"")])],
+                      tags=("bad:whparent",))
+    docker_archive(p("whiteout-dotdot"), [wh_parent])
+    out["whiteout-dotdot"] = (p("whiteout-dotdot"), ["Layers[2]", "etc/.wh..."])
+    wh_self = Image(good.tars[:2] + [tar_bytes([("etc/", "d", None), ("etc/.wh..", "f", b"")])],
+                    tags=("bad:whself",))
+    docker_archive(p("whiteout-dot"), [wh_self])
+    out["whiteout-dot"] = (p("whiteout-dot"), ["Layers[2]", "etc/.wh.."])
+    wh_root = Image(good.tars[:2] + [tar_bytes([(".wh...", "f", b"")])], tags=("bad:whroot",))
+    docker_archive(p("whiteout-root-parent"), [wh_root])
+    out["whiteout-root-parent"] = (p("whiteout-root-parent"), ["Layers[2]", ".wh..."])
     fewer = Image(good.tars, tags=("bad:fewer",), diff_ids=good.diff_ids[:2])
     docker_archive(p("layer-count"), [fewer])
     out["layer-count"] = (p("layer-count"), ["manifest.json: Layers", "diff_ids"])
@@ -613,7 +626,8 @@ def bad_archives(workdir):
     return out
 
 
-BAD_CASES = ["missing-layer", "wrong-digest", "bad-json", "dotdot", "wrong-diff-id",
+BAD_CASES = ["missing-layer", "wrong-digest", "bad-json", "dotdot", "whiteout-dotdot", "whiteout-dot",
+             "whiteout-root-parent", "wrong-diff-id",
              "layer-count", "second-image-bad", "truncated", "not-a-tar", "empty"]
 
 
