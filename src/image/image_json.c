@@ -315,10 +315,11 @@ static json_t *summary(struct img_env *env, const struct img_db_image *img, json
 		json_decref(digests);
 		return NULL;
 	}
-	json_t *o = json_pack("{s:i, s:I, s:s, s:O, s:s, s:o, s:o, s:i, s:I, s:I}", "Containers", -1, "Created",
-			      (json_int_t)created, "Id", img->id, "Labels", labels ? labels : json_object(), "ParentId",
-			      img->parent_id ? img->parent_id : "", "RepoDigests", digests, "RepoTags", tags,
-			      "SharedSize", -1, "Size", (json_int_t)img->size, "VirtualSize", (json_int_t)img->size);
+	json_t *o =
+	    json_pack("{s:i, s:I, s:s, s:o, s:s, s:o, s:o, s:i, s:I, s:I}", "Containers", -1, "Created",
+		      (json_int_t)created, "Id", img->id, "Labels", labels ? json_incref(labels) : json_object(),
+		      "ParentId", img->parent_id ? img->parent_id : "", "RepoDigests", digests, "RepoTags", tags,
+		      "SharedSize", -1, "Size", (json_int_t)img->size, "VirtualSize", (json_int_t)img->size);
 	if (!o)
 		oom(e);
 	(void)env;
