@@ -491,10 +491,10 @@ int vol_store_create(struct vol_store *s, const char *name, json_t *labels, json
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(created_at, sizeof created_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	bool has_opts = options && json_object_size(options) > 0;
+	/* Labels and Options as the request gave them: {} stays {} (the docker CLI's), absent is null. */
 	rec = json_pack("{s:s, s:s, s:s, s:O, s:s, s:O}", "Name", name, "Driver", "local", "CreatedAt", created_at,
 			"Labels", labels && json_is_object(labels) ? labels : json_null(), "Scope", "local", "Options",
-			has_opts ? options : json_null());
+			json_is_object(options) ? options : json_null());
 	_cleanup_free_ char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
 	_cleanup_free_ char *staging = NULL, *staging_data = NULL;
 	if (!text || asprintf(&staging, STAGING_PREFIX "%s", instance) < 0 ||
@@ -590,6 +590,9 @@ int vol_store_remove(struct vol_store *s, const char *name, berr *e)
 	/* The rename decides: from here on the volume is gone, whatever happens next. */
 	if (renameat(s->dirfd, name, s->dirfd, trash) < 0 && errno != ENOENT)
 		return berr_sys(e, "remove %s: renaming its directory", name);
+	/* On disk before the record goes: a power cut must not bring the directory back without it. */
+	if (fsync(s->dirfd) < 0)
+		return berr_sys(e, "remove %s: syncing %s", name, s->dir);
 	if (exec_name(s, "DELETE FROM engine_volumes WHERE instance = ?1", instance, NULL, NULL, e,
 		      "forgetting a volume") < 0)
 		return berr_wrap(e, "remove %s", name);

@@ -265,6 +265,9 @@ def test_cli_volume_commands(daemon, client):
     r = daemon.cli("volume", "create", "-d", "nosuchdriver", "dv")
     assert r.returncode != 0 and b"not found" in r.stderr
     daemon.cli("volume", "create", "cliother", check=True)
+    # No labels and no options: null, as Docker shows them.
+    info = json.loads(daemon.cli("volume", "inspect", "cliother", check=True).stdout)[0]
+    assert info["Labels"] is None and info["Options"] is None, info
     client.containers.run("busybox", ["true"], volumes=["/anon1"], auto_remove=True, detach=True)  # goes with it
     wait_until(lambda: not [v for v in client.volumes.list() if HEX64.match(v.name)], what="anon1 to go")
     daemon.cli("create", "-v", "/anon2", "busybox", "true", check=True)
@@ -480,5 +483,65 @@ def test_interrupted_create_and_remove_are_finished_at_start(session_dir, cgroup
         c = d.client()
         assert [v.name for v in c.volumes.list()] == ["whole"]
         assert sorted(os.listdir(vols)) == ["whole"]
+    finally:
+        assert d.cleanup() == 0, d.read_log()
+
+
+def test_kill_9_during_concurrent_creates_and_removes(session_dir, cgroup_parent):
+    """A kill -9 while volumes are being made and removed: every acknowledged create is there,
+    every acknowledged remove is gone, and each volume is whole (record and directory)."""
+    import threading
+    d = Daemon(session_dir, cgroup_parent, "vk").start()
+    try:
+        load_busybox(d, session_dir)
+        for i in range(10):
+            d.client().volumes.create(f"old{i}")
+        created, removed, stop = set(), set(), threading.Event()
+
+        def creator(k):
+            c = docker.DockerClient(base_url=d.host, version="1.41", timeout=10)
+            i = 0
+            while not stop.is_set():
+                name = f"w{k}-{i}"
+                i += 1
+                try:
+                    c.volumes.create(name, labels={"k": str(k)})
+                    created.add(name)
+                except Exception:
+                    return
+
+        def remover():
+            c = docker.DockerClient(base_url=d.host, version="1.41", timeout=10)
+            for i in range(10):
+                try:
+                    c.volumes.get(f"old{i}").remove()
+                    removed.add(f"old{i}")
+                except Exception:
+                    return
+
+        threads = [threading.Thread(target=creator, args=(k,)) for k in range(4)] + [threading.Thread(target=remover)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(created) >= 20, timeout=30, what="some creates")
+        d.stop(signal.SIGKILL)
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        d.start()
+        c = d.client()
+        names = {v.name for v in c.volumes.list()}
+        assert created <= names, created - names
+        assert not (removed & names), removed & names
+        vols = os.path.join(d.data_root, "volumes")
+        assert sorted(os.listdir(vols)) == sorted(names)
+        for n in names:
+            assert os.path.isdir(os.path.join(vols, n, "_data"))
+        # Every one of them works and goes.
+        out = c.containers.run("busybox", ["sh", "-c", "echo ok > /v/f; cat /v/f"],
+                               volumes={sorted(names)[0]: {"bind": "/v"}}, remove=True)
+        assert out == b"ok\n"
+        for n in names:
+            c.volumes.get(n).remove()
+        assert os.listdir(vols) == []
     finally:
         assert d.cleanup() == 0, d.read_log()
