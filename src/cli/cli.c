@@ -101,9 +101,42 @@ static const struct cli_flag exec_flags[] = {
     {"workdir", 'w', CLI_STRING, "string", "Working directory inside the container", NULL},
     {0},
 };
+static const struct cli_flag export_flags[] = {
+    {"output", 'o', CLI_STRING, "string", "Write to a file, instead of STDOUT", NULL},
+    {0},
+};
+static const struct cli_flag history_flags[] = {
+    {"format", 0, CLI_STRING, "string", "Format output using a custom template", NULL},
+    {"human", 'H', CLI_BOOL, NULL, "Print sizes and dates in human readable format", "true"},
+    {"no-trunc", 0, CLI_BOOL, NULL, "Don't truncate output", NULL},
+    {"quiet", 'q', CLI_BOOL, NULL, "Only show image IDs", NULL},
+    {0},
+};
+static const struct cli_flag volume_create_flags[] = {
+    {"driver", 'd', CLI_STRING, "string", "Specify volume driver name", "local"},
+    {"label", 0, CLI_LIST, "list", "Set metadata for a volume", NULL},
+    {"name", 0, CLI_STRING, "string", "Specify volume name", NULL},
+    {"opt", 'o', CLI_LIST, "map", "Set driver specific options", NULL},
+    {0},
+};
+static const struct cli_flag volume_ls_flags[] = {
+    {"filter", 'f', CLI_LIST, "filter", "Provide filter values (e.g. \"dangling=true\")", NULL},
+    {"format", 0, CLI_STRING, "string", "Format output using a custom template", NULL},
+    {"quiet", 'q', CLI_BOOL, NULL, "Only display volume names", NULL},
+    {0},
+};
+static const struct cli_flag volume_rm_flags[] = {
+    {"force", 'f', CLI_BOOL, NULL, "Force the removal of one or more volumes", NULL},
+    {0},
+};
+static const struct cli_flag volume_prune_flags[] = {
+    {"all", 'a', CLI_BOOL, NULL, "Remove all unused volumes, not just anonymous ones", NULL},
+    {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation", NULL},
+    {0},
+};
 static const struct cli_flag no_flags[] = {{0}};
 
-#define VERB(var, ...) static const struct cli_verb var = {__VA_ARGS__}
+#define VERB(var, ...) static const struct cli_verb var = {__VA_ARGS__, false}
 VERB(v_attach, "attach", "[OPTIONS] CONTAINER",
      "Attach local standard input, output, and error streams to a running "
      "container",
@@ -161,12 +194,15 @@ LATER(l_compose, "compose", "[OPTIONS] COMMAND", "Define and run multi-container
 LATER(l_cp, "cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-",
       "Copy files/folders between a container and the local "
       "filesystem");
-LATER(l_diff, "diff", "CONTAINER", "Inspect changes to files or directories on a container's filesystem");
+VERB(v_diff, "diff", "CONTAINER", "Inspect changes to files or directories on a container's filesystem", no_flags, 1, 1,
+     true, cli_verb_diff, ALIASES("berth container diff", "berth diff"));
 LATER(l_events, "events", "[OPTIONS]", "Get real time events from the server");
 VERB(v_exec, "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", exec_flags, 2,
      -1, false, cli_verb_exec, ALIASES("berth container exec", "berth exec"));
-LATER(l_export, "export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive");
-LATER(l_history, "history", "[OPTIONS] IMAGE", "Show the history of an image");
+VERB(v_export, "export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", export_flags, 1, 1,
+     true, cli_verb_export, ALIASES("berth container export", "berth export"));
+VERB(v_history, "history", "[OPTIONS] IMAGE", "Show the history of an image", history_flags, 1, 1, true,
+     cli_verb_history, ALIASES("berth image history", "berth history"));
 LATER(l_import, "import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
       "Import the contents from a tarball to create a "
       "filesystem image");
@@ -176,20 +212,38 @@ LATER(l_network, "network", "COMMAND", "Manage networks");
 LATER(l_port, "port", "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container");
 LATER(l_pull, "pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry");
 LATER(l_push, "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry");
-LATER(l_rename, "rename", "CONTAINER NEW_NAME", "Rename a container");
+VERB(v_rename, "rename", "CONTAINER NEW_NAME", "Rename a container", no_flags, 2, 2, true, cli_verb_rename,
+     ALIASES("berth container rename", "berth rename"));
 LATER(l_search, "search", "[OPTIONS] TERM", "Search a registry for images");
 LATER(l_stats, "stats", "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics");
 LATER(l_system, "system", "COMMAND", "Manage berth (df, prune, events)");
-LATER(l_top, "top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container");
+VERB(v_top, "top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container", no_flags, 1, -1, false,
+     cli_verb_top, ALIASES("berth container top", "berth top"));
 LATER(l_update, "update", "[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers");
-LATER(l_volume, "volume", "COMMAND", "Manage volumes");
+/* `volume` is a group: its subcommands are verbs of their own, found as "volume <sub>". */
+static const struct cli_verb v_volume = {
+    .name = "volume", .usage = "COMMAND", .summary = "Manage volumes", .max_args = -1, .group = true};
+VERB(v_volume_create, "volume create", "[OPTIONS] [VOLUME]", "Create a volume", volume_create_flags, 0, 1, true,
+     cli_verb_volume_create, NULL);
+VERB(v_volume_inspect, "volume inspect", "[OPTIONS] VOLUME [VOLUME...]",
+     "Display detailed information on one or "
+     "more volumes",
+     format_flags, 1, -1, true, cli_verb_volume_inspect, NULL);
+VERB(v_volume_ls, "volume ls", "[OPTIONS]", "List volumes", volume_ls_flags, 0, 0, true, cli_verb_volume_ls,
+     ALIASES("berth volume ls", "berth volume list"));
+VERB(v_volume_prune, "volume prune", "[OPTIONS]", "Remove unused local volumes", volume_prune_flags, 0, 0, true,
+     cli_verb_volume_prune, NULL);
+VERB(v_volume_rm, "volume rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", volume_rm_flags, 1, -1,
+     true, cli_verb_volume_rm, ALIASES("berth volume rm", "berth volume remove"));
+static const struct cli_verb *const volume_verbs[] = {&v_volume_create, &v_volume_inspect, &v_volume_ls,
+						      &v_volume_prune,  &v_volume_rm,      NULL};
 
 const struct cli_verb *const cli_verbs[] = {
     &v_attach,  &v_create,  &v_images,  &v_info,   &v_inspect, &v_kill,    &v_load,    &v_logs,   &v_pause,
     &v_ps,      &v_restart, &v_rm,      &v_rmi,    &v_run,     &v_save,    &v_start,   &v_stop,   &v_tag,
-    &v_unpause, &v_version, &v_wait,    &l_build,  &l_commit,  &l_compose, &l_cp,      &l_diff,   &l_events,
-    &v_exec,    &l_export,  &l_history, &l_import, &l_login,   &l_logout,  &l_network, &l_port,   &l_pull,
-    &l_push,    &l_rename,  &l_search,  &l_stats,  &l_system,  &l_top,     &l_update,  &l_volume, NULL,
+    &v_unpause, &v_version, &v_wait,    &l_build,  &l_commit,  &l_compose, &l_cp,      &v_diff,   &l_events,
+    &v_exec,    &v_export,  &v_history, &l_import, &l_login,   &l_logout,  &l_network, &l_port,   &l_pull,
+    &l_push,    &v_rename,  &l_search,  &l_stats,  &l_system,  &v_top,     &l_update,  &v_volume, NULL,
 };
 
 const struct cli_verb *cli_verb_find(const char *name)
@@ -321,6 +375,31 @@ int cli_main(int argc, char **argv)
 		k++;
 	}
 	const struct cli_verb *verb = cli_verb_find(name);
+	if (verb == &v_volume) {
+		const char *sub = k + 1 < argc ? argv[k + 1] : NULL;
+		if (sub && strcmp(sub, "list") == 0)
+			sub = "ls";
+		else if (sub && strcmp(sub, "remove") == 0)
+			sub = "rm";
+		verb = NULL;
+		for (size_t i = 0; sub && volume_verbs[i]; i++)
+			if (strcmp(volume_verbs[i]->name + 7, sub) == 0)
+				verb = volume_verbs[i];
+		if (!verb) {
+			if (sub && strcmp(sub, "--help") != 0 && strcmp(sub, "-h") != 0) {
+				fprintf(stderr,
+					"berth: '%s' is not a berth volume command.\nSee 'berth volume --help'.\n",
+					sub);
+				return CLI_EXIT_ENGINE;
+			}
+			printf("\nUsage:  berth volume COMMAND\n\nManage volumes\n\nCommands:\n");
+			for (size_t i = 0; volume_verbs[i]; i++)
+				printf("  %-9s %s\n", volume_verbs[i]->name + 7, volume_verbs[i]->summary);
+			printf("\nRun 'berth volume COMMAND --help' for more information on a command.\n");
+			return 0;
+		}
+		k++;
+	}
 	if (!verb) {
 		fprintf(stderr, "berth: '%s' is not a berth command.\nSee 'berth --help'.\n", name);
 		return CLI_EXIT_ENGINE;

@@ -47,6 +47,7 @@ struct cli_verb {
 	bool interspersed;      /* flags may follow positional arguments (false: stop at the first) */
 	int (*run)(struct cli *c, struct cli_args *a);
 	const char *const *aliases; /* "container ls" style names, for help */
+	bool group;                 /* a command of subcommands (volume): dispatched by cli.c */
 };
 
 struct cli_args {
@@ -208,8 +209,8 @@ char *cli_format_prepare(const char *format, bool *is_table);
  */
 int cli_print_rows(json_t *rows, const char *format, const char *dflt, json_t *header);
 
-/* Align tab-separated lines as docker's tabwriter does (min width 10, padding 3). */
-void cli_table_print(FILE *f, const char *text);
+/* Align tab-separated lines as docker's tabwriter does (padding 3; tables use min width 10, top 20). */
+void cli_table_print(FILE *f, const char *text, size_t min_width);
 
 /* "Less than a second", "3 minutes", "About an hour", "2 days" ... */
 void cli_human_duration(int64_t seconds, char *out, size_t len);
@@ -266,6 +267,20 @@ int cli_verb_rmi(struct cli *c, struct cli_args *a);
 int cli_verb_version(struct cli *c, struct cli_args *a);
 int cli_verb_info(struct cli *c, struct cli_args *a);
 int cli_verb_exec(struct cli *c, struct cli_args *a);
+int cli_verb_top(struct cli *c, struct cli_args *a);
+int cli_verb_diff(struct cli *c, struct cli_args *a);
+int cli_verb_rename(struct cli *c, struct cli_args *a);
+int cli_verb_export(struct cli *c, struct cli_args *a);
+int cli_verb_history(struct cli *c, struct cli_args *a);
+int cli_verb_volume_create(struct cli *c, struct cli_args *a);
+int cli_verb_volume_ls(struct cli *c, struct cli_args *a);
+int cli_verb_volume_inspect(struct cli *c, struct cli_args *a);
+int cli_verb_volume_rm(struct cli *c, struct cli_args *a);
+int cli_verb_volume_prune(struct cli *c, struct cli_args *a);
+/* GET path; the reply's JSON, or NULL after printing docker's error (exit 1 for the caller). */
+json_t *cli_get_json(struct cli *c, const char *path);
+/* Write a GET's body to -o's file (atomically) or to stdout (refused on a terminal). */
+int cli_download(struct cli *c, const char *path, const char *output, const char *what);
 
 /* Version of this client, shown by `berth version`. */
 #define CLI_VERSION     "0.1.0"

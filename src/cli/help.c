@@ -54,12 +54,12 @@ void cli_help_main(FILE *f)
 		   "  -h, --help          Print usage\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; cli_verbs[i]; i++)
-		if (cli_verbs[i]->run)
+		if (cli_verbs[i]->run || cli_verbs[i]->group)
 			fprintf(f, "  %-10s  %s\n", cli_verbs[i]->name, cli_verbs[i]->summary);
 	fprintf(f, "\nNot supported yet:\n ");
 	size_t col = 1;
 	for (size_t i = 0; cli_verbs[i]; i++) {
-		if (cli_verbs[i]->run)
+		if (cli_verbs[i]->run || cli_verbs[i]->group)
 			continue;
 		size_t n = strlen(cli_verbs[i]->name) + 1;
 		if (col + n > 78) {

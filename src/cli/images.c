@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,66 +241,14 @@ int cli_verb_load(struct cli *c, struct cli_args *a)
 
 /* ---------- save ---------- */
 
-static int fd_sink(void *arg, const char *buf, size_t len)
-{
-	return b_write_all(*(int *)arg, buf, len);
-}
-
 int cli_verb_save(struct cli *c, struct cli_args *a)
 {
-	const char *output = cli_arg_str(a, "output");
-	int fd = STDOUT_FILENO;
-	if (!output || !*output) {
-		if (isatty(STDOUT_FILENO)) {
-			fprintf(stderr, "cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
-			return CLI_EXIT_FAIL;
-		}
-	}
 	struct cli_buf path = {0};
 	cli_buf_add(&path, "/images/get");
 	for (size_t i = 0; i < a->npos; i++)
 		cli_buf_query(&path, "names", a->pos[i]);
-	/* Into a temporary file next to the output: a failed save leaves no half archive behind. */
-	char *tmp = NULL;
-	if (output && *output) {
-		struct cli_buf t = {0};
-		cli_buf_add(&t, "%s.berth-save-XXXXXX", output);
-		tmp = t.s;
-		fd = mkostemp(tmp, O_CLOEXEC);
-		/* mkostemp makes the file 0600: give it the mode a new file would have. */
-		mode_t mask = umask(0);
-		umask(mask);
-		if (fd >= 0)
-			fchmod(fd, 0666 & ~mask);
-		if (fd < 0) {
-			fprintf(stderr, "failed to save image: invalid output path: %s: %s\n", output, strerror(errno));
-			free(tmp);
-			cli_buf_free(&path);
-			return CLI_EXIT_FAIL;
-		}
-	}
-	struct cli_stream_req req = {
-	    .method = "GET", .path = path.s, .upload_fd = -1, .sink = fd_sink, .sink_arg = &fd};
-	struct cli_resp r;
-	berr e = {0};
-	int rc = cli_http_stream(c, &req, &r, &e);
+	int status = cli_download(c, path.s, cli_arg_str(a, "output"), "save image");
 	cli_buf_free(&path);
-	int status = 0;
-	if (rc < 0 || r.status >= 300) {
-		status = fail_request(c, &r, &e, rc);
-	} else {
-		cli_resp_free(&r);
-		if (tmp && (fsync(fd) < 0 || rename(tmp, output) < 0)) {
-			fprintf(stderr, "failed to save image: %s: %s\n", output, strerror(errno));
-			status = CLI_EXIT_FAIL;
-		}
-	}
-	if (tmp) {
-		close(fd);
-		if (status)
-			unlink(tmp);
-		free(tmp);
-	}
 	return status;
 }
 

@@ -41,7 +41,7 @@ int cli_print_rows(json_t *rows, const char *format, const char *dflt, json_t *h
 	}
 	berr_clear(&e);
 	if (table)
-		cli_table_print(stdout, out.s);
+		cli_table_print(stdout, out.s, 10);
 	else
 		fputs(out.s, stdout);
 	cli_buf_free(&out);

@@ -4,7 +4,7 @@
 
 #include "cli/cli_internal.h"
 
-enum { MIN_WIDTH = 10, PADDING = 3 };
+enum { PADDING = 3 };
 
 /* Width on screen as tabwriter counts it: one per UTF-8 character. */
 static size_t text_width(const char *s, size_t n)
@@ -16,7 +16,7 @@ static size_t text_width(const char *s, size_t n)
 	return w;
 }
 
-void cli_table_print(FILE *f, const char *text)
+void cli_table_print(FILE *f, const char *text, size_t min_width)
 {
 	/* Column widths over every line: a cell is text ended by a tab; the last part is not aligned. */
 	size_t *widths = NULL, ncols = 0;
@@ -32,7 +32,7 @@ void cli_table_print(FILE *f, const char *text)
 				widths = realloc(widths, (col + 1) * sizeof *widths);
 				if (!widths)
 					abort();
-				widths[col] = MIN_WIDTH;
+				widths[col] = min_width;
 				ncols = col + 1;
 			}
 			size_t w = text_width(p, (size_t)(tab - p)) + PADDING;
