@@ -214,6 +214,12 @@ static void wait_(struct api_request *r)
 	api_reply_stream(r, 200, "application/json", wait_read, w, wait_free);
 }
 
+static void rename_(struct api_request *r)
+{
+	berr e = {0};
+	reply_done(r, eng_container_rename(r->eng, r->params[0], api_query(r, "name"), &e), &e);
+}
+
 static void not_yet(struct api_request *r)
 {
 	api_reply_message(r, 501, "%s %s is not supported yet by berthd", r->method, r->path);
@@ -243,7 +249,7 @@ const struct api_route api_container_routes[] = {
     {"PUT", "/containers/*/archive", not_yet, 0},
     {"POST", "/containers/*/resize", api_container_resize, 0},
     {"POST", "/containers/*/update", not_yet, 0},
-    {"POST", "/containers/*/rename", not_yet, 0},
+    {"POST", "/containers/*/rename", rename_, 0},
     {"POST", "/containers/prune", not_yet, 0},
     {0},
 };

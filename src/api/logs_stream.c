@@ -2,6 +2,8 @@
  * GET /containers/{id}/logs: entries of the container's json-file log, filtered (stdout, stderr,
  * since, until, tail), optionally time-stamped, framed as Docker frames them when the container
  * has no terminal (8 bytes: stream, 0, 0, 0, big-endian length), and followed while it runs.
+ * The log may be rotated (PATH.<n> ... PATH.1, then PATH, oldest first): reading goes through them
+ * in order, and a follower moves to the new file when the monitor rotates the one it reads.
  */
 #include "api/logs_stream.h"
 
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/logs.h"
 #include "lib/cleanup.h"
@@ -19,7 +22,12 @@
 struct logs_ctx {
 	struct eng *eng;
 	char *name;
+	char *path; /* the live log file; its rotated ones are path.1 ... */
+	int max_files;
 	FILE *f;
+	dev_t dev; /* of the file f reads: found again among the rotated ones */
+	ino_t ino;
+	bool rotation_seen; /* f was rotated away: read to its end once more, then move on */
 	bool follow, want_out, want_err, timestamps, tty;
 	bool has_since, has_until;
 	struct timespec since, until;
@@ -35,6 +43,7 @@ static void logs_free(void *cls)
 	if (c->f)
 		fclose(c->f);
 	free(c->name);
+	free(c->path);
 	free(c->pending);
 	free(c);
 }
@@ -44,20 +53,88 @@ static bool before(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* Open log file number n (0: the live one) as c->f. */
+static bool open_file(struct logs_ctx *c, int n)
+{
+	_cleanup_free_ char *name = eng_log_file_name(c->path, n);
+	FILE *f = name ? fopen(name, "re") : NULL;
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) < 0) {
+		if (f)
+			fclose(f);
+		return false;
+	}
+	if (c->f)
+		fclose(c->f);
+	c->f = f;
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	c->rotation_seen = false;
+	return true;
+}
+
+/* The number of the file c->f reads now (0: live), -1 when it has been rotated out of existence. */
+static int current_number(struct logs_ctx *c)
+{
+	for (int i = 0; i < c->max_files; i++) {
+		_cleanup_free_ char *name = eng_log_file_name(c->path, i);
+		struct stat st;
+		if (name && stat(name, &st) == 0 && st.st_ino == c->ino && st.st_dev == c->dev)
+			return i;
+	}
+	return -1;
+}
+
+/* The oldest log file there is (0 when only the live one). */
+static int oldest_number(struct logs_ctx *c)
+{
+	for (int i = c->max_files - 1; i > 0; i--) {
+		_cleanup_free_ char *name = eng_log_file_name(c->path, i);
+		if (name && access(name, F_OK) == 0)
+			return i;
+	}
+	return 0;
+}
+
+/* At the end of c->f: go on with the next newer file when there is one. */
+static bool next_file(struct logs_ctx *c)
+{
+	if (!c->path)
+		return false;
+	int cur = c->f ? current_number(c) : -1;
+	struct stat st;
+	if (cur == 0 && fstat(fileno(c->f), &st) == 0 && st.st_size < ftell(c->f)) {
+		fseek(c->f, 0, SEEK_SET); /* with max-file 1 the log is emptied when full */
+		return true;
+	}
+	if (cur == 0)
+		return false;
+	/* Lines written just before the rotation may have come after our last read: once more first. */
+	if (c->f && !c->rotation_seen) {
+		c->rotation_seen = true;
+		return true;
+	}
+	return open_file(c, cur > 0 ? cur - 1 : oldest_number(c));
+}
+
 /* The next entry to send, framed, into c->pending; false at the end of what is there now. */
 static bool next_entry(struct logs_ctx *c)
 {
 	for (;;) {
 		char *line = NULL;
 		size_t cap = 0;
-		long at = ftell(c->f);
-		ssize_t n = getline(&line, &cap, c->f);
+		long at = c->f ? ftell(c->f) : -1;
+		ssize_t n = c->f ? getline(&line, &cap, c->f) : -1;
 		if (n <= 0 || line[n - 1] != '\n') {
 			/* Nothing more, or a line the monitor is still writing: come back for it. */
 			free(line);
-			clearerr(c->f);
-			if (at >= 0)
-				fseek(c->f, at, SEEK_SET);
+			if (c->f) {
+				clearerr(c->f);
+				if (at >= 0)
+					fseek(c->f, at, SEEK_SET);
+			}
+			if (n <= 0 && next_file(c))
+				continue;
 			return false;
 		}
 		struct eng_log_entry ent;
@@ -131,17 +208,18 @@ static ssize_t logs_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 }
 
-/* Position f at the start of the last `tail` lines. */
-static void seek_tail(FILE *f, long long tail)
+/*
+ * In f, from its end, look for the start of the last `want` lines; *found: how many there were
+ * (less than want: all of them, and f is left at its start).
+ */
+static void seek_tail(FILE *f, long long want, long long *found)
 {
-	if (tail < 0)
-		return;
+	*found = 0;
 	if (fseek(f, 0, SEEK_END) < 0)
 		return;
 	long end = ftell(f), pos = end;
-	long long lines = 0;
 	char buf[8192];
-	while (pos > 0) {
+	while (pos > 0 && want > 0) {
 		long chunk = pos > (long)sizeof buf ? (long)sizeof buf : pos;
 		pos -= chunk;
 		fseek(f, pos, SEEK_SET);
@@ -150,16 +228,37 @@ static void seek_tail(FILE *f, long long tail)
 		for (long i = chunk - 1; i >= 0; i--) {
 			if (buf[i] != '\n' || pos + i == end - 1)
 				continue;
-			if (++lines == tail) {
+			if (++*found == want) {
 				fseek(f, pos + i + 1, SEEK_SET);
 				return;
 			}
 		}
 	}
-	if (tail == 0)
-		fseek(f, end, SEEK_SET);
-	else
-		fseek(f, 0, SEEK_SET);
+	/* The first line has no newline before it. */
+	if (want > 0 && end > 0)
+		++*found;
+	fseek(f, want == 0 ? end : 0, SEEK_SET);
+}
+
+/* Open the file and position where reading starts: the oldest file, or the last `tail` lines across them. */
+static void open_for_reading(struct logs_ctx *c, long long tail)
+{
+	if (tail < 0) {
+		int oldest = oldest_number(c);
+		if (!open_file(c, oldest) && oldest != 0)
+			open_file(c, 0);
+		return;
+	}
+	long long left = tail;
+	for (int i = 0; i < c->max_files; i++) {
+		if (!open_file(c, i))
+			return; /* no older file: c->f (if any) is at the start of the newest we have */
+		long long found;
+		seek_tail(c->f, left, &found);
+		if (found >= left)
+			return;
+		left -= found;
+	}
 }
 
 void api_container_logs(struct api_request *r)
@@ -211,18 +310,19 @@ void api_container_logs(struct api_request *r)
 		logs_free(c);
 		return;
 	}
-	c->tty = src.tty;
-	c->name = strdup(r->params[0]);
-	c->f = fopen(src.path, "re");
-	eng_log_source_free(&src);
-	if (!c->f && errno != ENOENT) {
-		api_reply_message(r, 500, "opening the log: %s", strerror(errno));
+	if (!src.readable) {
+		eng_log_source_free(&src);
 		logs_free(c);
+		api_reply_message(r, 501, "configured logging driver does not support reading");
 		return;
 	}
-	if (!c->f)
-		c->f = fopen("/dev/null", "re"); /* never started: no log yet */
-	seek_tail(c->f, tail_n);
+	c->tty = src.tty;
+	c->name = strdup(r->params[0]);
+	c->path = steal_ptr(src.path);
+	c->max_files = src.max_files < 1 ? 1 : src.max_files;
+	eng_log_source_free(&src);
+	/* A container never started has no log yet: a follower finds it when it comes. */
+	open_for_reading(c, tail_n);
 	api_reply_stream(r, 200,
 			 c->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
 			 logs_read, c, logs_free);

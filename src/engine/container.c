@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "engine/exec.h"
+#include "engine/logs.h"
 #include "engine/monitor.h"
 #include "engine/names.h"
+#include "engine/restart.h"
 #include "engine/signals.h"
 #include "engine/spec.h"
 #include "engine/volumes.h"
@@ -139,7 +141,7 @@ static int resolve_mounts(struct eng *eng, struct eng_mount *m, size_t n, json_t
 	return 0;
 }
 
-static bool name_taken(struct eng *eng, const char *name, const char **by)
+bool ctr_name_taken(struct eng *eng, const char *name, const char **by)
 {
 	for (struct ctr *c = eng->ctrs; c; c = c->next) {
 		if (strcmp(c->name, name) == 0) {
@@ -195,6 +197,9 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 	json_t *host_config = json_object_get(body, "HostConfig");
 	if (host_config && !json_is_object(host_config))
 		return berr_invalid(e, "HostConfig: expected an object, got %s", b_json_type_name(host_config));
+	if (eng_restart_policy_check(host_config, e) < 0 ||
+	    eng_log_config_check(json_object_get(host_config, "LogConfig"), e) < 0)
+		return -1;
 	const char *image_name = json_string_value(json_object_get(body, "Image"));
 	if (!image_name || !*image_name)
 		return berr_invalid(e, "No image specified: the request's Image is empty");
@@ -225,7 +230,7 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 		if (asprintf(&slash_name, "%s%s", name[0] == '/' ? "" : "/", name) < 0)
 			return berr_set(e, ENOMEM, "container name");
 		const char *by;
-		if (name_taken(eng, slash_name, &by))
+		if (ctr_name_taken(eng, slash_name, &by))
 			return berr_plain(
 			    e, EEXIST,
 			    "Conflict. The container name \"%s\" is already in use by container \"%s\". You "
@@ -240,7 +245,7 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 			free(slash_name);
 			if (asprintf(&slash_name, "/%s", gen) < 0)
 				return berr_set(e, ENOMEM, "container name");
-			if (!name_taken(eng, slash_name, &by))
+			if (!ctr_name_taken(eng, slash_name, &by))
 				break;
 		}
 	}
@@ -283,8 +288,14 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 	json_t *hc = host_config ? json_deep_copy(host_config) : json_object();
 	if (!json_object_get(hc, "NetworkMode"))
 		json_object_set_new(hc, "NetworkMode", json_string("default"));
-	if (!json_object_get(hc, "LogConfig"))
-		json_object_set_new(hc, "LogConfig", json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
+	json_t *log_config = json_object_get(hc, "LogConfig");
+	if (!json_is_object(log_config))
+		json_object_set_new(hc, "LogConfig",
+				    log_config = json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
+	if (!*(json_string_value(json_object_get(log_config, "Type")) ?: ""))
+		json_object_set_new(log_config, "Type", json_string("json-file")); /* Docker's default driver */
+	if (!json_is_object(json_object_get(log_config, "Config")))
+		json_object_set_new(log_config, "Config", json_object());
 	if (!json_object_get(hc, "RestartPolicy"))
 		json_object_set_new(hc, "RestartPolicy", json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
 	json_object_set_new(c->doc, "HostConfig", hc);
@@ -304,7 +315,11 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 	_cleanup_free_ char *log_path = NULL;
 	if (asprintf(&log_path, "%s/%s/%s-json.log", eng->containers_dir, c->id, c->id) < 0)
 		return berr_set(e, ENOMEM, "container %s", c->id);
-	json_object_set_new(c->doc, "LogPath", json_string(log_path));
+	bool log_file;
+	long long log_max_size;
+	int log_max_files;
+	eng_log_config_rotation(log_config, &log_file, &log_max_size, &log_max_files);
+	json_object_set_new(c->doc, "LogPath", json_string(log_file ? log_path : "")); /* Docker's for "none" */
 	const char *hostname = json_string_value(json_object_get(w->merged, "Hostname"));
 	char short_id[13];
 	memcpy(short_id, c->id, 12);
@@ -412,7 +427,7 @@ static void on_monitor_ready(void *arg)
 static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 {
 	const char *status = ctr_status(c);
-	if (strcmp(status, "running") == 0)
+	if (strcmp(status, "running") == 0 || strcmp(status, "restarting") == 0)
 		return berr_plain(e, EALREADY, "container %s is already running", c->id);
 	if (strcmp(status, "paused") == 0)
 		return berr_plain(e, EBUSY, "cannot start a paused container, try unpause instead");
@@ -471,12 +486,19 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	unlink(exit_path);
 
 	json_t *config = json_object_get(c->doc, "Config");
+	bool log_file;
+	long long log_max_size;
+	int log_max_files;
+	eng_log_config_rotation(json_object_get(json_object_get(c->doc, "HostConfig"), "LogConfig"), &log_file,
+				&log_max_size, &log_max_files);
 	struct ready_ctx rc = {eng, c};
 	struct eng_monitor_args ma = {
 	    .dir = dir,
 	    .runtime_root = eng->runtime_root,
 	    .id = c->id,
-	    .log_path = json_string_value(json_object_get(c->doc, "LogPath")),
+	    .log_path = log_file ? json_string_value(json_object_get(c->doc, "LogPath")) : NULL,
+	    .log_max_size = log_max_size,
+	    .log_max_files = log_max_files,
 	    .open_stdin = json_is_true(json_object_get(config, "OpenStdin")),
 	    .stdin_once = json_is_true(json_object_get(config, "StdinOnce")),
 	    .on_ready = on_monitor_ready,
@@ -522,6 +544,11 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	return r;
 }
 
+int ctr_start_locked(struct eng *eng, struct ctr *c, berr *e)
+{
+	return start_locked(eng, c, e);
+}
+
 static int remove_locked(struct eng *eng, struct ctr *c, bool force, bool volumes, berr *e);
 
 int eng_container_start(struct eng *eng, const char *name, berr *e)
@@ -530,6 +557,8 @@ int eng_container_start(struct eng *eng, const char *name, berr *e)
 	struct ctr *c;
 	int r = ctr_find(eng, name, &c, e);
 	if (r == 0) {
+		if (!ctr_running(c) && !ctr_restarting(c))
+			ctr_restart_reset(c); /* a start by hand: the restart policy starts over */
 		r = start_locked(eng, c, e);
 		/* --rm: a container that could not start goes too, as Docker does (the CLI waits for its removal). */
 		if (r < 0 && e->errnum != EALREADY &&
@@ -580,6 +609,8 @@ static int signal_locked(struct eng *eng, struct ctr *c, int sig, berr *e)
 
 static int stop_locked(struct eng *eng, struct ctr *c, int timeout, const char *signal, berr *e)
 {
+	if (ctr_restart_cancel(eng, c, true))
+		return 0; /* waiting to restart: stopping it is cancelling that */
 	if (!ctr_running(c))
 		return berr_plain(e, EALREADY, "container %s is not running", c->id);
 	json_t *config = json_object_get(c->doc, "Config");
@@ -593,6 +624,7 @@ static int stop_locked(struct eng *eng, struct ctr *c, int timeout, const char *
 		timeout = json_is_integer(t) ? (int)json_integer_value(t) : 10;
 	}
 	unsigned before = c->exits;
+	ctr_restart_manual_stop(eng, c, true);
 	/* A frozen container gets its signal only once thawed. */
 	if (strcmp(ctr_status(c), "paused") == 0) {
 		berr ignored = {0};
@@ -636,10 +668,13 @@ int eng_container_restart(struct eng *eng, const char *name, int timeout, const 
 	struct ctr *c;
 	int r = ctr_find(eng, name, &c, e);
 	if (r == 0) {
+		ctr_restart_cancel(eng, c, true);
 		if (ctr_running(c))
 			r = stop_locked(eng, c, timeout, signal, e);
-		if (r == 0)
+		if (r == 0) {
+			ctr_restart_reset(c);
 			r = start_locked(eng, c, e);
+		}
 		ctr_put(eng, c);
 	}
 	unlock(eng);
@@ -655,10 +690,24 @@ int eng_container_kill(struct eng *eng, const char *name, const char *signal, be
 	struct ctr *c;
 	int r = ctr_find(eng, name, &c, e);
 	if (r == 0) {
-		if (!ctr_running(c))
+		/* Docker's rule: the stop signal (any signal without a StopSignal) or SIGKILL ends the policy's run. */
+		json_t *config = json_object_get(c->doc, "Config");
+		const char *stop_signal = json_string_value(json_object_get(config, "StopSignal"));
+		int stop_sig = 0;
+		berr ignored = {0};
+		bool cancel = sig == SIGKILL || !stop_signal || !*stop_signal ||
+			      (eng_signal_parse(stop_signal, &stop_sig, &ignored) == 0 && stop_sig == sig);
+		berr_clear(&ignored);
+		if (ctr_restarting(c)) {
+			ctr_restart_manual_stop(eng, c, cancel);
+			if (cancel)
+				ctr_restart_cancel(eng, c, true);
+		} else if (!ctr_running(c)) {
 			r = berr_plain(e, EBUSY, "Container %s is not running", c->id);
-		else
+		} else {
+			ctr_restart_manual_stop(eng, c, cancel);
 			r = signal_locked(eng, c, sig, e);
+		}
 		ctr_put(eng, c);
 	}
 	unlock(eng);
@@ -672,7 +721,10 @@ int eng_container_pause(struct eng *eng, const char *name, bool pause, berr *e)
 	int r = ctr_find(eng, name, &c, e);
 	if (r == 0) {
 		const char *status = ctr_status(c);
-		if (!ctr_running(c))
+		if (ctr_restarting(c))
+			r = berr_plain(e, EBUSY, "Container %s is restarting, wait until the container is running",
+				       c->id);
+		else if (!ctr_running(c))
 			r = berr_plain(e, EBUSY, "Container %s is not running", c->id);
 		else if (pause && strcmp(status, "paused") == 0)
 			r = berr_plain(e, EBUSY, "Container %s is already paused", c->id);
@@ -714,9 +766,10 @@ int eng_container_wait(struct eng *eng, const char *name, const char *condition,
 			*exits = (long)c->exits;
 		unsigned before = (unsigned)*exits;
 		for (;;) {
+			bool stopped = !ctr_running(c) && !ctr_restarting(c); /* Docker: restarting is running */
 			bool done = removed     ? c->removed
 				    : next_exit ? c->exits != before || c->removed
-						: !ctr_running(c) || c->exits != before || c->removed;
+						: stopped || c->exits != before || c->removed;
 			if (done)
 				break;
 			if (eng->shutting_down) {
@@ -768,6 +821,14 @@ static int remove_locked(struct eng *eng, struct ctr *c, bool force, bool volume
 {
 	if (c->removing)
 		return berr_plain(e, EBUSY, "removal of container %s is already in progress", c->id);
+	if (ctr_restarting(c)) {
+		if (!force)
+			return berr_plain(e, EBUSY,
+					  "You cannot remove a restarting container %s. Stop the container before "
+					  "attempting removal or force remove",
+					  c->id);
+		ctr_restart_cancel(eng, c, true);
+	}
 	if (ctr_running(c)) {
 		if (!force)
 			return berr_plain(e, EBUSY,
@@ -826,6 +887,9 @@ int eng_container_log_source(struct eng *eng, const char *name, struct eng_log_s
 	int r = ctr_find(eng, name, &c, e);
 	if (r == 0) {
 		out->path = strdup(json_string_value(json_object_get(c->doc, "LogPath")) ?: "");
+		long long max_size;
+		eng_log_config_rotation(json_object_get(json_object_get(c->doc, "HostConfig"), "LogConfig"),
+					&out->readable, &max_size, &out->max_files);
 		out->tty = json_is_true(json_object_get(json_object_get(c->doc, "Config"), "Tty"));
 		ctr_put(eng, c);
 	}

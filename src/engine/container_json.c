@@ -15,7 +15,11 @@ static json_t *inspect_doc(struct eng *eng, struct ctr *c)
 	if (!out)
 		return NULL;
 	json_object_del(out, "BerthMonitor");
+	json_object_del(out, "BerthManuallyStopped");
 	json_object_del(out, "Rootfs");
+	/* Docker counts a container waiting to restart as running. */
+	if (strcmp(ctr_status(c), "restarting") == 0)
+		json_object_set_new(json_object_get(out, "State"), "Running", json_true());
 	json_t *mounts = json_object_get(out, "Mounts"), *m;
 	size_t i;
 	json_array_foreach (mounts, i, m) {
@@ -116,6 +120,10 @@ static void status_text(struct ctr *c, char *buf, size_t size)
 	if (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0) {
 		human_duration(seconds_since(json_string_value(json_object_get(st, "StartedAt"))), d, sizeof d);
 		snprintf(buf, size, "Up %s%s", d, strcmp(status, "paused") == 0 ? " (Paused)" : "");
+	} else if (strcmp(status, "restarting") == 0) {
+		human_duration(seconds_since(json_string_value(json_object_get(st, "FinishedAt"))), d, sizeof d);
+		snprintf(buf, size, "Restarting (%d) %s ago", (int)json_integer_value(json_object_get(st, "ExitCode")),
+			 d);
 	} else if (strcmp(status, "exited") == 0) {
 		human_duration(seconds_since(json_string_value(json_object_get(st, "FinishedAt"))), d, sizeof d);
 		snprintf(buf, size, "Exited (%d) %s ago", (int)json_integer_value(json_object_get(st, "ExitCode")), d);
@@ -301,7 +309,7 @@ int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, js
 		struct ctr *c = v[j];
 		if (limit >= 0 && json_array_size(arr) >= (size_t)limit)
 			break;
-		if (!all && limit < 0 && !status_filter && !ctr_running(c))
+		if (!all && limit < 0 && !status_filter && !ctr_running(c) && strcmp(ctr_status(c), "restarting") != 0)
 			continue;
 		bool ok = true;
 		for (size_t f = 0; f < ARRAY_SIZE(filter_kinds) && ok; f++) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/exec.h"
+#include "engine/restart.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/timefmt.h"
@@ -185,6 +186,10 @@ static void *reaper_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == eng->stop_efd)
 				return NULL;
+			if (evs[i].data.fd == eng->restart_tfd) {
+				eng_restart_due(eng);
+				continue;
+			}
 			char id[65] = "";
 			pthread_mutex_lock(&eng->lock);
 			for (struct ctr *c = eng->ctrs; c; c = c->next) {
@@ -194,6 +199,7 @@ static void *reaper_main(void *arg)
 				/* Our own child: reap it. An adopted one (a previous daemon's) is init's to reap. */
 				waitid((idtype_t)3 /* P_PIDFD */, (id_t)c->monitor_pidfd, &info, WEXITED | WNOHANG);
 				ctr_mark_exited(eng, c);
+				ctr_restart_after_exit(eng, c);
 				memcpy(id, c->id, sizeof id);
 				break;
 			}
@@ -280,6 +286,8 @@ static void eng_free(struct eng *eng)
 		close(eng->epfd);
 	if (eng->stop_efd >= 0)
 		close(eng->stop_efd);
+	if (eng->restart_tfd >= 0)
+		close(eng->restart_tfd);
 	free(eng->data_root);
 	free(eng->exec_root);
 	free(eng->containers_dir);
@@ -296,7 +304,7 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 	struct eng *eng = calloc(1, sizeof *eng);
 	if (!eng)
 		return berr_set(e, ENOMEM, "opening the engine");
-	eng->epfd = eng->stop_efd = -1;
+	eng->epfd = eng->stop_efd = eng->restart_tfd = -1;
 	pthread_mutex_init(&eng->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -327,10 +335,15 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 		eng_free(eng);
 		return -1;
 	}
+	if (eng_restart_timer_open(eng, e) < 0) {
+		eng_free(eng);
+		return -1;
+	}
 	if (eng_db_each(eng->db, adopt, eng, e) < 0) {
 		eng_free(eng);
 		return berr_wrap(e, "restoring containers");
 	}
+	eng_restart_on_daemon_start(eng);
 	if (eng_execs_open(eng, db_path, e) < 0) {
 		eng_free(eng);
 		return berr_wrap(e, "restoring exec instances");

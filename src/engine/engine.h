@@ -54,11 +54,15 @@ int eng_container_remove(struct eng *eng, const char *name, bool force, bool vol
 int eng_container_inspect(struct eng *eng, const char *name, json_t **out, berr *e);
 /* GET /containers/json: filters is the decoded "filters" parameter (may be NULL). limit < 0: all. */
 int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, json_t **out, berr *e);
+/* POST /containers/{id}/rename: Docker's name rules (EINVAL), a name in use: EEXIST. */
+int eng_container_rename(struct eng *eng, const char *name, const char *new_name, berr *e);
 
 /* What `logs` needs: the log file and whether the container is still running (follow). */
 struct eng_log_source {
 	char *path;
 	bool tty;
+	bool readable; /* false: LogConfig "none" (no log to read) */
+	int max_files; /* path, path.1 ... path.<max_files - 1> after rotations */
 };
 int eng_container_log_source(struct eng *eng, const char *name, struct eng_log_source *out, berr *e);
 void eng_log_source_free(struct eng_log_source *s);

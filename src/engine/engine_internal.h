@@ -30,6 +30,10 @@ struct ctr {
 	bool removing, removed;
 	int refs; /* the list's reference and every waiter's */
 	struct pending_attach *pending;
+	/* Restart policy (restart.c): the last back-off, a pending restart and when it is due. */
+	unsigned restart_delay_ms;
+	bool restart_pending, restart_fresh, restart_canceled;
+	struct timespec restart_at; /* CLOCK_MONOTONIC */
 	struct ctr *next;
 };
 
@@ -42,6 +46,7 @@ struct eng {
 	struct vol_store *vols;
 	struct ctr *ctrs; /* in creation order */
 	int epfd, stop_efd;
+	int restart_tfd; /* restart.c's timer, on epfd */
 	pthread_t reaper;
 	bool reaper_started;
 	bool shutting_down;
@@ -58,11 +63,17 @@ int ctr_save(struct eng *eng, struct ctr *c, berr *e);
 int ctr_watch(struct eng *eng, struct ctr *c, berr *e);
 /* The state strings of a record. */
 const char *ctr_status(const struct ctr *c);
+/* A monitor runs it (paused too). While "restarting" the record says false; inspect shows Docker's true. */
 bool ctr_running(const struct ctr *c);
 /* "containers/<id>/<file>" (malloc'd). */
 char *ctr_path(struct eng *eng, const struct ctr *c, const char *file);
 /* Mark the container exited from its exit.json (or 255 without one), under the lock. */
 void ctr_mark_exited(struct eng *eng, struct ctr *c);
+
+/* Start c (under the lock), as POST /containers/{id}/start does but without its checks' resets. */
+int ctr_start_locked(struct eng *eng, struct ctr *c, berr *e);
+/* Does another container have this name ("/name")? *by: its ID. */
+bool ctr_name_taken(struct eng *eng, const char *name, const char **by);
 
 /* Connect the attaches waiting for c's start to its monitor (under the lock, when the monitor is ready). */
 void ctr_connect_pending(struct eng *eng, struct ctr *c);

@@ -1,9 +1,13 @@
 #include "engine/logs.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -165,7 +169,72 @@ void eng_log_entry_free(struct eng_log_entry *entry)
 	entry->data = NULL;
 }
 
-static int write_entry(enum eng_log_stream stream, int fd, const char *data, size_t len, berr *e)
+char *eng_log_file_name(const char *path, int n)
+{
+	char *name = NULL;
+	if ((n > 0 ? asprintf(&name, "%s.%d", path, n) : asprintf(&name, "%s", path)) < 0)
+		return NULL;
+	return name;
+}
+
+int eng_log_file_open(struct eng_log_file *f, const char *path, long long max_size, int max_files, berr *e)
+{
+	*f = (struct eng_log_file){.path = path, .max_size = max_size, .max_files = max_files < 1 ? 1 : max_files};
+	f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (f->fd < 0)
+		return berr_sys(e, "opening the log %s", path);
+	struct stat st;
+	if (fstat(f->fd, &st) == 0)
+		f->size = st.st_size;
+	return 0;
+}
+
+void eng_log_file_close(struct eng_log_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* PATH.<n-1> goes, PATH.<i> becomes PATH.<i+1>, PATH becomes PATH.1, and a new PATH is opened. */
+static int rotate(struct eng_log_file *f, berr *e)
+{
+	if (f->max_files < 2) {
+		if (ftruncate(f->fd, 0) < 0)
+			return berr_sys(e, "emptying the log %s", f->path);
+		f->size = 0;
+		return 0;
+	}
+	for (int i = f->max_files - 1; i >= 1; i--) {
+		char *from = eng_log_file_name(f->path, i - 1), *to = eng_log_file_name(f->path, i);
+		int r = from && to && rename(from, to) < 0 && errno != ENOENT ? -1 : 0;
+		if (r < 0)
+			berr_sys(e, "rotating the log %s", from);
+		free(from);
+		free(to);
+		if (r < 0)
+			return -1;
+	}
+	int fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return berr_sys(e, "opening the log %s", f->path);
+	close(f->fd);
+	f->fd = fd;
+	f->size = 0;
+	return 0;
+}
+
+int eng_log_file_write(struct eng_log_file *f, const char *data, size_t len, berr *e)
+{
+	if (f->max_size > 0 && f->size >= f->max_size && f->path && rotate(f, e) < 0)
+		return -1;
+	if (b_write_all(f->fd, data, len) < 0)
+		return berr_sys(e, "writing the log");
+	f->size += (long long)len;
+	return 0;
+}
+
+static int write_entry(enum eng_log_stream stream, struct eng_log_file *f, const char *data, size_t len, berr *e)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -173,14 +242,12 @@ static int write_entry(enum eng_log_stream stream, int fd, const char *data, siz
 	char *line = eng_log_encode(stream, data, len, &now, &n);
 	if (!line)
 		return berr_set(e, ENOMEM, "encoding a log line");
-	int r = b_write_all(fd, line, n);
+	int r = eng_log_file_write(f, line, n, e);
 	free(line);
-	if (r < 0)
-		return berr_sys(e, "writing the log");
-	return 0;
+	return r;
 }
 
-int eng_log_splitter_feed(struct eng_log_splitter *s, int fd, const char *data, size_t len, berr *e)
+int eng_log_splitter_feed(struct eng_log_splitter *s, struct eng_log_file *f, const char *data, size_t len, berr *e)
 {
 	while (len > 0) {
 		const char *nl = memchr(data, '\n', len);
@@ -190,7 +257,7 @@ int eng_log_splitter_feed(struct eng_log_splitter *s, int fd, const char *data, 
 			take = MAX_LINE - s->len;
 		if (s->len == 0 && nl && take == line_len) {
 			/* A whole line with nothing buffered: no copy. */
-			if (write_entry(s->stream, fd, data, take, e) < 0)
+			if (write_entry(s->stream, f, data, take, e) < 0)
 				return -1;
 		} else {
 			if (s->len + take > s->cap) {
@@ -203,7 +270,7 @@ int eng_log_splitter_feed(struct eng_log_splitter *s, int fd, const char *data, 
 			memcpy(s->buf + s->len, data, take);
 			s->len += take;
 			if (s->buf[s->len - 1] == '\n' || s->len == MAX_LINE) {
-				if (write_entry(s->stream, fd, s->buf, s->len, e) < 0)
+				if (write_entry(s->stream, f, s->buf, s->len, e) < 0)
 					return -1;
 				s->len = 0;
 			}
@@ -214,11 +281,11 @@ int eng_log_splitter_feed(struct eng_log_splitter *s, int fd, const char *data, 
 	return 0;
 }
 
-int eng_log_splitter_flush(struct eng_log_splitter *s, int fd, berr *e)
+int eng_log_splitter_flush(struct eng_log_splitter *s, struct eng_log_file *f, berr *e)
 {
 	int r = 0;
 	if (s->len > 0)
-		r = write_entry(s->stream, fd, s->buf, s->len, e);
+		r = write_entry(s->stream, f, s->buf, s->len, e);
 	free(s->buf);
 	s->buf = NULL;
 	s->len = s->cap = 0;

@@ -72,6 +72,9 @@ int eng_monitor_spawn(const struct eng_monitor_args *a, pid_t *monitor, pid_t *p
 		close(status[1]);
 		return berr_sys(e, "creating the monitor's start pipe");
 	}
+	char max_size[24], max_files[12]; /* formatted before the fork: the child may not call snprintf */
+	snprintf(max_size, sizeof max_size, "%lld", a->log_max_size > 0 ? a->log_max_size : 0);
+	snprintf(max_files, sizeof max_files, "%d", a->log_max_files > 0 ? a->log_max_files : 1);
 	pid_t child = fork();
 	if (child < 0) {
 		berr_sys(e, "forking the monitor");
@@ -102,7 +105,9 @@ int eng_monitor_spawn(const struct eng_monitor_args *a, pid_t *monitor, pid_t *p
 				(char *)(a->log_path ? a->log_path : ""),
 				a->open_stdin ? "1" : "0",
 				a->stdin_once ? "1" : "0",
-				a->exec ? "exec" : NULL,
+				a->exec ? "exec" : "run",
+				max_size,
+				max_files,
 				NULL};
 		execv("/proc/self/exe", argv);
 		_exit(127);
@@ -222,7 +227,7 @@ struct client {
 
 struct mon {
 	const char *dir;
-	int log_fd;
+	struct eng_log_file log; /* log.fd -1: no log */
 	bool tty, stdin_once;
 	int out_fd, err_fd; /* the container's stdout and stderr (the pty master for both with a terminal) */
 	int in_fd;          /* the container's stdin: a pipe's write end, the pty master, or -1 */
@@ -275,7 +280,7 @@ static bool pump(struct mon *m, int fd, enum eng_log_stream stream)
 			return false;
 		berr e = {0};
 		struct eng_log_splitter *s = stream == ENG_LOG_STDERR ? &m->se : &m->so;
-		if (m->log_fd >= 0 && eng_log_splitter_feed(s, m->log_fd, buf, (size_t)n, &e) < 0)
+		if (m->log.fd >= 0 && eng_log_splitter_feed(s, &m->log, buf, (size_t)n, &e) < 0)
 			berr_clear(&e); /* a full disk must not stop the container: the log loses it */
 		fan_out(m, stream, buf, (size_t)n);
 		if (fcntl(fd, F_GETFL) & O_NONBLOCK)
@@ -369,14 +374,15 @@ static int listen_attach(berr *e)
 
 int eng_monitor_main(int argc, char **argv)
 {
-	/* An 8th argument "exec": an exec's process in the running container ID, described by DIR/process.json. */
-	bool exec_mode = argc == 8 && strcmp(argv[7], "exec") == 0;
-	if (argc != 7 && !exec_mode) {
-		fprintf(stderr, "usage: %s DIR RUNTIME_ROOT ID LOG_PATH OPEN_STDIN STDIN_ONCE [exec]\n",
+	/* MODE "exec": an exec's process in the running container ID, described by DIR/process.json. */
+	if (argc != 10) {
+		fprintf(stderr,
+			"usage: %s DIR RUNTIME_ROOT ID LOG_PATH OPEN_STDIN STDIN_ONCE MODE MAX_SIZE MAX_FILES\n",
 			ENG_MONITOR_ARGV0);
 		return 2;
 	}
 	const char *dir = argv[1], *runtime_root = argv[2], *id = argv[3], *log_path = argv[4];
+	bool exec_mode = strcmp(argv[7], "exec") == 0;
 	bool open_stdin = strcmp(argv[5], "1") == 0;
 	berr e = {0};
 	/* Run from a sealed copy of ourselves: the container must not reach our binary (CVE-2019-5736). */
@@ -395,11 +401,9 @@ int eng_monitor_main(int argc, char **argv)
 		return fail(&e);
 	}
 	/* An empty LOG_PATH: no log (an exec's output goes only to its client, as Docker's). */
-	m.log_fd = *log_path ? open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640) : -1;
-	if (*log_path && m.log_fd < 0) {
-		berr_sys(&e, "opening the log %s", log_path);
+	m.log.fd = -1;
+	if (*log_path && eng_log_file_open(&m.log, log_path, strtoll(argv[8], NULL, 10), atoi(argv[9]), &e) < 0)
 		return fail(&e);
-	}
 	if ((m.listen_fd = listen_attach(&e)) < 0)
 		return fail(&e);
 	/* Attach connections made before the start get all of the output: wait for the daemon's go. */
@@ -511,9 +515,9 @@ int eng_monitor_main(int argc, char **argv)
 			}
 		}
 	}
-	if (m.log_fd >= 0) {
-		eng_log_splitter_flush(&m.so, m.log_fd, &e);
-		eng_log_splitter_flush(&m.se, m.log_fd, &e);
+	if (m.log.fd >= 0) {
+		eng_log_splitter_flush(&m.so, &m.log, &e);
+		eng_log_splitter_flush(&m.se, &m.log, &e);
 	}
 	berr_clear(&e);
 	reap(-1, &status);

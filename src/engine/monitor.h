@@ -18,7 +18,9 @@ struct eng_monitor_args {
 	const char *dir;          /* containers/<id>: config.json (the bundle), the log, exit.json */
 	const char *runtime_root; /* the oci/ state root */
 	const char *id;
-	const char *log_path;        /* NULL: no log */
+	const char *log_path;   /* NULL: no log */
+	long long log_max_size; /* rotation (logs.h's eng_log_file); <= 0: none */
+	int log_max_files;
 	bool open_stdin, stdin_once; /* Config.OpenStdin: the container's stdin is a pipe attach writes to */
 	bool exec;                   /* an exec's process in the running container id (dir holds process.json) */
 	/* Called when the monitor listens for attach connections, before the container starts. */
@@ -34,8 +36,9 @@ struct eng_monitor_args {
 int eng_monitor_spawn(const struct eng_monitor_args *a, pid_t *monitor, pid_t *pid, berr *e);
 
 /*
- * main() of "berth-monitor DIR RUNTIME_ROOT ID LOG_PATH OPEN_STDIN STDIN_ONCE [exec]" (fd 3: the status
- * pipe, fd 4: the go pipe; LOG_PATH "" for none; "exec": run DIR/process.json in the running
+ * main() of "berth-monitor DIR RUNTIME_ROOT ID LOG_PATH OPEN_STDIN STDIN_ONCE MODE LOG_MAX_SIZE
+ * LOG_MAX_FILES" (fd 3: the status pipe, fd 4: the go pipe; LOG_PATH "" for none, rotated at
+ * LOG_MAX_SIZE bytes, 0 never; MODE "run", or "exec": run DIR/process.json in the running
  * container ID with eng_exec_run, and leave the container's runtime state alone at the end).
  * It listens on DIR/attach.sock: a client sends one JSON line,
  * {"Stdin":true,"Stdout":true,"Stderr":true}, then gets the output (raw with a terminal, else in

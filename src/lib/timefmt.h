@@ -15,3 +15,8 @@ void b_time_now(char out[B_TIME_LEN]);
  * `until` take). false on anything else.
  */
 bool b_time_parse(const char *s, struct timespec *out);
+/*
+ * What Docker's `until` filters take: a Go duration before now ("10m", "1h30m"), what b_time_parse
+ * reads, or a date "2006-01-02" / "2006-01-02T15:04:05" without a zone (UTC).
+ */
+bool b_time_parse_ago(const char *s, const struct timespec *now, struct timespec *out);

@@ -73,10 +73,11 @@ static char **split(const char *const *pieces, size_t n, size_t *count)
 	assert_true(fd >= 0);
 	unlink(path);
 	struct eng_log_splitter s = {.stream = ENG_LOG_STDOUT};
+	struct eng_log_file f = {.fd = fd};
 	berr e = {0};
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(eng_log_splitter_feed(&s, fd, pieces[i], strlen(pieces[i]), &e), 0);
-	assert_int_equal(eng_log_splitter_flush(&s, fd, &e), 0);
+		assert_int_equal(eng_log_splitter_feed(&s, &f, pieces[i], strlen(pieces[i]), &e), 0);
+	assert_int_equal(eng_log_splitter_flush(&s, &f, &e), 0);
 	off_t size = lseek(fd, 0, SEEK_END);
 	char *buf = calloc(1, (size_t)size + 1);
 	assert_int_equal(pread(fd, buf, (size_t)size, 0), size);
