@@ -47,6 +47,9 @@ struct api_route {
 /* The routes each file serves, ended by a zeroed entry. */
 extern const struct api_route api_system_routes[];
 extern const struct api_route api_container_routes[];
+extern const struct api_route api_top_routes[];
+extern const struct api_route api_stats_routes[];
+extern const struct api_route api_event_routes[];
 extern const struct api_route api_image_routes[];
 extern const struct api_route api_volume_routes[];
 extern const struct api_route api_system_df_routes[];
@@ -80,5 +83,7 @@ bool api_query_int(struct api_request *r, const char *key, long long dflt, long 
 bool api_query_filters(struct api_request *r, json_t **out);
 /* The body as JSON; an empty body gives NULL with allow_empty, else an error reply is set and false. */
 bool api_body_json(struct api_request *r, bool allow_empty, json_t **out);
+/* Has the client of a streamed reply gone away? (A stream nobody reads must not hold its thread.) */
+bool api_client_gone(struct MHD_Connection *conn);
 /* The request header's value or NULL. */
 const char *api_header(struct api_request *r, const char *name);

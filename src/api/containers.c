@@ -130,16 +130,6 @@ struct wait_ctx {
 	bool done;
 };
 
-/* Has the client gone away? (A waiter nobody reads must not hold its thread forever.) */
-static bool client_gone(struct MHD_Connection *conn)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!ci)
-		return true;
-	struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
 static ssize_t wait_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct wait_ctx *w = cls;
@@ -154,7 +144,7 @@ static ssize_t wait_read(void *cls, uint64_t pos, char *buf, size_t max)
 			doc = json_pack("{s:i, s:n}", "StatusCode", code, "Error");
 			break;
 		}
-		if (e.errnum == ETIMEDOUT && !client_gone(w->conn)) {
+		if (e.errnum == ETIMEDOUT && !api_client_gone(w->conn)) {
 			berr_clear(&e);
 			continue;
 		}
@@ -240,8 +230,6 @@ const struct api_route api_container_routes[] = {
     {"GET", "/containers/*/logs", api_container_logs, 0},
     {"POST", "/containers/*/attach", api_container_attach, 0},
     {"GET", "/containers/*/attach/ws", not_yet, 0},
-    {"GET", "/containers/*/top", not_yet, 0},
-    {"GET", "/containers/*/stats", not_yet, 0},
     {"GET", "/containers/*/changes", not_yet, 0},
     {"GET", "/containers/*/export", not_yet, 0},
     {"GET", "/containers/*/archive", not_yet, 0},

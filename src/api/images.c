@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "engine/events.h"
 #include "image/image.h"
 #include "image/reference.h"
 #include "lib/cleanup.h"
@@ -35,6 +36,7 @@ static void load(struct api_request *r)
 		return;
 	}
 	for (char **p = loaded; p && *p; p++) {
+		eng_image_event(r->eng, "load", *p, *p);
 		json_t *line = json_pack("{s:s+}", "stream", *p, "\n");
 		char *s = line ? json_dumps(line, JSON_COMPACT) : NULL;
 		json_decref(line);
@@ -112,6 +114,7 @@ static void start_save(struct api_request *r, char **names, size_t n)
 			b_strv_free(names);
 			return;
 		}
+		eng_image_event(r->eng, "save", id, names[i]);
 	}
 	img_env_close(env);
 	struct save_job *j = calloc(1, sizeof *j);
@@ -169,6 +172,7 @@ static void tag(struct api_request *r)
 		api_reply_error(r, &e);
 	} else {
 		api_reply_empty(r, 201);
+		eng_image_event(r->eng, "tag", id, ref);
 	}
 	img_env_close(env);
 	berr_clear(&e);
@@ -179,7 +183,8 @@ static void remove_(struct api_request *r)
 	berr e = {0};
 	struct img_env *env = NULL;
 	struct img_db_removal out = {0};
-	if (eng_image_env(r->eng, &env, &e) < 0 ||
+	_cleanup_free_ char *id = NULL; /* the image the untag events name */
+	if (eng_image_env(r->eng, &env, &e) < 0 || img_db_resolve(env->db, r->params[0], &id, &e) < 0 ||
 	    img_remove(env, r->params[0], api_query_bool(r, "force", false), &out, &e) < 0) {
 		api_reply_error(r, &e);
 		img_env_close(env);
@@ -187,6 +192,7 @@ static void remove_(struct api_request *r)
 		return;
 	}
 	img_env_close(env);
+	eng_image_removal_events(r->eng, id, out.untagged, out.deleted);
 	json_t *arr = json_array();
 	for (char **p = out.untagged; p && *p; p++)
 		json_array_append_new(arr, json_pack("{s:s}", "Untagged", *p));

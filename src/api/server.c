@@ -24,7 +24,8 @@ struct api_server {
 	struct eng *eng;
 };
 
-static const struct api_route *const route_tables[] = {api_system_routes, api_exec_routes,   api_container_routes,
+static const struct api_route *const route_tables[] = {api_top_routes,    api_stats_routes,  api_event_routes,
+						       api_system_routes, api_exec_routes,   api_container_routes,
 						       api_image_routes,  api_volume_routes, api_system_df_routes};
 
 /* ---------- replies ---------- */
@@ -218,6 +219,15 @@ void api_reply_produced(struct api_request *r, const char *content_type, int (*f
 }
 
 /* ---------- requests ---------- */
+
+bool api_client_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return true;
+	struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
 
 const char *api_query(struct api_request *r, const char *key)
 {

@@ -14,6 +14,7 @@
 
 #include "engine/exec.h"
 #include "engine/logs.h"
+#include "engine/events.h"
 #include "engine/monitor.h"
 #include "engine/names.h"
 #include "engine/restart.h"
@@ -358,6 +359,7 @@ int eng_container_create(struct eng *eng, const char *name, json_t *body, char *
 		while (last->next)
 			last = last->next;
 		*id = strdup(last->id);
+		ctr_event(eng, last, "create", NULL);
 	} else if (w.c) {
 		berr undo = {0};
 		if (w.c->doc)
@@ -541,6 +543,8 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	}
 	r = ctr_save(eng, c, e);
 	pthread_cond_broadcast(&eng->changed);
+	if (r == 0)
+		ctr_event(eng, c, "start", NULL);
 	return r;
 }
 
@@ -604,6 +608,7 @@ static int signal_locked(struct eng *eng, struct ctr *c, int sig, berr *e)
 {
 	if (oci_container_kill(eng->runtime_root, c->id, sig, false, e) < 0)
 		return berr_wrap(e, "Cannot kill container: %s", c->id);
+	ctr_event(eng, c, "kill", eng_event_number("signal", sig));
 	return 0;
 }
 
@@ -656,6 +661,8 @@ int eng_container_stop(struct eng *eng, const char *name, int timeout, const cha
 	int r = ctr_find(eng, name, &c, e);
 	if (r == 0) {
 		r = stop_locked(eng, c, timeout, signal, e);
+		if (r == 0)
+			ctr_event(eng, c, "stop", NULL);
 		ctr_put(eng, c);
 	}
 	unlock(eng);
@@ -669,12 +676,14 @@ int eng_container_restart(struct eng *eng, const char *name, int timeout, const 
 	int r = ctr_find(eng, name, &c, e);
 	if (r == 0) {
 		ctr_restart_cancel(eng, c, true);
-		if (ctr_running(c))
-			r = stop_locked(eng, c, timeout, signal, e);
+		if (ctr_running(c) && (r = stop_locked(eng, c, timeout, signal, e)) == 0)
+			ctr_event(eng, c, "stop", NULL);
 		if (r == 0) {
 			ctr_restart_reset(c);
 			r = start_locked(eng, c, e);
 		}
+		if (r == 0)
+			ctr_event(eng, c, "restart", NULL);
 		ctr_put(eng, c);
 	}
 	unlock(eng);
@@ -735,6 +744,7 @@ int eng_container_pause(struct eng *eng, const char *name, bool pause, berr *e)
 			json_object_set_new(st, "Status", json_string(pause ? "paused" : "running"));
 			json_object_set_new(st, "Paused", json_boolean(pause));
 			r = ctr_save(eng, c, e);
+			ctr_event(eng, c, pause ? "pause" : "unpause", NULL);
 		}
 		ctr_put(eng, c);
 	}
@@ -861,6 +871,7 @@ static int remove_locked(struct eng *eng, struct ctr *c, bool force, bool volume
 	}
 	eng_execs_forget_container(eng, c->id);
 	ctr_fail_pending(eng, c, "the container was removed");
+	ctr_event(eng, c, "destroy", NULL);
 	unlink_ctr(eng, c);
 	pthread_cond_broadcast(&eng->changed);
 	return 0;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/monitor.h"
+#include "engine/events.h"
 #include "lib/cleanup.h"
 #include "lib/fd.h"
 
@@ -56,6 +57,7 @@ int eng_container_attach(struct eng *eng, const char *name, bool in, bool out, b
 		pthread_mutex_unlock(&eng->lock);
 		return -1;
 	}
+	ctr_event(eng, c, "attach", NULL);
 	int r;
 	if (ctr_running(c)) {
 		char id[65];
@@ -118,6 +120,9 @@ int eng_container_resize(struct eng *eng, const char *name, int height, int widt
 	if (fd < 0)
 		return -1;
 	close(fd);
+	eng_container_event(
+	    eng, id, "resize",
+	    json_pack("{s:o, s:o}", "height", json_sprintf("%d", height), "width", json_sprintf("%d", width)));
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "engine/exec.h"
 #include "engine/restart.h"
+#include "engine/events.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/timefmt.h"
@@ -146,6 +147,7 @@ void ctr_mark_exited(struct eng *eng, struct ctr *c)
 	}
 	c->monitor_pid = 0;
 	c->exits++;
+	ctr_event(eng, c, "die", eng_event_number("exitCode", code));
 	if (ctr_save(eng, c, &e) < 0) {
 		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&e));
 		berr_clear(&e);
@@ -281,6 +283,7 @@ static void eng_free(struct eng *eng)
 	}
 	img_env_close(eng->img);
 	eng_db_close(eng->db);
+	eng_events_free(eng->events);
 	vol_store_close(eng->vols);
 	if (eng->epfd >= 0)
 		close(eng->epfd);
@@ -320,6 +323,10 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 	    asprintf(&db_path, "%s/berth.db", o->data_root) < 0) {
 		eng_free(eng);
 		return berr_set(e, ENOMEM, "opening the engine");
+	}
+	if (eng_events_new(&eng->events, e) < 0) {
+		eng_free(eng);
+		return -1;
 	}
 	if (img_env_open(eng->data_root, &eng->img, e) < 0 || b_mkdir_p(eng->containers_dir, 0700, e) < 0 ||
 	    b_mkdir_p(eng->volumes_dir, 0700, e) < 0 || b_mkdir_p(eng->runtime_root, 0700, e) < 0 ||
@@ -363,6 +370,15 @@ void eng_shutdown(struct eng *eng)
 	eng->shutting_down = true;
 	pthread_cond_broadcast(&eng->changed);
 	pthread_mutex_unlock(&eng->lock);
+	eng_events_shutdown(eng->events);
+}
+
+bool eng_shutting_down(struct eng *eng)
+{
+	pthread_mutex_lock(&eng->lock);
+	bool going = eng->shutting_down;
+	pthread_mutex_unlock(&eng->lock);
+	return going;
 }
 
 void eng_close(struct eng *eng)

@@ -26,6 +26,8 @@ struct eng_opts {
 int eng_open(const struct eng_opts *o, struct eng **out, berr *e);
 /* Wake everything that waits on containers (wait, logs --follow, attach) for a shutdown. */
 void eng_shutdown(struct eng *eng);
+/* Has eng_shutdown been called? (Long streams end then.) */
+bool eng_shutting_down(struct eng *eng);
 /* Stop watching; running containers go on (live restore). NULL is fine. */
 void eng_close(struct eng *eng);
 

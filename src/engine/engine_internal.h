@@ -50,7 +50,8 @@ struct eng {
 	pthread_t reaper;
 	bool reaper_started;
 	bool shutting_down;
-	struct eng_execs *execs; /* exec.c */
+	struct eng_events *events; /* events.c; its lock is taken after this one when both are */
+	struct eng_execs *execs;   /* exec.c */
 };
 
 /* Under the lock: the container a name, full ID or unique ID prefix names, with a reference. */
@@ -82,6 +83,9 @@ void ctr_fail_pending(struct eng *eng, struct ctr *c, const char *why);
 
 /* Docker's exit codes for a process that could not be run: 127 not found, 126 not executable, else 128. */
 int eng_start_failure_code(const char *msg);
+
+/* Report a container's event (events.h), under the lock: its name, image and labels, and extra (stolen). */
+void ctr_event(struct eng *eng, struct ctr *c, const char *action, json_t *extra);
 
 /* The zero time Docker writes for "never". */
 #define ENG_TIME_ZERO "0001-01-01T00:00:00Z"
