@@ -141,6 +141,8 @@ VERB(v_attach, "attach", "[OPTIONS] CONTAINER",
      "Attach local standard input, output, and error streams to a running "
      "container",
      attach_flags, 1, 1, true, cli_verb_attach, ALIASES("berth container attach", "berth attach"));
+VERB(v_completion, "completion", "bash", "Print a bash completion script for berth", no_flags, 1, 1, true,
+     cli_verb_completion, NULL);
 VERB(v_create, "create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", cli_container_flags, 1, -1,
      false, cli_verb_create, ALIASES("berth container create", "berth create"));
 VERB(v_images, "images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images", images_flags, 0, 1, true, cli_verb_images,
@@ -235,15 +237,16 @@ VERB(v_volume_prune, "volume prune", "[OPTIONS]", "Remove unused local volumes",
      cli_verb_volume_prune, NULL);
 VERB(v_volume_rm, "volume rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", volume_rm_flags, 1, -1,
      true, cli_verb_volume_rm, ALIASES("berth volume rm", "berth volume remove"));
-static const struct cli_verb *const volume_verbs[] = {&v_volume_create, &v_volume_inspect, &v_volume_ls,
-						      &v_volume_prune,  &v_volume_rm,      NULL};
+const struct cli_verb *const cli_volume_verbs[] = {&v_volume_create, &v_volume_inspect, &v_volume_ls,
+						   &v_volume_prune,  &v_volume_rm,      NULL};
 
 const struct cli_verb *const cli_verbs[] = {
-    &v_attach,  &v_create,  &v_images,  &v_info,   &v_inspect, &v_kill,    &v_load,    &v_logs,   &v_pause,
-    &v_ps,      &v_restart, &v_rm,      &v_rmi,    &v_run,     &v_save,    &v_start,   &v_stop,   &v_tag,
-    &v_unpause, &v_version, &v_wait,    &l_build,  &l_commit,  &l_compose, &l_cp,      &v_diff,   &l_events,
-    &v_exec,    &v_export,  &v_history, &l_import, &l_login,   &l_logout,  &l_network, &l_port,   &l_pull,
-    &l_push,    &v_rename,  &l_search,  &l_stats,  &l_system,  &v_top,     &l_update,  &v_volume, NULL,
+    &v_attach,  &l_build,  &l_commit,  &v_completion, &l_compose, &l_cp,      &v_create, &v_diff,
+    &l_events,  &v_exec,   &v_export,  &v_history,    &v_images,  &l_import,  &v_info,   &v_inspect,
+    &v_kill,    &v_load,   &l_login,   &l_logout,     &v_logs,    &l_network, &v_pause,  &l_port,
+    &v_ps,      &l_pull,   &l_push,    &v_rename,     &v_restart, &v_rm,      &v_rmi,    &v_run,
+    &v_save,    &l_search, &v_start,   &l_stats,      &v_stop,    &l_system,  &v_tag,    &v_top,
+    &v_unpause, &l_update, &v_version, &v_volume,     &v_wait,    NULL,
 };
 
 const struct cli_verb *cli_verb_find(const char *name)
@@ -305,8 +308,12 @@ static int run_verb(struct cli *c, const struct cli_verb *verb, int argc, char *
 		status = CLI_EXIT_ENGINE;
 	else if (r > 0)
 		status = 0;
-	else
+	else {
+		/* Only the default socket: a host the user named is never ours to start a daemon on. */
+		if (c->default_host && verb != &v_completion)
+			cli_daemon_ensure(c);
 		status = verb->run(c, &a);
+	}
 	cli_args_free(&a);
 	return status;
 }
@@ -382,9 +389,9 @@ int cli_main(int argc, char **argv)
 		else if (sub && strcmp(sub, "remove") == 0)
 			sub = "rm";
 		verb = NULL;
-		for (size_t i = 0; sub && volume_verbs[i]; i++)
-			if (strcmp(volume_verbs[i]->name + 7, sub) == 0)
-				verb = volume_verbs[i];
+		for (size_t i = 0; sub && cli_volume_verbs[i]; i++)
+			if (strcmp(cli_volume_verbs[i]->name + 7, sub) == 0)
+				verb = cli_volume_verbs[i];
 		if (!verb) {
 			if (sub && strcmp(sub, "--help") != 0 && strcmp(sub, "-h") != 0) {
 				fprintf(stderr,
@@ -393,8 +400,8 @@ int cli_main(int argc, char **argv)
 				return CLI_EXIT_ENGINE;
 			}
 			printf("\nUsage:  berth volume COMMAND\n\nManage volumes\n\nCommands:\n");
-			for (size_t i = 0; volume_verbs[i]; i++)
-				printf("  %-9s %s\n", volume_verbs[i]->name + 7, volume_verbs[i]->summary);
+			for (size_t i = 0; cli_volume_verbs[i]; i++)
+				printf("  %-9s %s\n", cli_volume_verbs[i]->name + 7, cli_volume_verbs[i]->summary);
 			printf("\nRun 'berth volume COMMAND --help' for more information on a command.\n");
 			return 0;
 		}

@@ -84,13 +84,15 @@ void cli_help_main(FILE *f);
 
 const struct cli_verb *cli_verb_find(const char *name);
 extern const struct cli_verb *const cli_verbs[];
+extern const struct cli_verb *const cli_volume_verbs[];
 
 /* ---------- talking to berthd (http.c, conn.c) ---------- */
 
 struct cli {
-	char *host;      /* as given: unix:///run/berth/berth.sock */
-	char *sock_path; /* the socket's path */
-	void *curl;      /* CURL *, made on first use */
+	char *host;        /* as given: unix:///run/berth/berth.sock */
+	bool default_host; /* no -H, $BERTH_HOST or $DOCKER_HOST: we may start berthd ourselves */
+	char *sock_path;   /* the socket's path */
+	void *curl;        /* CURL *, made on first use */
 };
 
 struct cli_resp {
@@ -99,7 +101,7 @@ struct cli_resp {
 	size_t len;
 };
 
-/* Where `run` and friends take their streams: stdin/stdout/stderr unless tests swap them. */
+/* -H, else $BERTH_HOST, else $DOCKER_HOST, else the default socket. */
 int cli_host_resolve(struct cli *c, const char *flag_host, berr *e);
 
 /*
@@ -123,6 +125,11 @@ struct cli_stream_req {
 	void *sink_arg;
 };
 int cli_http_stream(struct cli *c, const struct cli_stream_req *req, struct cli_resp *out, berr *e);
+
+/* Does anything accept connections on the socket? */
+bool cli_daemon_answers(const struct cli *c);
+/* Start berthd (detached, logging to a file it names) when nothing answers; says what it did. */
+void cli_daemon_ensure(struct cli *c);
 
 /* "Error response from daemon: <message>" to stderr, with the verb's prefix (run: "berth: "). */
 void cli_print_daemon_error(const char *prefix, const struct cli_resp *r);
@@ -267,6 +274,7 @@ int cli_verb_rmi(struct cli *c, struct cli_args *a);
 int cli_verb_version(struct cli *c, struct cli_args *a);
 int cli_verb_info(struct cli *c, struct cli_args *a);
 int cli_verb_exec(struct cli *c, struct cli_args *a);
+int cli_verb_completion(struct cli *c, struct cli_args *a);
 int cli_verb_top(struct cli *c, struct cli_args *a);
 int cli_verb_diff(struct cli *c, struct cli_args *a);
 int cli_verb_rename(struct cli *c, struct cli_args *a);

@@ -18,8 +18,10 @@ int cli_host_resolve(struct cli *c, const char *flag_host, berr *e)
 		host = getenv("BERTH_HOST");
 	if (!host || !*host)
 		host = getenv("DOCKER_HOST");
-	if (!host || !*host)
+	if (!host || !*host) {
 		host = DEFAULT_HOST;
+		c->default_host = true;
+	}
 	if (strncmp(host, "unix://", 7) != 0 || !host[7])
 		return berr_invalid(e, "host %s: only unix:// sockets are supported", host);
 	if (strlen(host + 7) >= 108)

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import REPO, wait_until
+from conftest import REPO, cgroup_mounts, pid_alive, remove_cgroup, umount_below, wait_until
 from daemon_util import Daemon, load_busybox
 
 
@@ -435,3 +435,54 @@ def test_hosts(berth, daemon):
     assert berth.ok("ps", env={"DOCKER_HOST": gone, "BERTH_HOST": daemon.host}).returncode == 0
     r = berth("-H", "tcp://127.0.0.1:1", "ps")
     assert r.returncode == 125 and "only unix:// sockets are supported" in r.err
+
+
+def test_starts_berthd_when_none_answers(private_system_dirs):
+    """No -H and no daemon on the default socket: berth starts berthd (our /run and /var/lib are
+    private tmpfs here), names its log, and goes on; a named host is never started."""
+    env = {k: v for k, v in os.environ.items() if k not in ("BERTH_HOST", "DOCKER_HOST", "BERTHD")}
+    cgroup_existed = any(os.path.isdir(os.path.join(m, "berth")) for m in set(cgroup_mounts().values()))
+    r = subprocess.run([berth_path(), "-H", "unix:///run/berth/berth.sock", "ps"], capture_output=True, env=env,
+                       timeout=30)
+    assert r.returncode == 1 and b"Cannot connect" in r.stderr and not os.path.exists("/run/berth/berthd.pid")
+    r = subprocess.run([berth_path(), "version", "--format", "{{.Server.Os}}"], capture_output=True, env=env,
+                       timeout=60)
+    pid = None
+    try:
+        assert r.returncode == 0 and r.stdout == b"linux\n", r.stderr
+        assert b"started " in r.stderr and b"log /run/berth/berthd.log" in r.stderr
+        with open("/run/berth/berthd.pid") as f:
+            pid = int(f.read().split()[0])
+        r = subprocess.run([berth_path(), "ps", "-q"], capture_output=True, env=env, timeout=30)
+        assert r.returncode == 0 and r.stderr == b""
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not pid_alive(pid), timeout=30, what="the started berthd to stop")
+        umount_below("/var/lib/berth")
+        if not cgroup_existed:
+            remove_cgroup("/berth")
+
+
+def test_bash_completion(berth, workdir):
+    script = os.path.join(workdir, "berth.bash")
+    with open(script, "wb") as f:
+        f.write(berth.ok("completion", "bash").stdout)
+    berth.ok("run", "-d", "--name", "completeme", "busybox", "sleep", "60")
+    env = dict(berth.env, PATH=os.path.dirname(berth_path()) + ":" + os.environ["PATH"])
+
+    def complete(*words):
+        words = ["berth", *words]
+        line = " ".join(f"'{w}'" for w in words)
+        r = subprocess.run(["bash", "-c", f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; "
+                            "_berth; echo \"${COMPREPLY[@]}\""], capture_output=True, env=env, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.decode().split()
+
+    assert complete("ru") == ["run"]
+    assert complete("run", "--re") == ["--read-only", "--restart"]
+    assert complete("stop", "comp") == ["completeme"]
+    assert complete("run", "busy") == ["busybox:latest"] or berth("images").returncode != 0
+    assert complete("volume", "r") == ["rm"]
+    r = berth("completion", "zsh")
+    assert r.returncode == 125 and "only bash" in r.err
