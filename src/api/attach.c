@@ -12,6 +12,7 @@
 
 #include "api/api_internal.h"
 #include "api/attach.h"
+#include "lib/detach_keys.h"
 #include "lib/fd.h"
 
 struct relay {
@@ -22,6 +23,7 @@ struct relay {
 	void *open_arg;
 	void (*open_arg_free)(void *arg);
 	bool in, out, err;
+	struct b_detach_keys keys; /* with a terminal and stdin: the client's input ends the session at these */
 	MHD_socket client;
 	struct MHD_UpgradeResponseHandle *urh;
 	char *extra;
@@ -37,10 +39,29 @@ static void relay_free(struct relay *r)
 	free(r);
 }
 
-/* Copy both ways; the monitor's end of output ends the session. */
+/* The client's input to the monitor; false when that ends the session (detach keys, or a broken stream). */
+static bool forward_input(struct relay *r, int mon, const char *buf, size_t n)
+{
+	if (!r->in)
+		return true;
+	char out[65536 + B_DETACH_KEYS_MAX];
+	while (n > 0) {
+		size_t chunk = n < 65536 ? n : 65536, len = 0;
+		bool detach = b_detach_keys_filter(&r->keys, buf, chunk, out, &len);
+		if (len && b_write_all(mon, out, len) < 0)
+			return false;
+		if (detach)
+			return false;
+		buf += chunk;
+		n -= chunk;
+	}
+	return true;
+}
+
+/* Copy both ways; the monitor's end of output ends the session, and so do the detach keys. */
 static void relay_copy(struct relay *r, int mon)
 {
-	if (r->extra_len && r->in && b_write_all(mon, r->extra, r->extra_len) < 0)
+	if (r->extra_len && !forward_input(r, mon, r->extra, r->extra_len))
 		return;
 	bool client_open = true;
 	char buf[65536];
@@ -69,7 +90,7 @@ static void relay_copy(struct relay *r, int mon)
 					return;
 				continue;
 			}
-			if (r->in && b_write_all(mon, buf, (size_t)n) < 0)
+			if (!forward_input(r, mon, buf, (size_t)n))
 				return;
 		}
 	}
@@ -131,7 +152,7 @@ static void reply_upgrade(struct api_request *r, struct relay *rel, bool tty)
 }
 
 void api_hijack(struct api_request *r, int (*open)(void *arg), void *arg, void (*arg_free)(void *arg), bool in,
-		bool out, bool err, bool tty)
+		bool out, bool err, bool tty, const struct b_detach_keys *keys)
 {
 	struct relay *rel = calloc(1, sizeof *rel);
 	if (!rel) {
@@ -147,6 +168,8 @@ void api_hijack(struct api_request *r, int (*open)(void *arg), void *arg, void (
 	rel->in = in;
 	rel->out = out;
 	rel->err = err;
+	if (keys && tty && in)
+		rel->keys = *keys;
 	reply_upgrade(r, rel, tty);
 }
 
@@ -165,6 +188,13 @@ void api_container_attach(struct api_request *r)
 		api_reply_message(r, 501, "attach without stream=1 (logs only) is not supported yet");
 		return;
 	}
+	const char *keys_text = api_query(r, "detachKeys");
+	struct b_detach_keys keys;
+	if (b_detach_keys_parse(keys_text && *keys_text ? keys_text : B_DETACH_KEYS_DEFAULT, &keys, &e) < 0) {
+		berr_clear(&e);
+		api_reply_message(r, 400, "Invalid detach keys (%s) provided", keys_text);
+		return;
+	}
 	struct relay *rel = calloc(1, sizeof *rel);
 	if (!rel || !(rel->name = strdup(r->params[0]))) {
 		free(rel);
@@ -175,6 +205,8 @@ void api_container_attach(struct api_request *r)
 	rel->in = api_query_bool(r, "stdin", false);
 	rel->out = api_query_bool(r, "stdout", false);
 	rel->err = api_query_bool(r, "stderr", false);
+	if (tty && rel->in)
+		rel->keys = keys;
 	reply_upgrade(r, rel, tty);
 }
 

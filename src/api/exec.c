@@ -14,6 +14,7 @@
 #include "api/attach.h"
 #include "engine/exec.h"
 #include "lib/cleanup.h"
+#include "lib/detach_keys.h"
 #include "lib/fd.h"
 #include "lib/json.h"
 
@@ -43,6 +44,12 @@ static bool start_options(struct api_request *r, bool *detach, int *height, int 
 	*height = *width = 0;
 	if (!body)
 		return true;
+	if (json_is_object(body)) {
+		static const char *const names[] = {"Detach", "Tty", "ConsoleSize", NULL};
+		json_t *folded = b_json_fold_keys(body, names);
+		json_decref(body);
+		body = folded;
+	}
 	bool ok = false;
 	json_t *d = json_object_get(body, "Detach"), *t = json_object_get(body, "Tty"),
 	       *size = json_object_get(body, "ConsoleSize");
@@ -149,6 +156,20 @@ static int launch_open(void *arg)
 	return fd;
 }
 
+/* The exec's DetachKeys (checked at create), Docker's ctrl-p,ctrl-q when it has none. */
+static void detach_keys_of(struct api_request *r, struct b_detach_keys *keys)
+{
+	json_t *doc = NULL;
+	berr e = {0};
+	const char *text = NULL;
+	if (eng_exec_inspect(r->eng, r->params[0], &doc, &e) == 0)
+		text = json_string_value(json_object_get(doc, "DetachKeys"));
+	if (b_detach_keys_parse(text && *text ? text : B_DETACH_KEYS_DEFAULT, keys, &e) < 0)
+		b_detach_keys_parse(B_DETACH_KEYS_DEFAULT, keys, NULL);
+	berr_clear(&e);
+	json_decref(doc);
+}
+
 static void start(struct api_request *r)
 {
 	bool detach, tty, in;
@@ -182,7 +203,9 @@ static void start(struct api_request *r)
 	const char *upgrade = api_header(r, "Upgrade");
 	if (upgrade && *upgrade) {
 		/* The process starts once the client has the 101: none of its output can come before. */
-		api_hijack(r, launch_open, l, launch_free, in, true, true, tty);
+		struct b_detach_keys keys;
+		detach_keys_of(r, &keys);
+		api_hijack(r, launch_open, l, launch_free, in, true, true, tty, &keys);
 		return;
 	}
 	/* An old client without the upgrade: the output as the reply's body, no input (stdin ends now). */

@@ -22,6 +22,7 @@
 #include "engine/monitor.h"
 #include "engine/names.h"
 #include "lib/cleanup.h"
+#include "lib/detach_keys.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 
@@ -345,22 +346,6 @@ static bool is_string_array(const json_t *v)
 	return true;
 }
 
-/* Docker's detach keys: "ctrl-<c>" or one character, comma-separated. */
-static bool detach_keys_valid(const char *keys)
-{
-	_cleanup_free_ char *copy = strdup(keys);
-	if (!copy)
-		return false;
-	char *save = NULL;
-	for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-		if (strlen(k) == 1)
-			continue;
-		if (strncmp(k, "ctrl-", 5) != 0 || strlen(k) != 6 || !strchr("abcdefghijklmnopqrstuvwxyz@[\\]^_", k[5]))
-			return false;
-	}
-	return true;
-}
-
 /* The exec's config from the request, checked; a new object. */
 static int parse_config(json_t *body, json_t **out, berr *e)
 {
@@ -385,8 +370,11 @@ static int parse_config(json_t *body, json_t **out, berr *e)
 	if (cwd && *cwd && cwd[0] != '/')
 		return berr_invalid(e, "the working directory '%s' is invalid, it needs to be an absolute path", cwd);
 	const char *keys = json_string_value(json_object_get(body, "DetachKeys"));
-	if (keys && *keys && !detach_keys_valid(keys))
-		return berr_invalid(e, "Invalid detach keys (%s) provided", keys);
+	struct b_detach_keys parsed;
+	if (keys && *keys && b_detach_keys_parse(keys, &parsed, e) < 0) {
+		berr_clear(e);
+		return berr_invalid(e, "Invalid escape keys (%s) provided", keys);
+	}
 	json_t *env = json_object_get(body, "Env");
 	const char *user = json_string_value(json_object_get(body, "User"));
 	*out = json_pack("{s:O, s:o, s:s, s:s, s:b, s:b}", "Cmd", cmd, "Env", env ? json_deep_copy(env) : json_array(),
@@ -406,7 +394,7 @@ static int check_active(struct ctr *c, berr *e)
 	return 0;
 }
 
-int eng_exec_create(struct eng *eng, const char *container, json_t *body, char **id, berr *e)
+static int create_exec(struct eng *eng, const char *container, json_t *body, char **id, berr *e)
 {
 	json_t *config = NULL;
 	if (parse_config(body, &config, e) < 0)
@@ -464,6 +452,21 @@ int eng_exec_create(struct eng *eng, const char *container, json_t *body, char *
 	pthread_mutex_unlock(&eng->lock);
 	json_decref(args);
 	json_decref(config);
+	return r;
+}
+
+int eng_exec_create(struct eng *eng, const char *container, json_t *body, char **id, berr *e)
+{
+	static const char *const names[] = {"Cmd",          "Env",        "WorkingDir",  "User",
+					    "Privileged",   "Tty",        "AttachStdin", "AttachStdout",
+					    "AttachStderr", "DetachKeys", "ConsoleSize", NULL};
+	if (!json_is_object(body))
+		return create_exec(eng, container, body, id, e);
+	json_t *folded = b_json_fold_keys(body, names);
+	if (!folded)
+		return berr_set(e, ENOMEM, "exec config");
+	int r = create_exec(eng, container, folded, id, e);
+	json_decref(folded);
 	return r;
 }
 

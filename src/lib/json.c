@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cleanup.h"
 
@@ -280,4 +281,33 @@ size_t b_strv_len(char *const *v)
 	while (v && v[n])
 		n++;
 	return n;
+}
+
+static const char *folded_name(const char *key, const char *const *names)
+{
+	for (const char *const *n = names; *n; n++)
+		if (strcasecmp(key, *n) == 0)
+			return *n;
+	return NULL;
+}
+
+json_t *b_json_fold_keys(json_t *obj, const char *const *names)
+{
+	json_t *out = json_object();
+	if (!out || !json_is_object(obj))
+		return out;
+	const char *key;
+	json_t *v;
+	/* Exact spellings and unknown keys first, so that they win over folded ones. */
+	json_object_foreach (obj, key, v) {
+		const char *name = folded_name(key, names);
+		if (!name || strcmp(name, key) == 0)
+			json_object_set(out, key, v);
+	}
+	json_object_foreach (obj, key, v) {
+		const char *name = folded_name(key, names);
+		if (name && strcmp(name, key) != 0 && !json_object_get(out, name))
+			json_object_set(out, name, v);
+	}
+	return out;
 }

@@ -27,6 +27,13 @@ int b_json_str_map(json_t *obj, const char *field, const char *key, char ***out,
 int b_json_obj(json_t *obj, const char *field, const char *key, json_t **out, berr *e);
 int b_json_arr(json_t *obj, const char *field, const char *key, json_t **out, berr *e);
 
+/*
+ * A copy of the object obj in which a key that matches one of names (NULL-terminated) without
+ * regard to case is spelled as there, as Go's encoding/json (Docker's decoder) reads request
+ * bodies ("detachKeys" is DetachKeys); an exact spelling wins over a folded one. Other keys stay.
+ */
+json_t *b_json_fold_keys(json_t *obj, const char *const *names);
+
 /* "an object", "a string" ... for messages like "expected an integer, got a string". */
 const char *b_json_type_name(json_t *v);
 

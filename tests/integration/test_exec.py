@@ -185,6 +185,72 @@ def test_exec_tty_and_resize(client, ctr):
     assert wait_exec_done(api, exec_id)["ProcessConfig"]["tty"] is True
 
 
+def read_until(sock, want, timeout=20):
+    sock.settimeout(timeout)
+    data = b""
+    while want not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def read_to_end(sock, timeout=20):
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_exec_detach_keys_leave_the_process_running(client, ctr):
+    api = client.api
+    # Docker's default keys, ctrl-p ctrl-q, with a terminal.
+    exec_id = api.exec_create(ctr.id, ["cat"], stdin=True, tty=True)["Id"]
+    sock = raw_socket(api.exec_start(exec_id, tty=True, socket=True))
+    sock.sendall(b"ping\n")
+    assert b"ping" in read_until(sock, b"ping\r\nping")
+    sock.sendall(b"\x10\x11")
+    read_to_end(sock)  # the daemon ends the session
+    sock.close()
+    assert api.exec_inspect(exec_id)["Running"] is True
+    # Keys of its own: ctrl-p ctrl-q go through, ctrl-x detaches.
+    exec_id = api.exec_create(ctr.id, ["cat"], stdin=True, tty=True, detach_keys="ctrl-x")["Id"]
+    sock = raw_socket(api.exec_start(exec_id, tty=True, socket=True))
+    sock.sendall(b"\x10\x11pong\n")
+    data = b""
+    while data.count(b"pong") < 2:  # the terminal's echo, then cat's
+        more = read_until(sock, b"pong")
+        assert more, data
+        data += more
+    sock.sendall(b"\x18")
+    read_to_end(sock)
+    sock.close()
+    assert api.exec_inspect(exec_id)["Running"] is True
+    with pytest.raises(docker.errors.APIError) as err:
+        api.exec_create(ctr.id, ["cat"], detach_keys="ctrl-1")
+    assert err.value.status_code == 400 and "Invalid escape keys (ctrl-1) provided" in err.value.explanation
+
+
+def test_attach_detach_keys(client):
+    api = client.api
+    c = client.containers.run("busybox", ["cat"], detach=True, tty=True, stdin_open=True)
+    sock = raw_socket(api.attach_socket(c.id, params={"stdin": 1, "stdout": 1, "stream": 1}))
+    sock.sendall(b"attached\n")
+    assert b"attached" in read_until(sock, b"attached\r\nattached")
+    sock.sendall(b"\x10\x11")
+    read_to_end(sock)
+    sock.close()
+    c.reload()
+    assert c.status == "running"
+    with pytest.raises(docker.errors.APIError) as err:
+        api.attach_socket(c.id, params={"stdin": 1, "stdout": 1, "stream": 1, "detachKeys": "ctrl-"})
+    assert err.value.status_code == 400 and "Invalid detach keys (ctrl-) provided" in err.value.explanation
+
+
 def test_exec_in_pid_namespace_without_daemon_fds(ctr):
     ps = ctr.exec_run("ps -o pid,comm").output.decode().split("\n")
     assert any(line.split() == ["1", "sleep"] for line in ps), ps
