@@ -210,6 +210,20 @@ static void rename_(struct api_request *r)
 	reply_done(r, eng_container_rename(r->eng, r->params[0], api_query(r, "name"), &e), &e);
 }
 
+static void prune(struct api_request *r)
+{
+	json_t *filters, *report;
+	if (!api_query_filters(r, &filters))
+		return;
+	berr e = {0};
+	if (eng_container_prune(r->eng, filters, &report, &e) < 0)
+		api_reply_error(r, &e);
+	else
+		api_reply_json(r, 200, report);
+	json_decref(filters);
+	berr_clear(&e);
+}
+
 static void not_yet(struct api_request *r)
 {
 	api_reply_message(r, 501, "%s %s is not supported yet by berthd", r->method, r->path);
@@ -238,6 +252,6 @@ const struct api_route api_container_routes[] = {
     {"POST", "/containers/*/resize", api_container_resize, 0},
     {"POST", "/containers/*/update", not_yet, 0},
     {"POST", "/containers/*/rename", rename_, 0},
-    {"POST", "/containers/prune", not_yet, 0},
+    {"POST", "/containers/prune", prune, 0},
     {0},
 };

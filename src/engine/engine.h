@@ -58,6 +58,11 @@ int eng_container_inspect(struct eng *eng, const char *name, json_t **out, berr 
 int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, json_t **out, berr *e);
 /* POST /containers/{id}/rename: Docker's name rules (EINVAL), a name in use: EEXIST. */
 int eng_container_rename(struct eng *eng, const char *name, const char *new_name, berr *e);
+/*
+ * POST /containers/prune: remove the containers that are not running and pass filters (until, label,
+ * label!; may be NULL). *report: {"ContainersDeleted": [ids] or null, "SpaceReclaimed": bytes}.
+ */
+int eng_container_prune(struct eng *eng, json_t *filters, json_t **report, berr *e);
 
 /* What `logs` needs: the log file and whether the container is still running (follow). */
 struct eng_log_source {

@@ -312,3 +312,30 @@ def test_rename(daemon, client):
     with pytest.raises(docker.errors.NotFound):
         client.api.rename("nosuchcontainer", "x1")
     assert inspect(client, a.id)["Name"] == "/second" and state(client, a.id)["Running"]
+
+
+# ---------- prune ----------
+
+def test_prune(daemon, client):
+    running = client.containers.run("busybox", ["sleep", "60"], detach=True, name="prune-running")
+    created = client.containers.create("busybox", ["true"], name="prune-created", labels={"keep": "no"})
+    exited = client.containers.run("busybox", ["sh", "-c", "head -c 100000 /dev/zero > /big"], detach=True,
+                                   name="prune-exited", labels={"keep": "yes"})
+    exited.wait(timeout=30)
+    # until: only containers created before that time go; none here was created 10 minutes ago.
+    assert client.api.prune_containers(filters={"until": "10m"}) == {"ContainersDeleted": None, "SpaceReclaimed": 0}
+    report = client.api.prune_containers(filters={"label": "keep=no"})
+    assert report["ContainersDeleted"] == [created.id]
+    report = client.api.prune_containers(filters={"label!": "keep=no"})
+    assert report["ContainersDeleted"] == [exited.id] and report["SpaceReclaimed"] >= 100000
+    again = client.containers.create("busybox", ["true"], name="prune-cli")
+    r = daemon.cli("container", "prune", "-f", check=True)
+    assert again.id in r.stdout.decode() and b"Total reclaimed space" in r.stdout
+    assert [c["Id"] for c in client.api.containers(all=True)] == [running.id]
+    with pytest.raises(docker.errors.APIError) as ei:
+        client.api.prune_containers(filters={"color": "red"})
+    assert ei.value.status_code == 400 and "invalid filter 'color'" in ei.value.explanation
+    with pytest.raises(docker.errors.APIError) as ei:
+        client.api.prune_containers(filters={"until": "soon"})
+    assert ei.value.status_code == 400
+    assert client.containers.get("prune-running").status == "running"
