@@ -6,43 +6,23 @@
 #include "engine/events.h"
 #include "image/reference.h"
 #include "lib/cleanup.h"
+#include "lib/filters.h"
 #include "lib/json.h"
 
-static const char *const known_keys[] = {"type",   "event",  "container", "image", "label",   "volume", "network",
-					 "daemon", "plugin", "scope",     "node",  "service", "secret", "config"};
+static const char *const known_keys[] = {"type",   "event",   "container", "image",  "label",
+					 "volume", "network", "daemon",    "plugin", "scope",
+					 "node",   "service", "secret",    "config", NULL};
 
 struct eng_events_filter {
-	char **values[ARRAY_SIZE(known_keys)]; /* NULL-terminated, NULL when the key is not given */
+	json_t *filters; /* checked by b_filters_check */
 };
-
-static int key_index(const char *key)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(known_keys); i++)
-		if (strcmp(known_keys[i], key) == 0)
-			return (int)i;
-	return -1;
-}
 
 void eng_events_filter_free(struct eng_events_filter *f)
 {
 	if (!f)
 		return;
-	for (size_t i = 0; i < ARRAY_SIZE(known_keys); i++)
-		b_strv_free(f->values[i]);
+	json_decref(f->filters);
 	free(f);
-}
-
-static int add_value(char ***v, const char *s, berr *e)
-{
-	size_t n = b_strv_len(*v);
-	char **nv = realloc(*v, (n + 2) * sizeof *nv);
-	if (!nv)
-		return berr_set(e, ENOMEM, "filters");
-	*v = nv;
-	nv[n + 1] = NULL;
-	if (!(nv[n] = strdup(s)))
-		return berr_set(e, ENOMEM, "filters");
-	return 0;
 }
 
 int eng_events_filter_new(json_t *filters, struct eng_events_filter **out, berr *e)
@@ -52,76 +32,41 @@ int eng_events_filter_new(json_t *filters, struct eng_events_filter **out, berr 
 		return 0;
 	if (!json_is_object(filters))
 		return berr_invalid(e, "invalid filter: expected a JSON object, got %s", b_json_type_name(filters));
+	if (b_filters_check(filters, known_keys, e) < 0)
+		return -1;
 	struct eng_events_filter *f = calloc(1, sizeof *f);
-	if (!f)
+	if (!f || !(f->filters = json_deep_copy(filters))) {
+		free(f);
 		return berr_set(e, ENOMEM, "filters");
-	const char *key;
-	json_t *val;
-	json_object_foreach (filters, key, val) {
-		int k = key_index(key);
-		if (k < 0) {
-			eng_events_filter_free(f);
-			return berr_invalid(e, "invalid filter '%s'", key);
-		}
-		/* Docker's two forms: {"key": {"value": true}} and the older {"key": ["value"]}. */
-		const char *name;
-		json_t *item;
-		size_t i;
-		int r = 0;
-		if (json_is_object(val)) {
-			json_object_foreach (val, name, item)
-				if (r == 0 && json_is_true(item))
-					r = add_value(&f->values[k], name, e);
-		} else if (json_is_array(val)) {
-			json_array_foreach (val, i, item) {
-				if (!json_is_string(item)) {
-					r = berr_invalid(e, "invalid filter '%s': expected strings, got %s", key,
-							 b_json_type_name(item));
-					break;
-				}
-				if (r == 0)
-					r = add_value(&f->values[k], json_string_value(item), e);
-			}
-		} else {
-			r = berr_invalid(e, "invalid filter '%s': expected an object or a list, got %s", key,
-					 b_json_type_name(val));
-		}
-		if (r < 0) {
-			eng_events_filter_free(f);
-			return -1;
-		}
 	}
 	*out = f;
 	return 0;
 }
 
-static char **values_of(const struct eng_events_filter *f, const char *key)
+static bool same(const char *value, void *source)
 {
-	int k = key_index(key);
-	return k < 0 ? NULL : f->values[k];
+	return strcmp(value, source) == 0;
+}
+
+static bool prefix_of(const char *value, void *source)
+{
+	return strncmp(source, value, strlen(value)) == 0;
 }
 
 /* Docker's filters.ExactMatch: true when the key is not given or one of its values is source. */
 static bool exact(const struct eng_events_filter *f, const char *key, const char *source)
 {
-	char **v = values_of(f, key);
-	if (!v || !*v)
+	if (!b_filter_given(f->filters, key))
 		return true;
-	for (; *v; v++)
-		if (source && strcmp(*v, source) == 0)
-			return true;
-	return false;
+	return source && b_filter_any(f->filters, key, same, (void *)source);
 }
 
 /* filters.FuzzyMatch: ExactMatch, or a value is a prefix of source. */
 static bool fuzzy(const struct eng_events_filter *f, const char *key, const char *source)
 {
-	if (exact(f, key, source))
+	if (!b_filter_given(f->filters, key))
 		return true;
-	for (char **v = values_of(f, key); source && *v; v++)
-		if (strncmp(source, *v, strlen(*v)) == 0)
-			return true;
-	return false;
+	return source && b_filter_any(f->filters, key, prefix_of, (void *)source);
 }
 
 /* The actor's ID or name, by prefix: container, volume, network, daemon ... filters. */
@@ -145,7 +90,7 @@ static char *strip_tag(const char *image)
 
 static bool match_image(const struct eng_events_filter *f, const char *type, const char *actor_id, json_t *attrs)
 {
-	if (!values_of(f, "image"))
+	if (!b_filter_given(f->filters, "image"))
 		return true;
 	const char *name = json_string_value(json_object_get(attrs, strcmp(type, "image") == 0 ? "name" : "image"));
 	if (exact(f, "image", actor_id) || (name && exact(f, "image", name)))
@@ -155,28 +100,27 @@ static bool match_image(const struct eng_events_filter *f, const char *type, con
 	return (id_repo && exact(f, "image", id_repo)) || (name_repo && exact(f, "image", name_repo));
 }
 
+static bool label_missing(const char *value, void *attrs)
+{
+	return !b_labels_match(attrs, value);
+}
+
 /* label=key or label=key=value, every one of them (filters.MatchKVList). */
 static bool match_labels(const struct eng_events_filter *f, json_t *attrs)
 {
-	char **v = values_of(f, "label");
-	if (!v || !*v)
-		return true;
-	for (; *v; v++) {
-		const char *eq = strchr(*v, '=');
-		_cleanup_free_ char *key = eq ? strndup(*v, (size_t)(eq - *v)) : strdup(*v);
-		const char *have = key ? json_string_value(json_object_get(attrs, key)) : NULL;
-		if (!have || (eq && strcmp(have, eq + 1) != 0))
-			return false;
-	}
-	return true;
+	return !b_filter_given(f->filters, "label") || !b_filter_any(f->filters, "label", label_missing, attrs);
+}
+
+static bool exec_like(const char *value, void *unused)
+{
+	return !strcmp(value, "health_status") || !strcmp(value, "exec_create") || !strcmp(value, "exec_start");
 }
 
 /* health_status, exec_create and exec_start carry a suffix ("exec_start: sh"): those match by prefix. */
 static bool match_event(const struct eng_events_filter *f, const char *action)
 {
-	for (char **v = values_of(f, "event"); v && *v; v++)
-		if (!strcmp(*v, "health_status") || !strcmp(*v, "exec_create") || !strcmp(*v, "exec_start"))
-			return fuzzy(f, "event", action);
+	if (b_filter_given(f->filters, "event") && b_filter_any(f->filters, "event", exec_like, NULL))
+		return fuzzy(f, "event", action);
 	return exact(f, "event", action);
 }
 
