@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/events.h"
 #include "engine/names.h"
 
 int eng_container_rename(struct eng *eng, const char *name, const char *new_name, berr *e)
@@ -44,6 +45,7 @@ int eng_container_rename(struct eng *eng, const char *name, const char *new_name
 			json_object_set_new(c->doc, "Name", json_string(old));
 		} else {
 			slash_name = old;
+			ctr_event(eng, c, "rename", json_pack("{s:s}", "oldName", old));
 		}
 	}
 	ctr_put(eng, c);

@@ -291,8 +291,13 @@ def test_bad_log_configs(daemon, client):
 def test_rename(daemon, client):
     a = client.containers.run("busybox", ["sleep", "60"], detach=True, name="first")
     client.containers.create("busybox", ["true"], name="taken")
+    since = time.time() - 1
     daemon.cli("rename", "first", "second", check=True)
     assert inspect(client, a.id)["Name"] == "/second"
+    events = list(client.api.events(since=since, until=time.time() + 1, decode=True,
+                                    filters={"type": "container", "event": "rename"}))
+    assert [(e["Actor"]["ID"], e["Actor"]["Attributes"]["name"], e["Actor"]["Attributes"]["oldName"])
+            for e in events] == [(a.id, "second", "/first")]
     assert "second" in daemon.cli("ps", "--format", "{{.Names}}", check=True).stdout.decode().split()
     with pytest.raises(docker.errors.NotFound):
         client.api.inspect_container("first")
@@ -332,6 +337,9 @@ def test_prune(daemon, client):
     r = daemon.cli("container", "prune", "-f", check=True)
     assert again.id in r.stdout.decode() and b"Total reclaimed space" in r.stdout
     assert [c["Id"] for c in client.api.containers(all=True)] == [running.id]
+    pruned = list(client.api.events(since=int(time.time()) - 60, until=time.time() + 1, decode=True,
+                                    filters={"type": "container", "event": "prune"}))
+    assert len(pruned) == 4 and int(pruned[2]["Actor"]["Attributes"]["reclaimed"]) >= 100000
     with pytest.raises(docker.errors.APIError) as ei:
         client.api.prune_containers(filters={"color": "red"})
     assert ei.value.status_code == 400 and "invalid filter 'color'" in ei.value.explanation
