@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/events.h"
 #include "engine/monitor.h"
 #include "engine/names.h"
 #include "lib/cleanup.h"
@@ -89,6 +90,41 @@ static bool exec_running(const struct exec *x)
 	return json_is_true(json_object_get(x->doc, "Running"));
 }
 
+/*
+ * An event of x's container (under the lock), as Docker names them: "exec_create: sh -c date",
+ * "exec_start: ...", "exec_die", each with execID in its attributes. extra is stolen.
+ */
+static void exec_event(struct eng *eng, struct exec *x, const char *verb, bool with_command, json_t *extra)
+{
+	json_t *attrs = extra ? extra : json_object();
+	json_object_set_new(attrs, "execID", json_string(x->id));
+	json_t *pc = json_object_get(x->doc, "ProcessConfig");
+	size_t len = strlen(verb) + 3 + strlen(json_string_value(json_object_get(pc, "entrypoint")) ?: "");
+	size_t i;
+	json_t *arg;
+	json_array_foreach (json_object_get(pc, "arguments"), i, arg)
+		len += 1 + strlen(json_string_value(arg) ?: "");
+	_cleanup_free_ char *action = malloc(len + 1);
+	struct ctr *c;
+	berr e = {0};
+	if (!action || ctr_find(eng, x->ctr_id, &c, &e) < 0) {
+		berr_clear(&e);
+		json_decref(attrs);
+		return;
+	}
+	strcpy(action, verb);
+	if (with_command) {
+		strcat(action, ": ");
+		strcat(action, json_string_value(json_object_get(pc, "entrypoint")) ?: "");
+		json_array_foreach (json_object_get(pc, "arguments"), i, arg) {
+			strcat(action, " ");
+			strcat(action, json_string_value(arg) ?: "");
+		}
+	}
+	ctr_event(eng, c, action, attrs);
+	ctr_put(eng, c);
+}
+
 /* Let go of a monitor's pidfd: reaped and closed when it has ended, else the watcher does it then. */
 static void release_monitor(struct eng_execs *xs, int pidfd)
 {
@@ -127,6 +163,7 @@ static void exec_finish(struct eng *eng, struct exec *x)
 		fprintf(stderr, "berthd: exec %s: %s\n", x->id, berr_msg(&e));
 		berr_clear(&e);
 	}
+	exec_event(eng, x, "exec_die", false, eng_event_number("exitCode", code));
 	pthread_cond_broadcast(&eng->changed);
 }
 
@@ -441,6 +478,7 @@ static int create_exec(struct eng *eng, const char *container, json_t *body, cha
 				while (*tail)
 					tail = &(*tail)->next;
 				*tail = x;
+				exec_event(eng, x, "exec_create", true, NULL);
 				*id = strdup(x->id);
 				if (!*id)
 					r = berr_set(e, ENOMEM, "exec");
@@ -617,6 +655,7 @@ int eng_exec_launch(struct eng *eng, const char *id, bool detach, struct eng_exe
 			r = berr_sys(e, "watching the monitor of exec %s", id);
 		} else {
 			r = exec_save(eng, x, e);
+			exec_event(eng, x, "exec_start", true, NULL);
 		}
 	} else if (spawned == 0) {
 		/* Forgotten meanwhile (its container was removed): the process dies with the container. */

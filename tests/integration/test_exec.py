@@ -251,6 +251,20 @@ def test_attach_detach_keys(client):
     assert err.value.status_code == 400 and "Invalid detach keys (ctrl-) provided" in err.value.explanation
 
 
+def test_exec_events(client, ctr):
+    api = client.api
+    since = int(time.time()) - 1
+    r = ctr.exec_run(["sh", "-c", "exit 2"])
+    assert r.exit_code == 2
+    until = int(time.time()) + 1
+    events = [e for e in api.events(since=since, until=until, decode=True, filters={"container": ctr.id})
+              if e["Action"].startswith("exec_")]
+    assert [e["Action"] for e in events] == ["exec_create: sh -c exit 2", "exec_start: sh -c exit 2", "exec_die"]
+    assert len({e["Actor"]["Attributes"]["execID"] for e in events}) == 1
+    assert events[2]["Actor"]["Attributes"]["exitCode"] == "2"
+    assert all(e["Type"] == "container" and e["Actor"]["ID"] == ctr.id for e in events)
+
+
 def test_exec_in_pid_namespace_without_daemon_fds(ctr):
     ps = ctr.exec_run("ps -o pid,comm").output.decode().split("\n")
     assert any(line.split() == ["1", "sleep"] for line in ps), ps
