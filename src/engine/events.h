@@ -16,8 +16,8 @@
 struct eng;
 struct eng_events;
 
-/* How many events the ring keeps for `since` (Docker keeps 256). */
-enum { ENG_EVENTS_KEPT = 1024 };
+/* How many events the ring keeps for `since`: Docker's 256 (about 1 KiB each, against the daemon's memory budget). */
+enum { ENG_EVENTS_KEPT = 256 };
 
 int eng_events_new(struct eng_events **out, berr *e);
 void eng_events_free(struct eng_events *bus);
