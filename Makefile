@@ -5,10 +5,13 @@ PKGS := jansson libseccomp libcap
 IMAGE_PKGS := libarchive libcrypto sqlite3
 # The daemon adds its HTTP server.
 DAEMON_PKGS := libmicrohttpd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(IMAGE_PKGS) $(DAEMON_PKGS))
+# The network layer: netlink and nftables.
+NET_PKGS := libmnl libnftables
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(IMAGE_PKGS) $(DAEMON_PKGS) $(NET_PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 IMAGE_LIBS := $(shell pkg-config --libs $(IMAGE_PKGS))
 DAEMON_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS)) -lpthread
+NET_LIBS := $(shell pkg-config --libs $(NET_PKGS) sqlite3 jansson)
 
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wjump-misses-init \
 	-D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
@@ -29,6 +32,7 @@ OCI_SRC := $(wildcard src/oci/*.c)
 IMAGE_SRC := src/lib/digest.c $(wildcard src/image/*.c src/storage/*.c)
 RUNTIME_SRC := $(wildcard src/cmd/berth-runtime/*.c)
 ENGINE_SRC := $(wildcard src/engine/*.c)
+NET_SRC := $(wildcard src/net/*.c)
 API_SRC := $(wildcard src/api/*.c)
 BERTHD_SRC := $(wildcard src/cmd/berthd/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
@@ -39,6 +43,7 @@ OCI_OBJ := $(OCI_SRC:%.c=$(BUILD)/%.o)
 IMAGE_OBJ := $(IMAGE_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+NET_OBJ := $(NET_SRC:%.c=$(BUILD)/%.o)
 API_OBJ := $(API_SRC:%.c=$(BUILD)/%.o)
 BERTHD_OBJ := $(BERTHD_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -68,6 +73,11 @@ $(BUILD)/libengine.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# network/ (over lib/ only): netlink, namespaces, address leases, nftables.
+$(BUILD)/libnet.a: $(NET_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BUILD)/libapi.a: $(API_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -75,8 +85,8 @@ $(BUILD)/libapi.a: $(API_OBJ)
 $(BUILD)/berth-runtime: $(RUNTIME_OBJ) $(BUILD)/liboci.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/berthd: $(BERTHD_OBJ) $(BUILD)/libapi.a $(BUILD)/libengine.a $(BUILD)/libimage.a $(BUILD)/liboci.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IMAGE_LIBS) $(DAEMON_LIBS)
+$(BUILD)/berthd: $(BERTHD_OBJ) $(BUILD)/libapi.a $(BUILD)/libengine.a $(BUILD)/libnet.a $(BUILD)/libimage.a $(BUILD)/liboci.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IMAGE_LIBS) $(DAEMON_LIBS) $(NET_LIBS)
 
 # The CLI is an API client: lib/ and libcurl, never the engine (docs/cli.md).
 all: $(BUILD)/berth
@@ -88,10 +98,10 @@ $(BUILD)/berth: $(BERTH_OBJ) $(CLI_OBJ) $(BUILD)/libb.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcurl jansson) -lm
 
 # Unit tests link every library; the linker takes only what a test uses.
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libengine.a $(BUILD)/libimage.a $(BUILD)/liboci.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libengine.a $(BUILD)/libnet.a $(BUILD)/libimage.a $(BUILD)/liboci.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libengine.a $(BUILD)/libimage.a $(BUILD)/liboci.a $(LDFLAGS) $(PKG_LIBS) \
-		$(IMAGE_LIBS) $(DAEMON_LIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libengine.a $(BUILD)/libnet.a $(BUILD)/libimage.a $(BUILD)/liboci.a $(LDFLAGS) \
+		$(PKG_LIBS) $(IMAGE_LIBS) $(DAEMON_LIBS) $(NET_LIBS) $(shell pkg-config --libs cmocka)
 
 # A test driver for image archives (tests/integration/test_image_archives.py), not a product binary.
 $(BUILD)/tests/tools/imgtool: tests/tools/imgtool.c $(BUILD)/libimage.a $(BUILD)/liboci.a

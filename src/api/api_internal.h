@@ -52,6 +52,7 @@ extern const struct api_route api_stats_routes[];
 extern const struct api_route api_event_routes[];
 extern const struct api_route api_image_routes[];
 extern const struct api_route api_volume_routes[];
+extern const struct api_route api_network_routes[];
 extern const struct api_route api_system_df_routes[];
 extern const struct api_route api_exec_routes[];
 

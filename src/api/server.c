@@ -24,9 +24,9 @@ struct api_server {
 	struct eng *eng;
 };
 
-static const struct api_route *const route_tables[] = {api_top_routes,    api_stats_routes,  api_event_routes,
-						       api_system_routes, api_exec_routes,   api_container_routes,
-						       api_image_routes,  api_volume_routes, api_system_df_routes};
+static const struct api_route *const route_tables[] = {
+    api_top_routes,       api_stats_routes, api_event_routes,  api_system_routes,  api_exec_routes,
+    api_container_routes, api_image_routes, api_volume_routes, api_network_routes, api_system_df_routes};
 
 /* ---------- replies ---------- */
 

@@ -17,6 +17,7 @@
 #include "engine/events.h"
 #include "engine/monitor.h"
 #include "engine/names.h"
+#include "engine/net_attach.h"
 #include "engine/restart.h"
 #include "engine/signals.h"
 #include "engine/spec.h"
@@ -218,7 +219,8 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 	json_t *cmd = json_object_get(w->merged, "Cmd"), *ep = json_object_get(w->merged, "Entrypoint");
 	if (json_array_size(cmd) == 0 && json_array_size(ep) == 0)
 		return berr_invalid(e, "No command specified");
-	if (eng_mounts_parse(host_config, w->merged, &w->mounts, &w->n_mounts, e) < 0)
+	if (eng_mounts_parse(host_config, w->merged, &w->mounts, &w->n_mounts, e) < 0 ||
+	    ctr_net_check(eng, host_config, e) < 0)
 		return -1;
 
 	/* Name and ID. */
@@ -459,7 +461,8 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 		return -1;
 	_cleanup_free_ char *hn = ctr_path(eng, c, "hostname"), *hosts = ctr_path(eng, c, "hosts"),
 			    *resolv = ctr_path(eng, c, "resolv.conf"), *config_path = ctr_path(eng, c, "config.json"),
-			    *exit_path = ctr_path(eng, c, "exit.json"), *dir = ctr_path(eng, c, ".");
+			    *exit_path = ctr_path(eng, c, "exit.json"), *dir = ctr_path(eng, c, "."),
+			    *netns = ctr_net_netns_path(eng, c);
 	struct eng_spec_input in = {
 	    .id = c->id,
 	    .config = json_object_get(c->doc, "Config"),
@@ -469,6 +472,7 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	    .hosts_path = hosts,
 	    .resolv_conf_path = resolv,
 	    .cgroup_parent = eng->cgroup_parent,
+	    .netns_path = netns,
 	    .mounts = mounts,
 	    .n_mounts = n_mounts,
 	};
@@ -508,7 +512,10 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	};
 	pid_t monitor = 0, pid = 0;
 	json_t *st = json_object_get(c->doc, "State");
+	if (ctr_net_attach(eng, c, e) < 0)
+		return -1;
 	if (eng_monitor_spawn(&ma, &monitor, &pid, e) < 0) {
+		ctr_net_release(eng, c);
 		ctr_fail_pending(eng, c, berr_msg(e));
 		int code = eng_start_failure_code(berr_msg(e));
 		json_object_set_new(st, "Error", json_string(berr_msg(e)));

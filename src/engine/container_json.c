@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/net_attach.h"
 #include "lib/cleanup.h"
 #include "lib/timefmt.h"
 
@@ -35,27 +36,8 @@ static json_t *inspect_doc(struct eng *eng, struct ctr *c)
 			    json_pack("{s:s, s:{s:s?, s:s?, s:s?}}", "Name", "overlay2", "Data", "MergedDir", merged,
 				      "UpperDir", upper, "WorkDir", work));
 	json_object_set_new(out, "ExecIDs", json_null());
-	const char *mode = json_string_value(json_object_get(json_object_get(out, "HostConfig"), "NetworkMode"));
-	json_t *networks = json_object();
-	if (mode && strcmp(mode, "none") != 0 && strcmp(mode, "host") != 0)
-		json_object_set_new(networks, strcmp(mode, "default") == 0 ? "bridge" : mode,
-				    json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s}",
-					      "IPAMConfig", "Links", "Aliases", "NetworkID", "", "EndpointID", "",
-					      "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
-					      "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", ""));
-	else if (mode)
-		json_object_set_new(networks, mode,
-				    json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s}", "IPAMConfig", "Links",
-					      "Aliases", "NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress",
-					      "", "IPPrefixLen", 0, "MacAddress", ""));
-	json_object_set_new(out, "NetworkSettings",
-			    json_pack("{s:s, s:s, s:b, s:i, s:s, s:{}, s:n, s:n, s:s, s:s, s:s, s:i, s:s, s:i, s:s, "
-				      "s:s, s:o}",
-				      "Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6PrefixLen", 0,
-				      "LinkLocalIPv6Address", "", "Ports", "SecondaryIPAddresses",
-				      "SecondaryIPv6Addresses", "SandboxKey", "", "EndpointID", "", "Gateway", "",
-				      "IPPrefixLen", 0, "IPAddress", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "",
-				      "IPv6Gateway", "", "Networks", networks));
+	json_object_del(out, "BerthNetwork");
+	json_object_set_new(out, "NetworkSettings", ctr_net_settings(eng, c));
 	return out;
 }
 
@@ -246,7 +228,7 @@ static int check_filters(json_t *filters, berr *e)
 	return 0;
 }
 
-static json_t *list_entry(struct ctr *c)
+static json_t *list_entry(struct eng *eng, struct ctr *c)
 {
 	json_t *doc = c->doc, *config = json_object_get(doc, "Config");
 	char status[128];
@@ -279,13 +261,15 @@ static json_t *list_entry(struct ctr *c)
 		json_object_del(m, "BerthNoCopy");
 		json_object_del(m, "Anonymous");
 	}
-	return json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:{}}, s:o}", "Id", c->id,
-			 "Names", c->name, "Image", json_string_value(json_object_get(config, "Image")) ?: "",
-			 "ImageID", json_string_value(json_object_get(doc, "Image")) ?: "", "Command",
-			 command ? command : "", "Created", (json_int_t)created.tv_sec, "Ports", "Labels",
-			 labels ? labels : json_object(), "State", ctr_status(c), "Status", status, "HostConfig",
-			 "NetworkMode", mode ? mode : "default", "NetworkSettings", "Networks", "Mounts",
-			 mounts ? mounts : json_array());
+	json_t *row =
+	    json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:{}}, s:o}", "Id", c->id,
+		      "Names", c->name, "Image", json_string_value(json_object_get(config, "Image")) ?: "", "ImageID",
+		      json_string_value(json_object_get(doc, "Image")) ?: "", "Command", command ? command : "",
+		      "Created", (json_int_t)created.tv_sec, "Ports", "Labels", labels ? labels : json_object(),
+		      "State", ctr_status(c), "Status", status, "HostConfig", "NetworkMode", mode ? mode : "default",
+		      "NetworkSettings", "Networks", "Mounts", mounts ? mounts : json_array());
+	ctr_net_list_fields(eng, c, row);
+	return row;
 }
 
 int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, json_t **out, berr *e)
@@ -318,7 +302,7 @@ int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, js
 				ok = filter_match_any(vals, filter_kinds[f].match, c);
 		}
 		if (ok)
-			json_array_append_new(arr, list_entry(c));
+			json_array_append_new(arr, list_entry(eng, c));
 	}
 	free(v);
 	pthread_mutex_unlock(&eng->lock);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/exec.h"
+#include "engine/net_attach.h"
 #include "engine/restart.h"
 #include "engine/events.h"
 #include "lib/cleanup.h"
@@ -140,6 +141,7 @@ void ctr_mark_exited(struct eng *eng, struct ctr *c)
 	json_object_set_new(st, "ExitCode", json_integer(code));
 	json_object_set_new(st, "FinishedAt", json_string(finished));
 	json_object_del(c->doc, "BerthMonitor");
+	ctr_net_release(eng, c);
 	if (c->monitor_pidfd >= 0) {
 		epoll_ctl(eng->epfd, EPOLL_CTL_DEL, c->monitor_pidfd, NULL);
 		close(c->monitor_pidfd);
@@ -285,6 +287,7 @@ static void eng_free(struct eng *eng)
 	eng_db_close(eng->db);
 	eng_events_free(eng->events);
 	vol_store_close(eng->vols);
+	eng_net_close(eng);
 	if (eng->epfd >= 0)
 		close(eng->epfd);
 	if (eng->stop_efd >= 0)
@@ -346,9 +349,17 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 		eng_free(eng);
 		return -1;
 	}
+	if (eng_net_open(eng, o, db_path, e) < 0) {
+		eng_free(eng);
+		return -1;
+	}
 	if (eng_db_each(eng->db, adopt, eng, e) < 0) {
 		eng_free(eng);
 		return berr_wrap(e, "restoring containers");
+	}
+	if (eng_net_reconcile(eng, e) < 0) {
+		eng_free(eng);
+		return berr_wrap(e, "restoring the containers' networks");
 	}
 	eng_restart_on_daemon_start(eng);
 	if (eng_execs_open(eng, db_path, e) < 0) {

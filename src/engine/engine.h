@@ -20,6 +20,10 @@ struct eng_opts {
 	const char *data_root;     /* images, layers, containers, volumes, berth.db */
 	const char *exec_root;     /* run state: the runtime's state, sockets */
 	const char *cgroup_parent; /* default "/berth" */
+	/* The default bridge (net_attach.h): its name (default berth0), --bip, --default-address-pool. */
+	const char *bridge, *bip;
+	const char *const *address_pools;
+	size_t n_address_pools;
 };
 
 /* Open the data root and adopt what a previous daemon left: running containers are found again. */

@@ -51,6 +51,7 @@ struct eng {
 	bool reaper_started;
 	bool shutting_down;
 	struct eng_events *events; /* events.c; its lock is taken after this one when both are */
+	struct eng_net *net;       /* net_attach.c: the default bridge, address leases, nftables */
 	struct eng_execs *execs;   /* exec.c */
 };
 

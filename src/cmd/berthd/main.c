@@ -24,8 +24,24 @@
 
 struct daemon_opts {
 	char *host, *data_root, *exec_root, *pidfile, *log_level, *config_file, *cgroup_parent;
+	char *bridge, *bip;
+	char **pools; /* --default-address-pool "base=CIDR,size=N", NULL-terminated */
+	size_t n_pools;
 	bool live_restore;
 };
+
+/* Add a network pool (--default-address-pool, daemon.json default-address-pools). */
+static int add_pool(struct daemon_opts *o, const char *value)
+{
+	char **v = realloc(o->pools, (o->n_pools + 2) * sizeof *v);
+	if (!v)
+		return -1;
+	o->pools = v;
+	if (!(v[o->n_pools] = strdup(value)))
+		return -1;
+	v[++o->n_pools] = NULL;
+	return 0;
+}
 
 static void usage(FILE *f)
 {
@@ -49,8 +65,10 @@ static void usage(FILE *f)
 		   "      --cgroup-parent string    Parent cgroup of containers (default "
 		   "/berth)\n"
 		   "      --insecure-registry list  Registries reached over plain HTTP\n"
-		   "      --bip string              Address of the default bridge\n"
-		   "      --default-address-pool    Pools for networks\n"
+		   "      --bridge string           Name of the default bridge (default berth0)\n"
+		   "      --bip string              Address of the default bridge (default "
+		   "172.17.0.1/16, or the next free pool)\n"
+		   "      --default-address-pool    Pools for networks: base=CIDR,size=N\n"
 		   "  -h, --help                    This help\n");
 }
 
@@ -91,6 +109,8 @@ static int read_config_file(struct daemon_opts *o, bool required, const bool *gi
 	    {"pidfile", offsetof(struct daemon_opts, pidfile), 'p'},
 	    {"log-level", offsetof(struct daemon_opts, log_level), 'l'},
 	    {"cgroup-parent", offsetof(struct daemon_opts, cgroup_parent), 'c'},
+	    {"bridge", offsetof(struct daemon_opts, bridge), 'n'},
+	    {"bip", offsetof(struct daemon_opts, bip), 'b'},
 	};
 	int r = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(keys) && r == 0; i++) {
@@ -108,6 +128,27 @@ static int read_config_file(struct daemon_opts *o, bool required, const bool *gi
 			r = berr_invalid(e, "%s: hosts: expected one address", o->config_file);
 		else
 			set(&o->host, json_string_value(json_array_get(hosts, 0)));
+	}
+	/* Docker's form: [{"base": "10.10.0.0/16", "size": 24}]. */
+	json_t *pools = json_object_get(doc, "default-address-pools");
+	if (r == 0 && pools && !given['a']) {
+		size_t i;
+		json_t *v;
+		if (!json_is_array(pools))
+			r = berr_invalid(e, "%s: default-address-pools: expected a list", o->config_file);
+		json_array_foreach (pools, i, v) {
+			const char *base = json_string_value(json_object_get(v, "base"));
+			json_t *size = json_object_get(v, "size");
+			char *pool = NULL;
+			if (r == 0 && (!base || !json_is_integer(size)))
+				r = berr_invalid(e, "%s: default-address-pools: expected {\"base\": CIDR, \"size\": N}",
+						 o->config_file);
+			else if (r == 0 && asprintf(&pool, "base=%s,size=%d", base, (int)json_integer_value(size)) < 0)
+				r = berr_set(e, ENOMEM, "%s", o->config_file);
+			else if (r == 0 && add_pool(o, pool) < 0)
+				r = berr_set(e, ENOMEM, "%s", o->config_file);
+			free(pool);
+		}
 	}
 	json_t *lr = json_object_get(doc, "live-restore");
 	if (r == 0 && lr && !given['L']) {
@@ -212,6 +253,7 @@ int main(int argc, char **argv)
 	    {"live-restore", optional_argument, NULL, 'L'},
 	    {"cgroup-parent", required_argument, NULL, 'c'},
 	    {"insecure-registry", required_argument, NULL, 'i'},
+	    {"bridge", required_argument, NULL, 'n'},
 	    {"bip", required_argument, NULL, 'b'},
 	    {"default-address-pool", required_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
@@ -235,10 +277,13 @@ int main(int argc, char **argv)
 		case 'L': o.live_restore = !optarg || strcmp(optarg, "false") != 0; break;
 		case 'c': set(&o.cgroup_parent, optarg); break;
 		case 'i':
-		case 'b':
+			/* Registries come with their own part of the daemon; accepted now for scripts. */
+			break;
+		case 'n': set(&o.bridge, optarg); break;
+		case 'b': set(&o.bip, optarg); break;
 		case 'a':
-			/* Registries and bridges come with their own parts of the daemon;
-			 * accepted now for scripts. */
+			if (add_pool(&o, optarg) < 0)
+				return 1;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: fprintf(stderr, "berthd: see 'berthd --help'\n"); return 125;
@@ -270,7 +315,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "berthd: %s\n", berr_msg(&e));
 		return 1;
 	}
-	struct eng_opts eo = {.data_root = o.data_root, .exec_root = o.exec_root, .cgroup_parent = o.cgroup_parent};
+	struct eng_opts eo = {.data_root = o.data_root,
+			      .exec_root = o.exec_root,
+			      .cgroup_parent = o.cgroup_parent,
+			      .bridge = o.bridge,
+			      .bip = o.bip,
+			      .address_pools = (const char *const *)o.pools,
+			      .n_address_pools = o.n_pools};
 	struct eng *eng = NULL;
 	if (eng_open(&eo, &eng, &e) < 0) {
 		fprintf(stderr, "berthd: %s\n", berr_msg(&e));
@@ -319,5 +370,10 @@ int main(int argc, char **argv)
 	free(o.log_level);
 	free(o.config_file);
 	free(o.cgroup_parent);
+	free(o.bridge);
+	free(o.bip);
+	for (size_t i = 0; i < o.n_pools; i++)
+		free(o.pools[i]);
+	free(o.pools);
 	return 0;
 }

@@ -1,0 +1,420 @@
+/* The default bridge at daemon start, and a container's place on it from its start to its stop. */
+#include "engine/net_attach.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+
+const char *const eng_net_names[ENG_NET_COUNT] = {"bridge", "host", "none"};
+
+enum { MAX_POOLS = 64 };
+
+int eng_net_mode_network(const char *mode)
+{
+	if (!mode || !*mode || strcmp(mode, "default") == 0 || strcmp(mode, "bridge") == 0)
+		return ENG_NET_BRIDGE;
+	if (strcmp(mode, "host") == 0)
+		return ENG_NET_HOST;
+	if (strcmp(mode, "none") == 0)
+		return ENG_NET_NONE;
+	return -1;
+}
+
+static const char *mode_of(const struct ctr *c)
+{
+	return json_string_value(json_object_get(json_object_get(c->doc, "HostConfig"), "NetworkMode"));
+}
+
+static bool on_bridge(const struct ctr *c)
+{
+	return eng_net_mode_network(mode_of(c)) == ENG_NET_BRIDGE;
+}
+
+/* The bridge's address: --bip, else the one it has, else the first pool's subnet no route uses. */
+static int choose_address(struct eng_net *n, const struct eng_opts *o, bool exists, berr *e)
+{
+	struct net_pool pools[MAX_POOLS];
+	size_t n_pools = 0;
+	for (size_t i = 0; i < o->n_address_pools && n_pools < MAX_POOLS; i++)
+		if (net_pool_parse(o->address_pools[i], &pools[n_pools++], e) < 0)
+			return berr_wrap(e, "--default-address-pool");
+	if (n_pools == 0)
+		n_pools = net_pools_default(pools, MAX_POOLS);
+	_cleanup_free_ struct net_subnet *routes = NULL;
+	size_t n_routes = 0;
+	if (net_routes_list(n->nl, exists ? n->bridge_index : 0, &routes, &n_routes, e) < 0)
+		return -1;
+	struct net_subnet have[4];
+	uint32_t have_ips[4];
+	size_t n_have = 0;
+	if (exists && net_addr_list(n->nl, n->bridge_index, have, have_ips, 4, &n_have, e) < 0)
+		return -1;
+	if (o->bip && *o->bip) {
+		if (net_cidr_parse(o->bip, &n->gateway, &n->subnet, e) < 0)
+			return berr_wrap(e, "--bip");
+		if (n->gateway == n->subnet.addr || n->subnet.prefix > 30)
+			return berr_invalid(
+			    e, "--bip %s: expected the bridge's own address in a subnet, as 172.17.0.1/16", o->bip);
+		for (size_t i = 0; i < n_routes; i++) {
+			if (net_subnets_overlap(&n->subnet, &routes[i])) {
+				char r[24];
+				net_subnet_format(&routes[i], r, sizeof r);
+				return berr_invalid(e, "--bip %s overlaps with the host's route to %s", o->bip, r);
+			}
+		}
+		return 0;
+	}
+	if (n_have > 0) {
+		n->subnet = have[0];
+		n->gateway = have_ips[0];
+		return 0;
+	}
+	if (net_pools_pick(pools, n_pools, routes, n_routes, &n->subnet, e) < 0)
+		return berr_wrap(e, "bridge %s", n->bridge);
+	n->gateway = n->subnet.addr + 1;
+	return 0;
+}
+
+/* The bridge up with the chosen address (and no other IPv4 one). */
+static int bridge_setup(struct eng_net *n, const struct eng_opts *o, berr *e)
+{
+	int r = net_link_index(n->nl, n->bridge, &n->bridge_index, e);
+	bool exists = r == 0;
+	if (r < 0 && e->errnum != ENOENT)
+		return -1;
+	berr_clear(e);
+	if (choose_address(n, o, exists, e) < 0)
+		return -1;
+	if (!exists) {
+		uint8_t mac[6] = {0x02, 0x42};
+		if (getrandom(mac + 2, 4, 0) != 4)
+			return berr_sys(e, "bridge %s: a MAC address", n->bridge);
+		if (net_bridge_create(n->nl, n->bridge, mac, e) < 0 ||
+		    net_link_index(n->nl, n->bridge, &n->bridge_index, e) < 0)
+			return -1;
+	}
+	struct net_subnet have[8];
+	uint32_t have_ips[8];
+	size_t n_have = 0;
+	bool present = false;
+	if (net_addr_list(n->nl, n->bridge_index, have, have_ips, 8, &n_have, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n_have; i++) {
+		if (have_ips[i] == n->gateway && have[i].prefix == n->subnet.prefix)
+			present = true;
+		else if (net_addr_del(n->nl, n->bridge_index, have_ips[i], have[i].prefix, e) < 0)
+			return -1;
+	}
+	if (!present && net_addr_add(n->nl, n->bridge_index, n->gateway, n->subnet.prefix, e) < 0)
+		return -1;
+	if (net_link_up(n->nl, n->bridge_index, e) < 0)
+		return -1;
+	/* Forwarding for the containers' traffic; route_localnet so that 127.0.0.1 reaches published ports. */
+	_cleanup_free_ char *localnet = NULL;
+	if (asprintf(&localnet, "net/ipv4/conf/%s/route_localnet", n->bridge) < 0)
+		return berr_set(e, ENOMEM, "bridge %s", n->bridge);
+	if (net_sysctl_set("net/ipv4/ip_forward", "1", e) < 0 || net_sysctl_set(localnet, "1", e) < 0)
+		return -1;
+	return 0;
+}
+
+int eng_net_open(struct eng *eng, const struct eng_opts *o, const char *db_path, berr *e)
+{
+	struct eng_net *n = calloc(1, sizeof *n);
+	if (!n)
+		return berr_set(e, ENOMEM, "networks");
+	eng->net = n;
+	const char *bridge = o->bridge && *o->bridge ? o->bridge : "berth0";
+	if (strlen(bridge) >= 16)
+		return berr_invalid(e, "bridge name %s: at most 15 characters", bridge);
+	/* The default bridge's table is "berth"; another bridge's has its own, so that two daemons can coexist. */
+	n->next_port = 32768;
+	if (!(n->bridge = strdup(bridge)) || asprintf(&n->netns_dir, "%s/netns", eng->exec_root) < 0 ||
+	    (strcmp(bridge, "berth0") == 0 ? !(n->table = strdup("berth"))
+					   : asprintf(&n->table, "berth_%s", bridge) < 0))
+		return berr_set(e, ENOMEM, "networks");
+	if (b_mkdir_p(n->netns_dir, 0700, e) < 0 || net_nl_open(-1, &n->nl, e) < 0)
+		return -1;
+	if (bridge_setup(n, o, e) < 0)
+		return berr_wrap(e, "setting up the default bridge %s", n->bridge);
+	if (net_ipam_open(db_path, &n->ipam, e) < 0 || net_nft_open(n->table, n->bridge, &n->subnet, &n->nft, e) < 0)
+		return -1;
+	for (int i = 0; i < ENG_NET_COUNT; i++)
+		if (net_ipam_network_id(n->ipam, eng_net_names[i], &n->ids[i], &n->created[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+void eng_net_close(struct eng *eng)
+{
+	struct eng_net *n = eng->net;
+	if (!n)
+		return;
+	net_nl_close(n->nl);
+	net_ipam_close(n->ipam);
+	net_nft_close(n->nft);
+	for (int i = 0; i < ENG_NET_COUNT; i++) {
+		free(n->ids[i]);
+		free(n->created[i]);
+	}
+	free(n->bridge);
+	free(n->table);
+	free(n->netns_dir);
+	free(n);
+	eng->net = NULL;
+}
+
+/* A running container's place on the bridge, or NULL. */
+static json_t *held(const struct ctr *c)
+{
+	return ctr_running(c) ? json_object_get(c->doc, "BerthNetwork") : NULL;
+}
+
+int eng_net_reconcile(struct eng *eng, berr *e)
+{
+	struct eng_net *n = eng->net;
+	/* nftables: the table again from what the running containers hold, in one transaction. */
+	size_t count = 0;
+	for (struct ctr *c = eng->ctrs; c; c = c->next)
+		count++;
+	struct net_nft_owner *owners = calloc(count ? count : 1, sizeof *owners);
+	if (!owners)
+		return berr_set(e, ENOMEM, "networks");
+	size_t k = 0;
+	for (struct ctr *c = eng->ctrs; c; c = c->next) {
+		json_t *bn = held(c);
+		uint32_t ip;
+		if (!bn || !net_ip_parse(json_string_value(json_object_get(bn, "IPAddress")), &ip))
+			continue;
+		struct net_port_rule *rules = NULL;
+		size_t nr = 0;
+		if (eng_ports_rules(json_object_get(bn, "Ports"), ip, &rules, &nr, e) < 0)
+			break;
+		owners[k++] = (struct net_nft_owner){c->id, rules, nr};
+	}
+	int r = e->msg ? -1 : net_nft_rebuild(n->nft, owners, k, e);
+	for (size_t i = 0; i < k; i++)
+		free((void *)owners[i].rules);
+	free(owners);
+	if (r < 0)
+		return -1;
+
+	/* Leases whose container is not running (or is gone) are free again. */
+	char **lease_owners = NULL;
+	uint32_t *addrs = NULL;
+	size_t n_leases = 0;
+	if (net_ipam_leases(n->ipam, eng_net_names[ENG_NET_BRIDGE], &lease_owners, &addrs, &n_leases, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n_leases; i++) {
+		bool keep = false;
+		for (struct ctr *c = eng->ctrs; c && !keep; c = c->next)
+			keep = strcmp(c->id, lease_owners[i]) == 0 && held(c);
+		berr ignored = {0};
+		if (!keep && net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], lease_owners[i], &ignored) < 0)
+			fprintf(stderr, "berthd: %s\n", berr_msg(&ignored));
+		berr_clear(&ignored);
+		free(lease_owners[i]);
+	}
+	free(lease_owners);
+	free(addrs);
+
+	/* Namespaces kept for containers that no longer run. */
+	_cleanup_closedir_ DIR *d = opendir(n->netns_dir);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		bool keep = false;
+		for (struct ctr *c = eng->ctrs; c && !keep; c = c->next)
+			keep = strcmp(c->id, de->d_name) == 0 && held(c);
+		_cleanup_free_ char *path = NULL;
+		berr ignored = {0};
+		if (!keep && asprintf(&path, "%s/%s", n->netns_dir, de->d_name) >= 0 &&
+		    net_netns_remove(path, &ignored) < 0)
+			fprintf(stderr, "berthd: %s\n", berr_msg(&ignored));
+		berr_clear(&ignored);
+	}
+	return 0;
+}
+
+int ctr_net_check(struct eng *eng, json_t *host_config, berr *e)
+{
+	(void)eng;
+	json_t *jm = json_object_get(host_config, "NetworkMode");
+	if (jm && !json_is_string(jm) && !json_is_null(jm))
+		return berr_invalid(e, "HostConfig.NetworkMode: expected a string");
+	const char *mode = json_string_value(jm);
+	if (eng_net_mode_network(mode) < 0 && strncmp(mode, "container:", 10) != 0)
+		return berr_plain(e, ENOENT, "network %s not found", mode);
+	return eng_ports_check(host_config, e);
+}
+
+char *ctr_net_netns_path(struct eng *eng, const struct ctr *c)
+{
+	char *path = NULL;
+	if (on_bridge(c) && asprintf(&path, "%s/%s", eng->net->netns_dir, c->id) < 0)
+		return NULL;
+	return path;
+}
+
+static void random_hex(char *out, size_t n_digits)
+{
+	unsigned char raw[32];
+	size_t bytes = (n_digits + 1) / 2;
+	if (getrandom(raw, bytes, 0) != (ssize_t)bytes)
+		for (size_t i = 0; i < bytes; i++)
+			raw[i] = (unsigned char)rand();
+	for (size_t i = 0; i < n_digits; i++)
+		out[i] = "0123456789abcdef"[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	out[n_digits] = '\0';
+}
+
+/* /etc/hosts with the container's address and name, as Docker writes it. */
+static int write_hosts(struct eng *eng, struct ctr *c, const char *ip, berr *e)
+{
+	_cleanup_free_ char *path = ctr_path(eng, c, "hosts"), *text = NULL;
+	json_t *config = json_object_get(c->doc, "Config");
+	const char *hostname = json_string_value(json_object_get(config, "Hostname")) ?: "";
+	const char *domain = json_string_value(json_object_get(config, "Domainname")) ?: "";
+	char short_id[13];
+	memcpy(short_id, c->id, 12);
+	short_id[12] = '\0';
+	if (!*hostname)
+		hostname = short_id;
+	int r =
+	    *domain
+		? asprintf(&text,
+			   "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+			   "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n%s\t%s.%s %s\n",
+			   ip, hostname, domain, hostname)
+		: asprintf(&text,
+			   "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+			   "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n%s\t%s\n",
+			   ip, hostname);
+	if (!path || r < 0)
+		return berr_set(e, ENOMEM, "container %s: hosts", c->id);
+	/* In place, not renamed over: the file is bind-mounted into a container that may run already. */
+	return b_write_file(path, text, strlen(text), 0644, e);
+}
+
+/* The container end: loopback up, eth0 with its address, the default route via the bridge. */
+static int configure_inside(struct eng_net *n, int netns_fd, uint32_t ip, berr *e)
+{
+	struct net_nl *nl = NULL;
+	if (net_nl_open(netns_fd, &nl, e) < 0)
+		return -1;
+	int lo, eth0;
+	int r = net_link_index(nl, "lo", &lo, e);
+	if (r == 0)
+		r = net_link_up(nl, lo, e);
+	if (r == 0)
+		r = net_link_index(nl, "eth0", &eth0, e);
+	if (r == 0)
+		r = net_addr_add(nl, eth0, ip, n->subnet.prefix, e);
+	if (r == 0)
+		r = net_link_up(nl, eth0, e);
+	if (r == 0)
+		r = net_route_default_add(nl, eth0, n->gateway, e);
+	net_nl_close(nl);
+	return r;
+}
+
+int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
+{
+	if (!on_bridge(c))
+		return 0;
+	struct eng_net *n = eng->net;
+	ctr_net_release(eng, c); /* what a crash may have left */
+	_cleanup_free_ char *netns = ctr_net_netns_path(eng, c);
+	if (!netns)
+		return berr_set(e, ENOMEM, "container %s: network", c->id);
+	char endpoint[65], sandbox[65], veth[16] = "veth", ip_s[NET_IP_LEN], gw_s[NET_IP_LEN], mac_s[18];
+	random_hex(endpoint, 64);
+	random_hex(sandbox, 64);
+	uint32_t ip;
+	uint8_t mac[6];
+	json_t *ports = NULL;
+	struct net_port_rule *rules = NULL;
+	size_t n_rules = 0;
+	int fd = -1, r = -1;
+	bool wrap = false; /* Docker's port errors stand as they are */
+	if (net_ipam_lease(n->ipam, eng_net_names[ENG_NET_BRIDGE], &n->subnet, n->gateway, c->id, &ip, e) < 0)
+		return berr_wrap(e, "container %s: an address", c->id);
+	net_mac_from_ip(ip, mac);
+	net_mac_format(mac, mac_s);
+	net_ip_format(ip, ip_s);
+	net_ip_format(n->gateway, gw_s);
+	if (eng_ports_bind(eng, c, endpoint, ip, &ports, e) < 0)
+		goto fail;
+	wrap = true;
+	if (net_netns_create(netns, e) < 0)
+		goto fail;
+	fd = open(netns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		berr_sys(e, "opening %s", netns);
+		goto fail;
+	}
+	/* The host end's name is random: a stopped container's may linger while its namespace is torn down. */
+	for (int tries = 0; tries < 4; tries++) {
+		random_hex(veth + 4, 7);
+		berr_clear(e);
+		if ((r = net_veth_create(n->nl, veth, n->bridge_index, fd, "eth0", mac, e)) == 0 || e->errnum != EEXIST)
+			break;
+	}
+	if (r < 0 || (r = configure_inside(n, fd, ip, e)) < 0 ||
+	    (r = eng_ports_rules(ports, ip, &rules, &n_rules, e)) < 0 ||
+	    (r = net_nft_add(n->nft, c->id, rules, n_rules, e)) < 0 || (r = write_hosts(eng, c, ip_s, e)) < 0)
+		goto fail;
+	close(fd);
+	free(rules);
+	json_object_set_new(c->doc, "BerthNetwork",
+			    json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o}", "IPAddress", ip_s, "Gateway",
+				      gw_s, "IPPrefixLen", n->subnet.prefix, "MacAddress", mac_s, "EndpointID",
+				      endpoint, "SandboxID", sandbox, "SandboxKey", netns, "Veth", veth, "Ports",
+				      ports));
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(rules);
+	json_decref(ports);
+	berr ignored = {0};
+	net_nft_remove(n->nft, c->id, &ignored);
+	berr_clear(&ignored);
+	net_netns_remove(netns, &ignored);
+	berr_clear(&ignored);
+	net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], c->id, &ignored);
+	berr_clear(&ignored);
+	return wrap ? berr_wrap(e, "container %s: network", c->id) : -1;
+}
+
+void ctr_net_release(struct eng *eng, struct ctr *c)
+{
+	struct eng_net *n = eng->net;
+	if (!n || !on_bridge(c))
+		return;
+	json_t *bn = json_object_get(c->doc, "BerthNetwork");
+	berr e = {0};
+	if (json_object_size(json_object_get(bn, "Ports")) > 0 && net_nft_remove(n->nft, c->id, &e) < 0) {
+		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&e));
+		berr_clear(&e);
+	}
+	if (net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], c->id, &e) < 0) {
+		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&e));
+		berr_clear(&e);
+	}
+	/* The namespace goes with its last process, and its veth with it: no synchronous delete. */
+	_cleanup_free_ char *netns = ctr_net_netns_path(eng, c);
+	if (netns && net_netns_remove(netns, &e) < 0) {
+		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&e));
+		berr_clear(&e);
+	}
+	json_object_del(c->doc, "BerthNetwork");
+}

@@ -1,0 +1,69 @@
+/*
+ * Containers on networks (engine side of net/): the default bridge made at daemon start, a
+ * container's network namespace, veth, address and published ports at its start, all given back
+ * when it stops. What a running container holds is in its record under "BerthNetwork" (address,
+ * gateway, MAC, endpoint, the Ports object in Docker's shape), and its address lease in berth.db
+ * (net_leases): a restarted daemon rebuilds its nftables table from the running containers and
+ * frees the leases of those that died meanwhile. Under the engine lock unless said otherwise.
+ */
+#pragma once
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "engine/engine_internal.h"
+#include "net/net.h"
+
+/* The default bridge and what serves it (struct eng's net). */
+struct eng_net {
+	char *bridge, *table, *netns_dir;
+	struct net_subnet subnet;
+	uint32_t gateway;
+	int bridge_index;
+	struct net_nl *nl;
+	struct net_ipam *ipam;
+	struct net_nft *nft;
+	char *ids[3], *created[3]; /* of bridge, host, none */
+	unsigned next_port;        /* where the search for a free ephemeral port goes on */
+};
+
+/* The predefined networks, in Docker's order of `network ls`. */
+enum { ENG_NET_BRIDGE, ENG_NET_HOST, ENG_NET_NONE, ENG_NET_COUNT };
+extern const char *const eng_net_names[ENG_NET_COUNT];
+
+/* At daemon start, before containers are adopted: the bridge (made or taken over), the tables. */
+int eng_net_open(struct eng *eng, const struct eng_opts *o, const char *db_path, berr *e);
+/* After adoption: the nftables table rebuilt for the running containers, stale leases and namespaces freed. */
+int eng_net_reconcile(struct eng *eng, berr *e);
+void eng_net_close(struct eng *eng);
+
+/* Which predefined network a NetworkMode means: "default" and "bridge" the bridge; -1 for others. */
+int eng_net_mode_network(const char *mode);
+
+/* At create: NetworkMode names a network we have, PortBindings are well formed (Docker's words). */
+int ctr_net_check(struct eng *eng, json_t *host_config, berr *e);
+/* The network namespace the container joins (exec-root/netns/<id>), or NULL when the runtime makes or shares one. */
+char *ctr_net_netns_path(struct eng *eng, const struct ctr *c);
+/* At start, before the monitor: namespace, address, veth, routes, published ports, /etc/hosts. */
+int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e);
+/* At stop (or a failed start): all of it given back. Nothing to give back is fine. */
+void ctr_net_release(struct eng *eng, struct ctr *c);
+/* Inspect's NetworkSettings in Docker's shape. */
+json_t *ctr_net_settings(struct eng *eng, const struct ctr *c);
+/* A `ps` row's Ports ([{IP, PrivatePort, PublicPort, Type}]) and NetworkSettings.Networks. */
+void ctr_net_list_fields(struct eng *eng, const struct ctr *c, json_t *row);
+
+/* ---------- published ports (net_ports.c) ---------- */
+
+/* HostConfig.PortBindings as Docker checks them at create: EINVAL with its words. */
+int eng_ports_check(json_t *host_config, berr *e);
+/*
+ * The Ports object of a start: every exposed port of the container (Config.ExposedPorts and the
+ * bound ones), those bound with their host addresses and ports ("" and ranges resolved to free
+ * ports, PublishAllPorts from 32768-60999). A port taken by another container or on the host:
+ * Docker's error naming endpoint (the container's name) and endpoint_id.
+ */
+int eng_ports_bind(struct eng *eng, const struct ctr *c, const char *endpoint_id, uint32_t ctr_ip, json_t **ports,
+		   berr *e);
+/* The DNAT rules of a Ports object for a container at ctr_ip (*rules malloc'd). */
+int eng_ports_rules(json_t *ports, uint32_t ctr_ip, struct net_port_rule **rules, size_t *n, berr *e);

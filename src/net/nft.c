@@ -1,0 +1,190 @@
+/*
+ * NAT and published ports in nftables (libnftables), in a table (family ip) that is berth's alone:
+ *
+ *   prerouting, output (nat): traffic to a local address jumps to "ports"
+ *   ports: one DNAT rule per published port, its comment the owner's ID
+ *   postrouting (nat): the subnet masqueraded out of other interfaces; traffic DNATed to the
+ *     bridge from 127.0.0.0/8 (localhost access, with route_localnet on the bridge) or from the
+ *     subnet itself (hairpin) masqueraded too, so that replies come back through the host.
+ *
+ * Every change is one transaction of libnftables; nothing outside the table is read or touched.
+ */
+#include "net/net.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <nftables/libnftables.h>
+
+#include "lib/cleanup.h"
+
+struct net_nft {
+	struct nft_ctx *ctx;
+	char *table, *bridge;
+	struct net_subnet subnet;
+};
+
+void net_nft_close(struct net_nft *n)
+{
+	if (!n)
+		return;
+	if (n->ctx)
+		nft_ctx_free(n->ctx);
+	free(n->table);
+	free(n->bridge);
+	free(n);
+}
+
+int net_nft_open(const char *table, const char *bridge, const struct net_subnet *subnet, struct net_nft **out, berr *e)
+{
+	struct net_nft *n = calloc(1, sizeof *n);
+	if (!n)
+		return berr_set(e, ENOMEM, "nftables");
+	n->subnet = *subnet;
+	n->table = strdup(table);
+	n->bridge = strdup(bridge);
+	n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!n->table || !n->bridge || !n->ctx || nft_ctx_buffer_output(n->ctx) < 0 ||
+	    nft_ctx_buffer_error(n->ctx) < 0) {
+		net_nft_close(n);
+		return berr_set(e, ENOMEM, "nftables: a context");
+	}
+	*out = n;
+	return 0;
+}
+
+/* Run a batch of commands as one transaction. */
+static int run(struct net_nft *n, const char *cmds, const char *what, berr *e)
+{
+	if (nft_run_cmd_from_buffer(n->ctx, cmds) != 0) {
+		const char *err = nft_ctx_get_error_buffer(n->ctx);
+		_cleanup_free_ char *first = strndup(err ? err : "", strcspn(err ? err : "", "\n"));
+		return berr_plain(e, EIO, "nftables table %s: %s: %s", n->table, what,
+				  first && *first ? first : "failed");
+	}
+	return 0;
+}
+
+/* A growing command text. */
+struct text {
+	char *s;
+	size_t len, cap;
+	bool nomem;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *piece = NULL;
+	int len = vasprintf(&piece, fmt, ap);
+	va_end(ap);
+	if (len < 0) {
+		t->nomem = true;
+		return;
+	}
+	if (t->len + (size_t)len + 1 > t->cap) {
+		size_t cap = (t->len + (size_t)len + 1) * 2;
+		char *s = realloc(t->s, cap);
+		if (!s) {
+			free(piece);
+			t->nomem = true;
+			return;
+		}
+		t->s = s;
+		t->cap = cap;
+	}
+	memcpy(t->s + t->len, piece, (size_t)len + 1);
+	t->len += (size_t)len;
+	free(piece);
+}
+
+static void add_rules(struct net_nft *n, struct text *t, const char *owner, const struct net_port_rule *rules,
+		      size_t n_rules)
+{
+	for (size_t i = 0; i < n_rules; i++) {
+		const struct net_port_rule *r = &rules[i];
+		char host[NET_IP_LEN], ctr[NET_IP_LEN];
+		net_ip_format(r->host_ip, host);
+		net_ip_format(r->ctr_ip, ctr);
+		text_add(t, "add rule ip %s ports %s%s%s %s dport %u dnat to %s:%u comment \"%s\"\n", n->table,
+			 r->host_ip ? "ip daddr " : "", r->host_ip ? host : "", r->host_ip ? "" : "", r->proto,
+			 r->host_port, ctr, r->ctr_port, owner);
+	}
+}
+
+int net_nft_rebuild(struct net_nft *n, const struct net_nft_owner *owners, size_t n_owners, berr *e)
+{
+	char subnet[24];
+	net_subnet_format(&n->subnet, subnet, sizeof subnet);
+	struct text t = {0};
+	/* "add" first so that "delete" finds a table even on the first start. */
+	text_add(&t,
+		 "add table ip %1$s\n"
+		 "delete table ip %1$s\n"
+		 "add table ip %1$s\n"
+		 "add chain ip %1$s ports\n"
+		 "add chain ip %1$s prerouting { type nat hook prerouting priority -100; policy accept; }\n"
+		 "add chain ip %1$s output { type nat hook output priority -100; policy accept; }\n"
+		 "add chain ip %1$s postrouting { type nat hook postrouting priority 100; policy accept; }\n"
+		 "add rule ip %1$s prerouting fib daddr type local jump ports\n"
+		 "add rule ip %1$s output fib daddr type local jump ports\n"
+		 "add rule ip %1$s postrouting oifname != \"%2$s\" ip saddr %3$s masquerade\n"
+		 "add rule ip %1$s postrouting oifname \"%2$s\" ip saddr 127.0.0.0/8 masquerade\n"
+		 "add rule ip %1$s postrouting oifname \"%2$s\" ip saddr %3$s ct status dnat masquerade\n",
+		 n->table, n->bridge, subnet);
+	for (size_t i = 0; i < n_owners; i++)
+		add_rules(n, &t, owners[i].owner, owners[i].rules, owners[i].n_rules);
+	int r = t.nomem ? berr_set(e, ENOMEM, "nftables rules") : run(n, t.s, "setting up", e);
+	free(t.s);
+	return r;
+}
+
+int net_nft_add(struct net_nft *n, const char *owner, const struct net_port_rule *rules, size_t n_rules, berr *e)
+{
+	if (n_rules == 0)
+		return 0;
+	struct text t = {0};
+	add_rules(n, &t, owner, rules, n_rules);
+	int r = t.nomem ? berr_set(e, ENOMEM, "nftables rules") : run(n, t.s, "publishing ports", e);
+	free(t.s);
+	return r;
+}
+
+int net_nft_remove(struct net_nft *n, const char *owner, berr *e)
+{
+	/* The owner's rules by their comment, then each deleted by its handle. */
+	nft_ctx_output_set_flags(n->ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+	_cleanup_free_ char *cmd = NULL;
+	if (asprintf(&cmd, "list chain ip %s ports", n->table) < 0) {
+		nft_ctx_output_set_flags(n->ctx, 0);
+		return berr_set(e, ENOMEM, "nftables");
+	}
+	int r = run(n, cmd, "listing the published ports", e);
+	nft_ctx_output_set_flags(n->ctx, 0);
+	if (r < 0)
+		return -1;
+	json_error_t jerr;
+	json_t *doc = json_loads(nft_ctx_get_output_buffer(n->ctx), 0, &jerr);
+	if (!doc)
+		return berr_plain(e, EIO, "nftables table %s: reading its rules: %s", n->table, jerr.text);
+	struct text t = {0};
+	size_t i;
+	json_t *item;
+	json_array_foreach (json_object_get(doc, "nftables"), i, item) {
+		json_t *rule = json_object_get(item, "rule");
+		const char *comment = json_string_value(json_object_get(rule, "comment"));
+		json_t *handle = json_object_get(rule, "handle");
+		if (comment && strcmp(comment, owner) == 0 && json_is_integer(handle))
+			text_add(&t, "delete rule ip %s ports handle %lld\n", n->table,
+				 (long long)json_integer_value(handle));
+	}
+	json_decref(doc);
+	r = t.nomem ? berr_set(e, ENOMEM, "nftables rules") : t.s ? run(n, t.s, "unpublishing ports", e) : 0;
+	free(t.s);
+	return r;
+}
