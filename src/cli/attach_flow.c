@@ -3,6 +3,7 @@
  * stream first, a wait that is already in flight, then the start, the streams, and the exit code.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,6 +91,52 @@ static int open_wait(struct cli *c, const char *id, const char *condition, struc
 	return 0;
 }
 
+/*
+ * The container's exit code once it has stopped, from its inspect; -1 while it runs, -2 when it is
+ * gone (removed) or cannot be read.
+ */
+static int stopped_exit_code(struct cli *c, const char *id)
+{
+	struct cli_resp r;
+	berr e = {0};
+	json_t *info = cli_container_inspect(c, id, &r, &e);
+	berr_clear(&e);
+	cli_resp_free(&r);
+	if (!info)
+		return -2;
+	json_t *state = json_object_get(info, "State");
+	int code = -1;
+	if (!json_is_true(json_object_get(state, "Running")) && !json_is_true(json_object_get(state, "Restarting")) &&
+	    json_is_integer(json_object_get(state, "ExitCode")))
+		code = (int)json_integer_value(json_object_get(state, "ExitCode"));
+	json_decref(info);
+	return code;
+}
+
+/*
+ * Wait for the wait's reply. Its output has ended, so the container is ending: when the reply is
+ * slow to come (a daemon that took its exit count only after this container's exit would wait
+ * for another one), its inspect gives the code instead: false then, with *code set.
+ */
+static bool wait_reply_ready(struct cli *c, struct cli_conn *cn, const char *id, int *code)
+{
+	if (cn->extra_len)
+		return true;
+	for (int tries = 0;; tries++) {
+		struct pollfd p = {.fd = cn->fd, .events = POLLIN};
+		int n = poll(&p, 1, 1000);
+		if (n != 0)
+			return true;
+		int k = stopped_exit_code(c, id);
+		if (k >= 0) {
+			*code = k;
+			return false;
+		}
+		if (k == -2 && tries >= 5)
+			return true; /* gone: the reply says how */
+	}
+}
+
 /* The exit code the wait reply carries; -1 with a message printed when it carries none. */
 static int finish_wait(struct cli_conn *cn, const char *prefix)
 {
@@ -116,6 +163,21 @@ static int finish_wait(struct cli_conn *cn, const char *prefix)
 	return code;
 }
 
+/* Until the daemon has removed an AutoRemove container (a 404 says it already has). */
+static void wait_removed(struct cli *c, const char *id)
+{
+	struct cli_buf path = {0};
+	char *esc = cli_escape(id);
+	cli_buf_add(&path, "/containers/%s/wait?condition=removed", esc);
+	free(esc);
+	struct cli_resp r;
+	berr e = {0};
+	if (cli_http(c, "POST", path.s, NULL, &r, &e) == 0)
+		cli_resp_free(&r);
+	berr_clear(&e);
+	cli_buf_free(&path);
+}
+
 int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool start, bool autoremove, bool sig_proxy,
 			const char *err_prefix)
 {
@@ -123,7 +185,12 @@ int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool s
 	int fail = start ? -CLI_EXIT_ENGINE : -CLI_EXIT_FAIL;
 	if (open_attach(c, id, in, &att, err_prefix) < 0)
 		return fail;
-	const char *condition = autoremove ? "removed" : start ? "next-exit" : "not-running";
+	/*
+	 * next-exit even with --rm: it answers with the code at the exit, or at the removal when the
+	 * exit came first; "removed" would leave no code to read once the container is gone. The
+	 * removal itself is waited for afterwards, so `run --rm` returns with the container gone.
+	 */
+	const char *condition = start || autoremove ? "next-exit" : "not-running";
 	if (open_wait(c, id, condition, &wt, err_prefix) < 0) {
 		cli_conn_close(&att);
 		return fail;
@@ -168,7 +235,11 @@ int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool s
 		fprintf(stderr, "%s%s\n", err_prefix, berr_msg(&e));
 		berr_clear(&e);
 	}
-	int code = finish_wait(&wt, err_prefix);
+	int code = -1;
+	if (wait_reply_ready(c, &wt, id, &code))
+		code = finish_wait(&wt, err_prefix);
 	cli_conn_close(&wt);
+	if (autoremove)
+		wait_removed(c, id);
 	return code < 0 ? fail : code;
 }

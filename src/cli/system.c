@@ -48,7 +48,7 @@ static const char *arch(void)
 
 static json_t *client_facts(void)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Version", CLI_VERSION, "ApiVersion", CLI_API_VERSION,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Version", CLI_VERSION, "APIVersion", CLI_API_VERSION,
 			 "DefaultAPIVersion", CLI_API_VERSION, "Os", "linux", "Arch", arch(), "BuildTime",
 			 __DATE__ " " __TIME__, "Context", "default");
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli_internal.h"
 
@@ -258,6 +259,15 @@ static json_t *field_path(struct eval *ev, json_t *base, const char **p)
 			return NULL;
 		}
 		json_t *next = json_object_get(v, name);
+		if (!next) {
+			/* Docker's Go structs name fields APIVersion where the JSON says ApiVersion: match the case
+			 * loosely. */
+			const char *k;
+			json_t *item;
+			json_object_foreach (v, k, item)
+				if (!next && strcasecmp(k, name) == 0)
+					next = item;
+		}
 		free(name);
 		json_t *nv = next ? json_incref(next) : NO_VALUE;
 		value_free(v);
