@@ -60,33 +60,82 @@ static json_t *familiar_tags(char **tags)
 	return out;
 }
 
-static int images_usage(struct eng *eng, json_t **out, berr *e)
+/* How many images use each layer: {"sha256:...": n}. */
+static json_t *images_per_layer(const struct img_db_image *imgs, size_t n)
+{
+	json_t *uses = json_object();
+	for (size_t i = 0; i < n && uses; i++)
+		for (size_t l = 0; l < imgs[i].n_layers; l++) {
+			json_int_t k = json_integer_value(json_object_get(uses, imgs[i].chain_ids[l]));
+			json_object_set_new(uses, imgs[i].chain_ids[l], json_integer(k + 1));
+		}
+	return uses;
+}
+
+/* Each layer's unpacked size, measured once: {"sha256:...": bytes}. */
+static json_t *layer_sizes(struct img_env *img, json_t *uses, int64_t *total)
+{
+	json_t *sizes = json_object(), *v;
+	const char *chain;
+	*total = 0;
+	json_object_foreach (uses, chain, v) {
+		_cleanup_free_ char *dir = img_env_layer_dir(img, chain);
+		int64_t size = dir ? dir_size(dir) : -1;
+		if (size < 0)
+			size = 0;
+		*total += size;
+		json_object_set_new(sizes, chain, json_integer(size));
+	}
+	return sizes;
+}
+
+/*
+ * Docker's image summaries for df: Size is what the image's layers take unpacked, SharedSize the
+ * part in layers other images use too (so that `docker system df` can tell what a prune frees).
+ */
+static int images_usage(struct eng *eng, json_t **out, int64_t *layers_size, berr *e)
 {
 	struct img_env *img = NULL;
 	if (eng_image_env(eng, &img, e) < 0)
 		return -1;
 	struct img_db_image *imgs = NULL;
 	size_t n = 0;
-	int r = img_db_list(img->db, true, &imgs, &n, e);
-	img_env_close(img);
-	if (r < 0)
+	if (img_db_list(img->db, true, &imgs, &n, e) < 0) {
+		img_env_close(img);
 		return -1;
-	json_t *counts = containers_per_image(eng), *arr = json_array();
+	}
+	json_t *uses = images_per_layer(imgs, n), *sizes = NULL;
+	/* The layers stay while they are measured. */
+	if (img_env_lock(img, false, e) == 0) {
+		sizes = layer_sizes(img, uses, layers_size);
+		img_env_unlock(img);
+	}
+	img_env_close(img);
+	json_t *counts = containers_per_image(eng), *arr = sizes ? json_array() : NULL;
 	for (size_t i = 0; i < n && arr; i++) {
 		struct timespec created = {0};
 		if (imgs[i].created)
 			b_time_parse(imgs[i].created, &created);
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:i, s:I, s:{}, s:I}", "Id", imgs[i].id, "ParentId",
-				   imgs[i].parent_id ? imgs[i].parent_id : "", "RepoTags", familiar_tags(imgs[i].tags),
-				   "RepoDigests", "Created", (json_int_t)created.tv_sec, "Size",
-				   (json_int_t)imgs[i].size, "SharedSize", -1, "VirtualSize", (json_int_t)imgs[i].size,
-				   "Labels", "Containers", json_integer_value(json_object_get(counts, imgs[i].id))));
+		json_int_t size = 0, shared = 0;
+		for (size_t l = 0; l < imgs[i].n_layers; l++) {
+			json_int_t ls = json_integer_value(json_object_get(sizes, imgs[i].chain_ids[l]));
+			size += ls;
+			if (json_integer_value(json_object_get(uses, imgs[i].chain_ids[l])) > 1)
+				shared += ls;
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:I, s:{}, s:I}", "Id",
+						     imgs[i].id, "ParentId", imgs[i].parent_id ? imgs[i].parent_id : "",
+						     "RepoTags", familiar_tags(imgs[i].tags), "RepoDigests", "Created",
+						     (json_int_t)created.tv_sec, "Size", size, "SharedSize", shared,
+						     "VirtualSize", size, "Labels", "Containers",
+						     json_integer_value(json_object_get(counts, imgs[i].id))));
 	}
 	img_db_images_free(imgs, n);
 	json_decref(counts);
+	json_decref(uses);
+	json_decref(sizes);
 	if (!arr)
-		return berr_set(e, ENOMEM, "listing the images");
+		return sizes ? berr_set(e, ENOMEM, "listing the images") : -1;
 	*out = arr;
 	return 0;
 }
@@ -120,14 +169,11 @@ int eng_disk_usage(struct eng *eng, const struct eng_df_parts *parts, json_t **o
 		return berr_set(e, ENOMEM, "disk usage");
 	json_t *part = NULL;
 	if (all || parts->images) {
-		_cleanup_free_ char *layers = NULL;
-		if (asprintf(&layers, "%s/layers", eng_data_root(eng)) > 0) {
-			int64_t size = dir_size(layers);
-			json_object_set_new(doc, "LayersSize", json_integer(size < 0 ? 0 : size));
-		}
-		if (images_usage(eng, &part, e) < 0)
+		int64_t layers = 0;
+		if (images_usage(eng, &part, &layers, e) < 0)
 			goto fail;
 		json_object_set_new(doc, "Images", part);
+		json_object_set_new(doc, "LayersSize", json_integer(layers));
 	}
 	if (all || parts->containers) {
 		if (containers_usage(eng, &part, e) < 0)

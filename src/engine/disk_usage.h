@@ -13,8 +13,9 @@ struct eng_df_parts {
 
 /*
  * {"LayersSize", "Images", "Containers", "Volumes", "BuildCache": []}: LayersSize is what the
- * unpacked layers take; each image with its Size and the number of containers that use it
- * (SharedSize -1: not computed); each container as the list shows it with SizeRw (its writable
- * layer) and SizeRootFs; each volume with UsageData {Size, RefCount}. Sizes walk the trees.
+ * images' unpacked layers take; each image with its Size, SharedSize (its layers that other
+ * images use too) and the number of containers that use it; each container as the list shows it
+ * with SizeRw (its writable layer) and SizeRootFs; each volume with UsageData {Size, RefCount}.
+ * Sizes are walks of the trees.
  */
 int eng_disk_usage(struct eng *eng, const struct eng_df_parts *parts, json_t **out, berr *e);

@@ -176,8 +176,6 @@ static int options_check(json_t *options, berr *e)
 	free(m.data);
 	if (r < 0)
 		return -1;
-	if (!strcmp(type, "tmpfs"))
-		return 0;
 	if (m.bind) {
 		struct stat st;
 		if (device[0] != '/')
@@ -187,6 +185,8 @@ static int options_check(json_t *options, berr *e)
 			return berr_set(e, errno == ENOENT ? EINVAL : errno, "bind volume device %s", device);
 		return 0;
 	}
+	if (!strcmp(type, "tmpfs"))
+		return 0;
 	return berr_plain(
 	    e, ENOTSUP, "volume type \"%s\" of the local driver is not supported by berthd: type=tmpfs and o=bind are",
 	    type);

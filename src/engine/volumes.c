@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "engine/engine_internal.h"
+#include "engine/events.h"
 #include "engine/names.h"
 #include "engine/volume_store.h"
 #include "lib/cleanup.h"
+#include "lib/filters.h"
 #include "lib/fs.h"
 #include "lib/tree.h"
 
@@ -69,115 +71,76 @@ static int64_t volume_size(const char *mountpoint)
 	return bytes;
 }
 
-/* ---------- filters ---------- */
-
-/* The values of a filter, {"k": ["a"]} or the older {"k": {"a": true}}, as a new array of strings. */
-static json_t *filter_values(json_t *filters, const char *key)
+/* A volume's event as Docker's daemon reports it: the driver, and extra attributes (stolen). */
+static void volume_event(struct eng *eng, const char *action, const char *name, json_t *extra)
 {
-	json_t *v = json_object_get(filters, key), *out = json_array(), *item;
-	const char *k;
-	size_t i;
-	if (json_is_array(v)) {
-		json_array_foreach (v, i, item)
-			if (json_is_string(item))
-				json_array_append(out, item);
-	} else if (json_is_object(v)) {
-		json_object_foreach (v, k, item)
-			if (json_is_true(item))
-				json_array_append_new(out, json_string(k));
-	}
-	return out;
+	json_t *attrs = extra ? extra : json_object();
+	json_object_set_new(attrs, "driver", json_string("local"));
+	eng_event(eng, "volume", action, name, attrs);
 }
 
-static int filters_check(json_t *filters, const char *const *keys, berr *e)
+/* ---------- filters (lib/filters.h) ---------- */
+
+struct bool_filter {
+	bool set, value;
+	const char *bad;
+};
+
+static bool bool_value(const char *v, void *arg)
 {
-	const char *k;
-	json_t *v;
-	json_object_foreach (filters, k, v) {
-		bool known = false;
-		for (const char *const *p = keys; *p; p++)
-			known |= !strcmp(k, *p);
-		if (!known)
-			return berr_invalid(e, "invalid filter '%s'", k);
-		if (!json_is_array(v) && !json_is_object(v))
-			return berr_invalid(e, "invalid filter '%s': expected a list of values", k);
-	}
+	struct bool_filter *b = arg;
+	if (!strcmp(v, "true") || !strcmp(v, "1"))
+		b->value = true;
+	else if (!strcmp(v, "false") || !strcmp(v, "0"))
+		b->value = false;
+	else if (!b->bad)
+		b->bad = v;
+	b->set |= !b->bad;
+	return false; /* look at every value */
+}
+
+/* A boolean filter ("true", "1", "false", "0"); *set false when it is absent. */
+static int filter_bool(json_t *filters, const char *key, bool *set, bool *value, berr *e)
+{
+	struct bool_filter b = {0};
+	b_filter_any(filters, key, bool_value, &b);
+	if (b.bad)
+		return berr_invalid(e, "invalid filter '%s=%s'", key, b.bad);
+	*set = b.set;
+	*value = b.value;
 	return 0;
 }
 
-/* A boolean filter's values ("true", "1", "false", "0"); *set false when the filter is absent. */
-static int filter_bool(json_t *filters, const char *key, bool *set, bool *value, berr *e)
+/* Docker's Args.Match: the value itself, or a regular expression found in it. */
+static bool matches(const char *pattern, void *arg)
 {
-	*set = false;
-	json_t *vals = filter_values(filters, key), *v;
-	size_t i;
-	int r = 0;
-	json_array_foreach (vals, i, v) {
-		const char *s = json_string_value(v);
-		if (!strcmp(s, "true") || !strcmp(s, "1"))
-			*value = true;
-		else if (!strcmp(s, "false") || !strcmp(s, "0"))
-			*value = false;
-		else {
-			r = berr_invalid(e, "invalid filter '%s=%s'", key, s);
-			break;
-		}
-		*set = true;
-	}
-	json_decref(vals);
-	return r;
+	const char *s = arg;
+	if (!strcmp(pattern, s))
+		return true;
+	regex_t re;
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+		return false;
+	bool hit = regexec(&re, s, 0, NULL, 0) == 0;
+	regfree(&re);
+	return hit;
 }
 
-/* Docker's Args.Match: any value equal to s or a regular expression found in it. */
-static bool match_any(json_t *vals, const char *s)
+static bool label_missing(const char *filter, void *labels)
 {
-	json_t *v;
-	size_t i;
-	json_array_foreach (vals, i, v) {
-		const char *pattern = json_string_value(v);
-		if (!strcmp(pattern, s))
-			return true;
-		regex_t re;
-		if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-			continue;
-		bool hit = regexec(&re, s, 0, NULL, 0) == 0;
-		regfree(&re);
-		if (hit)
-			return true;
-	}
-	return false;
+	return !b_labels_match(labels, filter);
 }
 
-/* "key" or "key=value" against a volume's labels. */
-static bool label_matches(json_t *labels, const char *want)
+static bool label_present(const char *filter, void *labels)
 {
-	const char *eq = strchr(want, '=');
-	if (!eq)
-		return json_object_get(labels, want) != NULL;
-	_cleanup_free_ char *key = strndup(want, (size_t)(eq - want));
-	const char *have = key ? json_string_value(json_object_get(labels, key)) : NULL;
-	return have && !strcmp(have, eq + 1);
+	return b_labels_match(labels, filter);
 }
 
-/* Every label filter matches (Docker's MatchKVList). */
-static bool labels_match_all(json_t *vals, json_t *labels)
+/* Every `label` filter matches (Docker's MatchKVList) and no `label!` one does. */
+static bool labels_pass(json_t *filters, json_t *labels)
 {
-	json_t *v;
-	size_t i;
-	json_array_foreach (vals, i, v)
-		if (!label_matches(labels, json_string_value(v)))
-			return false;
-	return true;
-}
-
-static bool labels_match_none(json_t *vals, json_t *labels)
-{
-	json_t *v;
-	size_t i;
-	json_array_foreach (vals, i, v)
-		if (label_matches(labels, json_string_value(v)))
-			return false;
-	return true;
+	if (b_filter_given(filters, "label") && b_filter_any(filters, "label", label_missing, labels))
+		return false;
+	return !b_filter_given(filters, "label!") || !b_filter_any(filters, "label!", label_present, labels);
 }
 
 /* ---------- the API's verbs ---------- */
@@ -207,6 +170,8 @@ int eng_volume_create(struct eng *eng, json_t *body, json_t **out, berr *e)
 	bool created;
 	lock(eng);
 	int r = vol_store_create(eng->vols, name, labels, opts, out, &created, e);
+	if (r == 0 && created)
+		volume_event(eng, "create", name, NULL);
 	unlock(eng);
 	if (r < 0 && strncmp(berr_msg(e), "create ", 7) != 0)
 		berr_wrap(e, "create %s", name);
@@ -226,11 +191,9 @@ static const char *const list_filters[] = {"name", "label", "dangling", "driver"
 int eng_volume_list(struct eng *eng, json_t *filters, json_t **out, berr *e)
 {
 	bool dangling_set = false, dangling = false;
-	if (filters_check(filters, list_filters, e) < 0 ||
+	if (b_filters_check(filters, list_filters, e) < 0 ||
 	    filter_bool(filters, "dangling", &dangling_set, &dangling, e) < 0)
 		return -1;
-	json_t *names = filter_values(filters, "name"), *labels = filter_values(filters, "label");
-	json_t *drivers = filter_values(filters, "driver");
 	json_t *all = NULL;
 	lock(eng);
 	int r = vol_store_list(eng->vols, &all, e);
@@ -239,11 +202,9 @@ int eng_volume_list(struct eng *eng, json_t *filters, json_t **out, berr *e)
 	size_t i;
 	json_array_foreach (all, i, v) {
 		const char *name = json_string_value(json_object_get(v, "Name"));
-		if (json_array_size(names) && !match_any(names, name))
-			continue;
-		if (json_array_size(drivers) && !match_any(drivers, "local"))
-			continue;
-		if (!labels_match_all(labels, json_object_get(v, "Labels")))
+		if (!b_filter_any(filters, "name", matches, (void *)name) ||
+		    !b_filter_any(filters, "driver", matches, (void *)"local") ||
+		    !labels_pass(filters, json_object_get(v, "Labels")))
 			continue;
 		if (dangling_set) {
 			json_t *users = users_of(eng, name, NULL);
@@ -256,9 +217,6 @@ int eng_volume_list(struct eng *eng, json_t *filters, json_t **out, berr *e)
 	}
 	unlock(eng);
 	json_decref(all);
-	json_decref(names);
-	json_decref(labels);
-	json_decref(drivers);
 	if (r < 0) {
 		json_decref(kept);
 		return -1;
@@ -297,7 +255,10 @@ static int remove_locked(struct eng *eng, const char *name, const struct ctr *ex
 		return berr_plain(e, EBUSY, "remove %s: volume is in use - %s", name, text ? text : "[]");
 	}
 	json_decref(users);
-	return vol_store_remove(eng->vols, name, e);
+	if (vol_store_remove(eng->vols, name, e) < 0)
+		return -1;
+	volume_event(eng, "destroy", name, NULL);
+	return 0;
 }
 
 int eng_volume_remove(struct eng *eng, const char *name, bool force, berr *e)
@@ -317,11 +278,10 @@ static const char *const prune_filters[] = {"label", "label!", "all", NULL};
 int eng_volume_prune(struct eng *eng, json_t *filters, bool all_volumes, json_t **out, berr *e)
 {
 	bool all_set = false, all = false;
-	if (filters_check(filters, prune_filters, e) < 0 || filter_bool(filters, "all", &all_set, &all, e) < 0)
+	if (b_filters_check(filters, prune_filters, e) < 0 || filter_bool(filters, "all", &all_set, &all, e) < 0)
 		return -1;
 	if (all_set)
 		all_volumes = all;
-	json_t *labels = filter_values(filters, "label"), *not_labels = filter_values(filters, "label!");
 	json_t *vols = NULL, *deleted = json_array();
 	int64_t reclaimed = 0;
 	lock(eng);
@@ -330,9 +290,7 @@ int eng_volume_prune(struct eng *eng, json_t *filters, bool all_volumes, json_t 
 	size_t i;
 	json_array_foreach (vols, i, v) {
 		const char *name = json_string_value(json_object_get(v, "Name"));
-		json_t *vl = json_object_get(v, "Labels");
-		if ((!all_volumes && !anonymous(v)) || !labels_match_all(labels, vl) ||
-		    !labels_match_none(not_labels, vl))
+		if ((!all_volumes && !anonymous(v)) || !labels_pass(filters, json_object_get(v, "Labels")))
 			continue;
 		json_t *users = users_of(eng, name, NULL);
 		bool used = json_array_size(users) > 0;
@@ -346,14 +304,15 @@ int eng_volume_prune(struct eng *eng, json_t *filters, bool all_volumes, json_t 
 			berr_clear(&why);
 			continue;
 		}
+		volume_event(eng, "destroy", name, NULL);
 		json_array_append_new(deleted, json_string(name));
 		if (size > 0)
 			reclaimed += size;
 	}
+	if (r == 0)
+		eng_event(eng, "volume", "prune", "", eng_event_number("reclaimed", (long long)reclaimed));
 	unlock(eng);
 	json_decref(vols);
-	json_decref(labels);
-	json_decref(not_labels);
 	if (r < 0) {
 		json_decref(deleted);
 		return -1;
@@ -403,6 +362,8 @@ int eng_volume_attach_locked(struct eng *eng, struct eng_mount *m, json_t *entry
 	json_decref(labels);
 	if (r < 0)
 		return -1;
+	if (created)
+		volume_event(eng, "create", m->source, NULL);
 	json_object_set_new(entry, "Name", json_string(m->source));
 	json_object_set_new(entry, "Driver", json_string("local"));
 	json_object_set(entry, "Source", json_object_get(vol, "Mountpoint"));
@@ -465,9 +426,17 @@ int eng_volumes_prepare_locked(struct eng *eng, json_t *doc, const char *rootfs,
 		if (vol_store_create(eng->vols, name, NULL, NULL, &vol, &created, e) < 0)
 			return -1;
 		json_decref(vol);
+		if (created)
+			volume_event(eng, "create", name, NULL);
 		_cleanup_free_ char *data = NULL;
 		if (vol_store_mount(eng->vols, name, &data, e) < 0)
 			return -1;
+		const char *id = json_string_value(json_object_get(doc, "Id"));
+		const char *prop = json_string_value(json_object_get(m, "Propagation"));
+		volume_event(eng, "mount", name,
+			     json_pack("{s:s, s:s, s:s, s:s}", "container", id ? id : "", "destination", dest,
+				       "propagation", prop ? prop : "", "read/write",
+				       json_is_false(json_object_get(m, "RW")) ? "false" : "true"));
 		bool empty = false;
 		if (json_is_true(json_object_get(m, "BerthNoCopy")))
 			continue;

@@ -285,6 +285,31 @@ def test_cli_volume_commands(daemon, client):
     assert daemon.cli("volume", "rm", "rmme", check=True).stdout == b"rmme\n"
 
 
+def test_volume_events(client, daemon):
+    import time
+    since = time.time() - 1
+    client.volumes.create("evvol")
+    c = client.containers.run("busybox", ["true"], volumes=["evvol:/e:ro", "/evanon"], detach=True)
+    c.wait(timeout=30)
+    anon = [m["Name"] for m in c.attrs["Mounts"] if m["Destination"] == "/evanon"][0]
+    c.remove(v=True)
+    client.volumes.get("evvol").remove()
+    api = daemon.api()
+    r = api.post("http+docker://localhost/v1.43/volumes/prune")
+    assert r.status_code == 200
+    until = time.time() + 1
+    events = list(client.events(since=since, until=until, filters={"type": "volume"}, decode=True))
+    # (`since` counts in seconds: the tests before may show up too.)
+    mine = [e for e in events if e["Actor"]["ID"] in ("evvol", anon)]
+    seen = [(e["Action"], e["Actor"]["ID"]) for e in mine]
+    assert seen == [("create", "evvol"), ("create", anon), ("mount", "evvol"), ("mount", anon),
+                    ("destroy", anon), ("destroy", "evvol")], seen
+    assert mine[2]["Actor"]["Attributes"] == {"container": c.id, "destination": "/e", "driver": "local",
+                                              "propagation": "", "read/write": "false"}
+    assert mine[0]["Actor"]["Attributes"] == {"driver": "local"}
+    assert (events[-1]["Action"], events[-1]["Actor"]["Attributes"]) == ("prune", {"reclaimed": "0"})
+
+
 # ---------- local driver options ----------
 
 def test_tmpfs_and_bind_options(client, session_dir):
@@ -415,9 +440,15 @@ def test_system_df(client, daemon):
     vols = {x["Name"]: x for x in df["Volumes"]}
     assert vols["dfvol"]["UsageData"] == {"Size": 12345, "RefCount": 1}
     assert any(x["Id"] == c.id for x in df["Containers"])
-    assert isinstance(df["LayersSize"], int) and isinstance(df["Images"], list)
-    r = daemon.cli("system", "df")
-    assert r.returncode == 0 and b"Local Volumes" in r.stdout, r.stderr
+    # One image: all of its layers are its own, and the container counts as its user.
+    (busybox,) = [i for i in df["Images"] if "busybox:latest" in i["RepoTags"]]
+    assert busybox["Size"] == df["LayersSize"] > 0 and busybox["SharedSize"] == 0
+    assert busybox["Containers"] == 1
+    r = daemon.cli("system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}} {{.Reclaimable}}")
+    assert r.returncode == 0, r.stderr
+    rows = r.stdout.decode().splitlines()
+    assert "Images 1 1 0B (0%)" in rows and "Local Volumes 1 1 0B (0%)" in rows, rows
+    assert daemon.api().get(daemon.api()._url("/system/df"), params={"type": "nope"}).status_code == 400
     c.remove()
 
 
