@@ -21,6 +21,7 @@
 
 #include "engine/events.h"
 #include "engine/monitor.h"
+#include "engine/restart.h"
 #include "engine/names.h"
 #include "lib/cleanup.h"
 #include "lib/detach_keys.h"
@@ -421,9 +422,11 @@ static int parse_config(json_t *body, json_t **out, berr *e)
 	return *out ? 0 : berr_set(e, ENOMEM, "exec config");
 }
 
-/* Docker's getActiveContainer: exec needs a running, unpaused container. */
+/* Docker's getActiveContainer: exec needs a running, unpaused container that is not waiting to restart. */
 static int check_active(struct ctr *c, berr *e)
 {
+	if (ctr_restarting(c))
+		return berr_plain(e, EBUSY, "Container %s is restarting, wait until the container is running", c->id);
 	if (!ctr_running(c))
 		return berr_plain(e, EBUSY, "Container %s is not running", c->id);
 	if (strcmp(ctr_status(c), "paused") == 0)

@@ -13,7 +13,7 @@ import time
 import docker
 import pytest
 
-from conftest import wait_until
+from conftest import pid_alive, wait_until
 from daemon_util import Daemon, load_busybox
 from test_daemon import raw_request
 
@@ -63,8 +63,12 @@ def raw_socket(sock):
     return getattr(sock, "_sock", sock)
 
 
-def wait_exec_done(api, exec_id, timeout=20):
-    wait_until(lambda: not api.exec_inspect(exec_id)["Running"], timeout=timeout, what="the exec to end")
+def wait_exec_done(api, exec_id, timeout=30):
+    """Until it has run and ended (a start launches the process a moment after its 101)."""
+    def done():
+        doc = api.exec_inspect(exec_id)
+        return not doc["Running"] and doc["ExitCode"] is not None
+    wait_until(done, timeout=timeout, what="the exec to end")
     return api.exec_inspect(exec_id)
 
 
@@ -301,6 +305,18 @@ def test_exec_into_stopped_or_paused_container_is_409(client, ctr):
     assert err.value.status_code == 409 and "is not running" in err.value.explanation
 
 
+def test_exec_into_a_restarting_container_is_409(client):
+    c = client.containers.run("busybox", ["sh", "-c", "exit 1"], detach=True,
+                              restart_policy={"Name": "on-failure", "MaximumRetryCount": 50})
+    # Its back-off doubles at each exit: soon it waits long enough to be caught waiting.
+    wait_until(lambda: c.reload() or (c.attrs["State"]["Restarting"] and c.attrs["RestartCount"] >= 3),
+               what="the container to wait for its restart")
+    with pytest.raises(docker.errors.APIError) as err:
+        client.api.exec_create(c.id, "true")
+    assert err.value.status_code == 409 and "is restarting" in err.value.explanation
+    c.remove(force=True)
+
+
 def test_unknown_exec_is_404(client, ctr):
     api = client.api
     for call in (lambda: api.exec_inspect("nosuchexec"), lambda: api.exec_start("nosuchexec", detach=True),
@@ -402,23 +418,31 @@ def test_exec_survives_daemon_restart(session_dir, cgroup_parent):
         c = d.client()
         ctr = c.containers.run("busybox", ["sleep", "300"], detach=True)
         api = c.api
-        clean = api.exec_create(ctr.id, ["sh", "-c", "sleep 2; echo one > /tmp/one; exit 6"])["Id"]
-        api.exec_start(clean, detach=True)
-        killed = api.exec_create(ctr.id, ["sh", "-c", "sleep 2; echo two > /tmp/two; exit 7"])["Id"]
-        api.exec_start(killed, detach=True)
+        # Each waits for a file the test makes, so that it ends when the test says.
+        execs = {}
+        for name, code in (("one", 6), ("two", 7)):
+            execs[name] = api.exec_create(ctr.id, ["sh", "-c", f"while [ ! -e /tmp/go-{name} ]; do sleep 0.1; done; "
+                                                   f"echo {name} > /tmp/{name}; exit {code}"])["Id"]
+            api.exec_start(execs[name], detach=True)
+        pid_two = api.exec_inspect(execs["two"])["Pid"]
         c.close()
-        # A clean stop, then a kill -9 of the next daemon: both execs go on and their ends are recorded.
+        # A clean stop: the execs go on, the next daemon adopts them; "one" ends under it.
         assert d.stop() == 0
         d.start()
-        assert d.client().api.exec_inspect(clean)["Running"] is True
+        api = d.client().api
+        assert api.exec_inspect(execs["one"])["Running"] is True
+        ctr = d.client().containers.get(ctr.id)
+        ctr.exec_run("touch /tmp/go-one")
+        assert wait_exec_done(api, execs["one"])["ExitCode"] == 6
+        # kill -9 of the daemon: "two" ends while no daemon watches; the next one reads how.
         d.stop(signal.SIGKILL)
-        time.sleep(3)
+        # The container's root, as the daemon mounted it (the test shares its mount namespace).
+        open(os.path.join(ctr.attrs["GraphDriver"]["Data"]["MergedDir"], "tmp", "go-two"), "w").close()
+        wait_until(lambda: not pid_alive(pid_two), what="the exec to end")
         d.start()
         api = d.client().api
-        assert wait_exec_done(api, clean)["ExitCode"] == 6
-        assert wait_exec_done(api, killed)["ExitCode"] == 7
-        ctr = d.client().containers.get(ctr.id)
-        assert ctr.exec_run("cat /tmp/one /tmp/two").output == b"one\ntwo\n"
+        assert wait_exec_done(api, execs["two"])["ExitCode"] == 7
+        assert d.client().containers.get(ctr.id).exec_run("cat /tmp/one").output == b"one\n"
     finally:
         assert d.cleanup() == 0, d.read_log()
 
