@@ -47,6 +47,7 @@ struct api_route {
 /* The routes each file serves, ended by a zeroed entry. */
 extern const struct api_route api_system_routes[];
 extern const struct api_route api_container_routes[];
+extern const struct api_route api_container_fs_routes[];
 extern const struct api_route api_top_routes[];
 extern const struct api_route api_stats_routes[];
 extern const struct api_route api_event_routes[];
@@ -78,6 +79,9 @@ void api_reply_produced(struct api_request *r, const char *content_type, int (*f
 /* Query parameters. */
 const char *api_query(struct api_request *r, const char *key);
 bool api_query_bool(struct api_request *r, const char *key, bool dflt);
+/* Every value of a repeated parameter (?changes=a&changes=b): *out NULL-terminated, NULL when none; false with a reply
+ * set. */
+bool api_query_all(struct api_request *r, const char *key, char ***out, size_t *n);
 /* An integer parameter; a malformed one: false with an error reply already set. */
 bool api_query_int(struct api_request *r, const char *key, long long dflt, long long *out);
 /* The decoded "filters" parameter (NULL when absent); a malformed one: false with an error reply set. */

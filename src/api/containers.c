@@ -125,8 +125,7 @@ static void inspect(struct api_request *r)
 struct wait_ctx {
 	struct eng *eng;
 	struct MHD_Connection *conn;
-	char *name, *condition;
-	long exits;
+	struct eng_wait *wait;
 	bool done;
 };
 
@@ -139,7 +138,7 @@ static ssize_t wait_read(void *cls, uint64_t pos, char *buf, size_t max)
 	berr e = {0};
 	json_t *doc;
 	for (;;) {
-		int r = eng_container_wait(w->eng, w->name, w->condition, &w->exits, 500, &code, &e);
+		int r = eng_container_wait_step(w->wait, 500, &code, &e);
 		if (r == 0) {
 			doc = json_pack("{s:i, s:n}", "StatusCode", code, "Error");
 			break;
@@ -169,38 +168,31 @@ static ssize_t wait_read(void *cls, uint64_t pos, char *buf, size_t max)
 static void wait_free(void *cls)
 {
 	struct wait_ctx *w = cls;
-	free(w->name);
-	free(w->condition);
+	eng_container_wait_end(w->wait);
 	free(w);
 }
 
 static void wait_(struct api_request *r)
 {
-	/* Unknown container or condition: a proper error, not a stream. */
-	json_t *probe;
+	/*
+	 * The container is found and held before the headers go: an unknown one or a bad condition
+	 * is a proper error, and one that ends and is removed (--rm) before the stream is read is
+	 * not lost.
+	 */
+	struct wait_ctx *w = calloc(1, sizeof *w);
+	if (!w) {
+		api_reply_message(r, 500, "out of memory");
+		return;
+	}
 	berr e = {0};
-	if (eng_container_inspect(r->eng, r->params[0], &probe, &e) < 0) {
+	if (eng_container_wait_begin(r->eng, r->params[0], api_query(r, "condition"), &w->wait, &e) < 0) {
+		free(w);
 		api_reply_error(r, &e);
 		berr_clear(&e);
 		return;
 	}
-	json_decref(probe);
-	const char *cond = api_query(r, "condition");
-	if (cond && *cond && strcmp(cond, "not-running") != 0 && strcmp(cond, "next-exit") != 0 &&
-	    strcmp(cond, "removed") != 0) {
-		api_reply_message(r, 400, "invalid condition: \"%s\"", cond);
-		return;
-	}
-	struct wait_ctx *w = calloc(1, sizeof *w);
-	if (!w || !(w->name = strdup(r->params[0])) || !(w->condition = strdup(cond ? cond : ""))) {
-		if (w)
-			wait_free(w);
-		api_reply_message(r, 500, "out of memory");
-		return;
-	}
 	w->eng = r->eng;
 	w->conn = r->conn;
-	w->exits = -1;
 	api_reply_stream(r, 200, "application/json", wait_read, w, wait_free);
 }
 
@@ -244,11 +236,6 @@ const struct api_route api_container_routes[] = {
     {"GET", "/containers/*/logs", api_container_logs, 0},
     {"POST", "/containers/*/attach", api_container_attach, 0},
     {"GET", "/containers/*/attach/ws", not_yet, 0},
-    {"GET", "/containers/*/changes", not_yet, 0},
-    {"GET", "/containers/*/export", not_yet, 0},
-    {"GET", "/containers/*/archive", not_yet, 0},
-    {"HEAD", "/containers/*/archive", not_yet, 0},
-    {"PUT", "/containers/*/archive", not_yet, 0},
     {"POST", "/containers/*/resize", api_container_resize, 0},
     {"POST", "/containers/*/update", not_yet, 0},
     {"POST", "/containers/*/rename", rename_, 0},

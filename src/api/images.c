@@ -1,4 +1,4 @@
-/* /images: load, save, tag, remove (list, inspect, history, import, commit come with the image operations). */
+/* /images: list, inspect, history, import, load, save, tag, remove, prune. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,28 +72,6 @@ static int save_produce(void *arg, int fd, berr *e)
 	return r;
 }
 
-struct collect {
-	char **v;
-	size_t n;
-	bool failed;
-};
-
-static enum MHD_Result collect_names(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	struct collect *c = cls;
-	if (strcmp(key, "names") != 0 || !value)
-		return MHD_YES;
-	char **v = realloc(c->v, (c->n + 2) * sizeof *v);
-	if (!v) {
-		c->failed = true;
-		return MHD_NO;
-	}
-	c->v = v;
-	c->v[c->n] = strdup(value);
-	c->v[++c->n] = NULL;
-	return MHD_YES;
-}
-
 static void start_save(struct api_request *r, char **names, size_t n)
 {
 	/* Resolve every name first: an unknown image is a 404, not a broken stream. */
@@ -131,14 +109,16 @@ static void start_save(struct api_request *r, char **names, size_t n)
 
 static void save_many(struct api_request *r)
 {
-	struct collect c = {0};
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_names, &c);
-	if (c.failed || c.n == 0) {
-		b_strv_free(c.v);
-		api_reply_message(r, c.failed ? 500 : 400, c.failed ? "out of memory" : "no image names given");
+	char **names = NULL;
+	size_t n = 0;
+	if (!api_query_all(r, "names", &names, &n))
+		return;
+	if (n == 0) {
+		b_strv_free(names);
+		api_reply_message(r, 400, "no image names given");
 		return;
 	}
-	start_save(r, c.v, c.n);
+	start_save(r, names, n);
 }
 
 static void save_one(struct api_request *r)
@@ -202,6 +182,200 @@ static void remove_(struct api_request *r)
 	api_reply_json(r, 200, arr);
 }
 
+/* A handler's image handle, or an error reply. */
+static struct img_env *image_env(struct api_request *r)
+{
+	berr e = {0};
+	struct img_env *env = NULL;
+	if (eng_image_env(r->eng, &env, &e) < 0) {
+		api_reply_error(r, &e);
+		berr_clear(&e);
+		return NULL;
+	}
+	return env;
+}
+
+static void reply_json_or_error(struct api_request *r, int rc, json_t *out, berr *e)
+{
+	if (rc < 0) {
+		api_reply_error(r, e);
+		berr_clear(e);
+		return;
+	}
+	api_reply_json(r, 200, out);
+}
+
+static void list(struct api_request *r)
+{
+	json_t *filters = NULL, *out = NULL;
+	if (!api_query_filters(r, &filters))
+		return;
+	struct img_env *env = image_env(r);
+	if (env) {
+		berr e = {0};
+		int rc = img_list_json(env, api_query_bool(r, "all", false), filters, &out, &e);
+		img_env_close(env);
+		reply_json_or_error(r, rc, out, &e);
+	}
+	json_decref(filters);
+}
+
+static void inspect(struct api_request *r)
+{
+	struct img_env *env = image_env(r);
+	if (!env)
+		return;
+	berr e = {0};
+	json_t *out = NULL;
+	int rc = img_inspect_json(env, r->params[0], &out, &e);
+	img_env_close(env);
+	reply_json_or_error(r, rc, out, &e);
+}
+
+static void history(struct api_request *r)
+{
+	struct img_env *env = image_env(r);
+	if (!env)
+		return;
+	berr e = {0};
+	json_t *out = NULL;
+	int rc = img_history_json(env, r->params[0], &out, &e);
+	img_env_close(env);
+	reply_json_or_error(r, rc, out, &e);
+}
+
+/* POST /images/create?fromSrc=-: `docker import` of the body; fromImage (a pull) comes with registries. */
+static void create(struct api_request *r)
+{
+	const char *src = api_query(r, "fromSrc"), *repo = api_query(r, "repo"), *tag = api_query(r, "tag");
+	if (!src) {
+		api_reply_message(r, 501, "pulling images (fromImage) is not supported yet by berthd");
+		return;
+	}
+	if (strcmp(src, "-") != 0) {
+		api_reply_message(r, 501,
+				  "importing from a URL is not supported yet by berthd: send the tar as the body");
+		return;
+	}
+	_cleanup_free_ char *ref = NULL;
+	if (repo && *repo && asprintf(&ref, "%s%s%s", repo, tag && *tag ? ":" : "", tag && *tag ? tag : "") < 0) {
+		api_reply_message(r, 500, "out of memory");
+		return;
+	}
+	berr e = {0};
+	if (ref) {
+		/* Checked before the body is read: a bad name loses no work. */
+		struct img_ref parsed = {0};
+		if (img_ref_parse(ref, &parsed, &e) < 0) {
+			api_reply_error(r, &e);
+			berr_clear(&e);
+			return;
+		}
+		bool digest = parsed.digest != NULL;
+		img_ref_free(&parsed);
+		if (digest) {
+			api_reply_message(r, 400, "cannot import digest reference");
+			return;
+		}
+	}
+	_cleanup_strv_ char **changes = NULL;
+	size_t n_changes = 0;
+	if (!api_query_all(r, "changes", &changes, &n_changes))
+		return;
+	struct img_env *env = image_env(r);
+	if (!env)
+		return;
+	struct img_import_opts o = {
+	    .changes = changes,
+	    .n_changes = n_changes,
+	    .message = api_query(r, "message"),
+	    .source = src,
+	    .reference = ref,
+	    .platform = api_query(r, "platform"),
+	};
+	char id[B_DIGEST_LEN + 1];
+	int rc = img_import(env, r->body_fd, &o, id, &e);
+	img_env_close(env);
+	if (rc < 0) {
+		/* A bad tar or change is the client's fault. */
+		if (e.errnum != ENOSPC && e.errnum != ENOMEM)
+			e.errnum = EINVAL;
+		api_reply_error(r, &e);
+		berr_clear(&e);
+		return;
+	}
+	eng_image_event(r->eng, "import", id, ref);
+	json_t *line = json_pack("{s:s}", "status", id);
+	_cleanup_free_ char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+	json_decref(line);
+	_cleanup_free_ char *body = NULL;
+	if (!text || asprintf(&body, "%s\n", text) < 0) {
+		api_reply_message(r, 500, "out of memory");
+		return;
+	}
+	api_reply_text(r, 200, "application/json", body);
+}
+
+/* POST /images/prune: dangling images (or, with dangling=false, every image) that nothing uses. */
+static void prune(struct api_request *r)
+{
+	json_t *filters = NULL;
+	if (!api_query_filters(r, &filters))
+		return;
+	struct img_env *env = image_env(r);
+	if (!env) {
+		json_decref(filters);
+		return;
+	}
+	berr e = {0};
+	json_t *candidates = NULL;
+	json_t *deleted = json_array();
+	json_int_t reclaimed = 0;
+	/* Docker's prune keeps dangling=true unless told dangling=false; the other filters pass through. */
+	json_t *list_filters = filters ? json_deep_copy(filters) : json_object();
+	json_t *dangling = json_object_get(list_filters, "dangling");
+	bool all = dangling && json_is_array(dangling) && json_string_value(json_array_get(dangling, 0)) &&
+		   (strcmp(json_string_value(json_array_get(dangling, 0)), "false") == 0 ||
+		    strcmp(json_string_value(json_array_get(dangling, 0)), "0") == 0);
+	if (all)
+		json_object_del(list_filters, "dangling");
+	else
+		json_object_set_new(list_filters, "dangling", json_pack("[s]", "true"));
+	int rc = img_list_json(env, false, list_filters, &candidates, &e);
+	size_t i;
+	json_t *img;
+	json_array_foreach (candidates, i, img) {
+		const char *id = json_string_value(json_object_get(img, "Id"));
+		struct img_db_removal out = {0};
+		berr skip = {0};
+		/* In use by a container, or a parent: Docker leaves it and goes on. */
+		if (!id || img_remove(env, id, false, &out, &skip) < 0) {
+			berr_clear(&skip);
+			continue;
+		}
+		reclaimed += json_integer_value(json_object_get(img, "Size"));
+		for (char **p = out.untagged; p && *p; p++)
+			json_array_append_new(deleted, json_pack("{s:s}", "Untagged", *p));
+		for (char **p = out.deleted; p && *p; p++)
+			json_array_append_new(deleted, json_pack("{s:s}", "Deleted", *p));
+		img_db_removal_free(&out);
+	}
+	img_env_close(env);
+	json_decref(candidates);
+	json_decref(list_filters);
+	json_decref(filters);
+	if (rc < 0) {
+		json_decref(deleted);
+		api_reply_error(r, &e);
+		berr_clear(&e);
+		return;
+	}
+	api_reply_json(r, 200,
+		       json_pack("{s:o, s:I}", "ImagesDeleted",
+				 json_array_size(deleted) ? deleted : (json_decref(deleted), json_null()),
+				 "SpaceReclaimed", reclaimed));
+}
+
 static void not_yet(struct api_request *r)
 {
 	api_reply_message(r, 501, "%s %s is not supported yet by berthd", r->method, r->path);
@@ -213,14 +387,13 @@ const struct api_route api_image_routes[] = {
     {"GET", "/images/**/get", save_one, 0},
     {"POST", "/images/**/tag", tag, 0},
     {"DELETE", "/images/**", remove_, 0},
-    {"GET", "/images/json", not_yet, 0},
-    {"GET", "/images/**/json", not_yet, 0},
-    {"GET", "/images/**/history", not_yet, 0},
-    {"POST", "/images/create", not_yet, API_STREAM_BODY},
-    {"POST", "/images/prune", not_yet, 0},
+    {"GET", "/images/json", list, 0},
+    {"GET", "/images/**/json", inspect, 0},
+    {"GET", "/images/**/history", history, 0},
+    {"POST", "/images/create", create, API_STREAM_BODY},
+    {"POST", "/images/prune", prune, 0},
     {"POST", "/images/**/push", not_yet, 0},
     {"GET", "/images/search", not_yet, 0},
-    {"POST", "/commit", not_yet, 0},
     {"POST", "/build", not_yet, API_STREAM_BODY},
     {0},
 };

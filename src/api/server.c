@@ -16,6 +16,7 @@
 #include "api/api_internal.h"
 #include "lib/cleanup.h"
 #include "lib/fd.h"
+#include "lib/json.h"
 
 enum { BODY_MAX = 32 << 20 };
 
@@ -25,8 +26,9 @@ struct api_server {
 };
 
 static const struct api_route *const route_tables[] = {
-    api_top_routes,       api_stats_routes, api_event_routes,  api_system_routes,  api_exec_routes,
-    api_container_routes, api_image_routes, api_volume_routes, api_network_routes, api_system_df_routes};
+    api_top_routes,    api_stats_routes,        api_event_routes,     api_system_routes,
+    api_exec_routes,   api_container_fs_routes, api_container_routes, api_image_routes,
+    api_volume_routes, api_network_routes,      api_system_df_routes};
 
 /* ---------- replies ---------- */
 
@@ -232,6 +234,46 @@ bool api_client_gone(struct MHD_Connection *conn)
 const char *api_query(struct api_request *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct query_all {
+	const char *key;
+	char **v;
+	size_t n;
+	bool failed;
+};
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_all *q = cls;
+	if (strcmp(key, q->key) != 0 || !value)
+		return MHD_YES;
+	char **v = realloc(q->v, (q->n + 2) * sizeof *v);
+	if (!v) {
+		q->failed = true;
+		return MHD_NO;
+	}
+	q->v = v;
+	if (!(q->v[q->n] = strdup(value))) {
+		q->failed = true;
+		return MHD_NO;
+	}
+	q->v[++q->n] = NULL;
+	return MHD_YES;
+}
+
+bool api_query_all(struct api_request *r, const char *key, char ***out, size_t *n)
+{
+	struct query_all q = {.key = key};
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
+	if (q.failed) {
+		b_strv_free(q.v);
+		api_reply_message(r, 500, "out of memory");
+		return false;
+	}
+	*out = q.v;
+	*n = q.n;
+	return true;
 }
 
 const char *api_header(struct api_request *r, const char *name)

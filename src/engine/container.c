@@ -261,18 +261,13 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 	new_id(eng, c->id);
 	c->name = steal_ptr(slash_name);
 
-	/* The root filesystem: the image's layers under a writable layer of its own. */
-	_cleanup_strv_ char **dirs = NULL;
-	size_t n_dirs = 0;
+	/* The root filesystem: the image's layers and an init layer under a writable layer of its own. */
 	_cleanup_free_ char *rootfs = NULL;
 	if (img_env_lock(eng->img, false, e) < 0)
 		return -1;
-	r = img_rootfs_dirs(eng->img, w->image_id, &dirs, &n_dirs, e);
-	if (r == 0) {
-		r = stor_rootfs_create(eng->containers_dir, c->id, dirs, n_dirs, &rootfs, e);
-		if (r == 0)
-			w->dir_made = true;
-	}
+	r = ctr_rootfs_mount(eng, c->id, w->image_id, true, &rootfs, e);
+	if (r == 0)
+		w->dir_made = true;
 	if (r == 0 && (r = img_db_container_use(eng->img->db, c->id, w->image_id, true, e)) == 0)
 		w->image_used = true;
 	img_env_unlock(eng->img);
@@ -440,14 +435,10 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 
 	/* The rootfs is mounted again after a reboot; a mounted one is left as it is. */
 	const char *image_id = json_string_value(json_object_get(c->doc, "Image"));
-	_cleanup_strv_ char **dirs = NULL;
-	size_t n_dirs = 0;
 	_cleanup_free_ char *rootfs = NULL;
 	if (img_env_lock(eng->img, false, e) < 0)
 		return -1;
-	int r = img_rootfs_dirs(eng->img, image_id, &dirs, &n_dirs, e);
-	if (r == 0)
-		r = stor_rootfs_create(eng->containers_dir, c->id, dirs, n_dirs, &rootfs, e);
+	int r = ctr_rootfs_mount(eng, c->id, image_id, false, &rootfs, e);
 	img_env_unlock(eng->img);
 	if (r < 0)
 		return -1;
@@ -764,45 +755,75 @@ static int exit_code_of(const struct ctr *c)
 	return (int)json_integer_value(json_object_get(json_object_get(c->doc, "State"), "ExitCode"));
 }
 
-int eng_container_wait(struct eng *eng, const char *name, const char *condition, long *exits, int timeout_ms, int *code,
-		       berr *e)
+struct eng_wait {
+	struct eng *eng;
+	struct ctr *c; /* a reference: the container's record outlives its removal while we wait */
+	bool next_exit, removed;
+	unsigned before; /* exits when the wait began */
+};
+
+int eng_container_wait_begin(struct eng *eng, const char *name, const char *condition, struct eng_wait **out, berr *e)
 {
 	if (!condition || !*condition)
 		condition = "not-running";
 	bool next_exit = strcmp(condition, "next-exit") == 0, removed = strcmp(condition, "removed") == 0;
 	if (!next_exit && !removed && strcmp(condition, "not-running") != 0)
 		return berr_invalid(e, "invalid condition: \"%s\"", condition);
+	struct eng_wait *w = calloc(1, sizeof *w);
+	if (!w)
+		return berr_set(e, ENOMEM, "waiting for %s", name);
+	*w = (struct eng_wait){.eng = eng, .next_exit = next_exit, .removed = removed};
+	lock(eng);
+	int r = ctr_find(eng, name, &w->c, e);
+	if (r == 0)
+		w->before = w->c->exits;
+	unlock(eng);
+	if (r < 0) {
+		free(w);
+		return -1;
+	}
+	*out = w;
+	return 0;
+}
+
+int eng_container_wait_step(struct eng_wait *w, int timeout_ms, int *code, berr *e)
+{
+	struct eng *eng = w->eng;
+	struct ctr *c = w->c;
 	struct timespec deadline;
 	if (timeout_ms >= 0)
 		deadline_in(&deadline, timeout_ms);
+	int r = 0;
 	lock(eng);
-	struct ctr *c;
-	int r = ctr_find(eng, name, &c, e);
-	if (r == 0) {
-		if (*exits < 0)
-			*exits = (long)c->exits;
-		unsigned before = (unsigned)*exits;
-		for (;;) {
-			bool stopped = !ctr_running(c) && !ctr_restarting(c); /* Docker: restarting is running */
-			bool done = removed     ? c->removed
-				    : next_exit ? c->exits != before || c->removed
-						: stopped || c->exits != before || c->removed;
-			if (done)
-				break;
-			if (eng->shutting_down) {
-				r = berr_plain(e, ESHUTDOWN, "the daemon is shutting down");
-				break;
-			}
-			if (deadline_wait(eng, timeout_ms >= 0 ? &deadline : NULL) == ETIMEDOUT) {
-				r = berr_plain(e, ETIMEDOUT, "timed out waiting for %s", c->id);
-				break;
-			}
+	for (;;) {
+		bool stopped = !ctr_running(c) && !ctr_restarting(c); /* Docker: restarting is running */
+		bool done = w->removed     ? c->removed
+			    : w->next_exit ? c->exits != w->before || c->removed
+					   : stopped || c->exits != w->before || c->removed;
+		if (done)
+			break;
+		if (eng->shutting_down) {
+			r = berr_plain(e, ESHUTDOWN, "the daemon is shutting down");
+			break;
 		}
-		*code = exit_code_of(c);
-		ctr_put(eng, c);
+		if (deadline_wait(eng, timeout_ms >= 0 ? &deadline : NULL) == ETIMEDOUT) {
+			r = berr_plain(e, ETIMEDOUT, "timed out waiting for %s", c->id);
+			break;
+		}
 	}
+	*code = exit_code_of(c);
 	unlock(eng);
 	return r;
+}
+
+void eng_container_wait_end(struct eng_wait *w)
+{
+	if (!w)
+		return;
+	lock(w->eng);
+	ctr_put(w->eng, w->c);
+	unlock(w->eng);
+	free(w);
 }
 
 bool eng_container_wait_stopped(struct eng *eng, const char *name, int timeout_ms)

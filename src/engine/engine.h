@@ -49,12 +49,16 @@ int eng_container_restart(struct eng *eng, const char *name, int timeout, const 
 int eng_container_kill(struct eng *eng, const char *name, const char *signal, berr *e);
 int eng_container_pause(struct eng *eng, const char *name, bool pause, berr *e);
 /*
- * condition: "not-running" (default), "next-exit", "removed". *code: the exit code. *exits (in/out)
- * is the count of exits seen so far: pass -1 first, then what came back, to wait in several
- * slices. timeout_ms < 0: no limit; reached: ETIMEDOUT. A daemon shutting down: ESHUTDOWN.
+ * Waiting for a container (POST /containers/{id}/wait). begin finds it now (ENOENT; a bad
+ * condition: EINVAL) and holds it, so that an exit or a removal that comes before or between the
+ * steps is not missed. condition: "not-running" (default), "next-exit" (an exit after begin),
+ * "removed". step waits up to timeout_ms (< 0: no limit; reached: ETIMEDOUT; the daemon shutting
+ * down: ESHUTDOWN) and gives the exit code; it may be called again after a timeout.
  */
-int eng_container_wait(struct eng *eng, const char *name, const char *condition, long *exits, int timeout_ms, int *code,
-		       berr *e);
+struct eng_wait;
+int eng_container_wait_begin(struct eng *eng, const char *name, const char *condition, struct eng_wait **out, berr *e);
+int eng_container_wait_step(struct eng_wait *w, int timeout_ms, int *code, berr *e);
+void eng_container_wait_end(struct eng_wait *w);
 int eng_container_remove(struct eng *eng, const char *name, bool force, bool volumes, berr *e);
 /* GET /containers/{id}/json. */
 int eng_container_inspect(struct eng *eng, const char *name, json_t **out, berr *e);
@@ -100,3 +104,38 @@ int eng_container_attach(struct eng *eng, const char *name, bool in, bool out, b
 int eng_container_resize(struct eng *eng, const char *name, int height, int width, berr *e);
 /* Config.Tty of the container; false when unknown. */
 bool eng_container_tty(struct eng *eng, const char *name);
+
+/* Is there such a container? ENOENT with Docker's message otherwise. */
+int eng_container_check(struct eng *eng, const char *name, berr *e);
+/*
+ * `docker diff` (GET /containers/{id}/changes): what the container changed in its image, as
+ * [{"Path": "/etc/passwd", "Kind": 0|1|2}] (modified, added, deleted), in Docker's order. The
+ * runtime's mount points live in the container's init layer and are not listed.
+ */
+int eng_container_changes(struct eng *eng, const char *name, json_t **out, berr *e);
+/* `docker export` (GET /containers/{id}/export): the container's root filesystem as a tar, to fd. */
+int eng_container_export(struct eng *eng, const char *name, int fd, berr *e);
+
+struct eng_commit_opts {
+	json_t *config;       /* POST /commit's body: fields given replace the container's Config (may be NULL) */
+	char *const *changes; /* Dockerfile instructions applied after */
+	size_t n_changes;
+	const char *author, *comment; /* may be NULL */
+	const char *reference;        /* "repo[:tag]"; NULL: untagged */
+	bool pause;                   /* freeze a running container while its changes are read (Docker's default) */
+};
+/* `docker commit`: a new image of the container's image plus its changes; id gets the image's ID. */
+int eng_container_commit(struct eng *eng, const char *name, const struct eng_commit_opts *o, char id[B_DIGEST_LEN + 1],
+			 berr *e);
+
+/*
+ * `docker cp`: paths inside the container, resolved in its root and never out of it (a running
+ * container's mounts included). path_stat gives Docker's X-Docker-Container-Path-Stat object
+ * ({name, size, mode (Go's FileMode), mtime, linkTarget}); archive_get writes the path as a tar
+ * whose top entry is its last component; archive_put extracts a tar into the directory path. A
+ * missing path: ENOENT "Could not find the file ..."; a read-only rootfs: EROFS.
+ */
+int eng_container_path_stat(struct eng *eng, const char *name, const char *path, json_t **out, berr *e);
+int eng_container_archive_get(struct eng *eng, const char *name, const char *path, int out_fd, berr *e);
+int eng_container_archive_put(struct eng *eng, const char *name, const char *path, int in_fd,
+			      const struct img_extract_opts *o, berr *e);

@@ -88,5 +88,13 @@ int eng_start_failure_code(const char *msg);
 /* Report a container's event (events.h), under the lock: its name, image and labels, and extra (stolen). */
 void ctr_event(struct eng *eng, struct ctr *c, const char *action, json_t *extra);
 
+/*
+ * Mount the root filesystem of container id (containers/<id>/rootfs) over image_id's layers, with
+ * its init layer on top; make_init (at create) makes containers/<id> and the init layer first and
+ * removes them again on failure. A mounted rootfs is left as it is. Under the engine lock and the
+ * image lock (shared).
+ */
+int ctr_rootfs_mount(struct eng *eng, const char *id, const char *image_id, bool make_init, char **rootfs, berr *e);
+
 /* The zero time Docker writes for "never". */
 #define ENG_TIME_ZERO "0001-01-01T00:00:00Z"

@@ -118,6 +118,27 @@ int img_layer_tar(const char *layer_dir, int out_fd, char diff_id[B_DIGEST_LEN +
  */
 int img_tree_tar(const char *dir, int out_fd, berr *e);
 
+/*
+ * `docker cp` out of a container: the entry name of dirfd (a file, link, device or a directory with
+ * everything below it; never followed) as a plain tar whose top entry is called as ("etc" ->
+ * "etc/", "etc/passwd" ...). name NULL, "" or ".": the whole of dirfd, without a top entry.
+ */
+int img_entry_tar(int dirfd, const char *name, const char *as, int out_fd, berr *e);
+
+struct img_extract_opts {
+	bool keep_owners;              /* owners from the tar (docker cp -a); else root's (0:0) */
+	bool no_overwrite_dir_non_dir; /* refuse to replace a directory by a non-directory or the reverse */
+};
+
+/*
+ * `docker cp` into a container: the tar read from in_fd (plain or compressed) extracted into the
+ * directory dirfd with the checks of layer unpacking (nothing lands outside dirfd, never through a
+ * symlink, never across a mount); existing files are replaced, directories merged. An entry that
+ * breaks a rule stops the extraction with an error naming it (what was written before it stays, as
+ * with tar).
+ */
+int img_tar_extract(int dirfd, int in_fd, const struct img_extract_opts *o, berr *e);
+
 struct img_import_opts {
 	char *const *changes; /* Dockerfile instructions (img_config_apply_changes) */
 	size_t n_changes;

@@ -108,10 +108,11 @@ static int add_caps(struct archive_entry *ent, int fd, const char *shown, berr *
 
 static int walk_dir(struct layer_walk *w, int dirfd, const char *prefix, berr *e);
 
-static int walk_entry(struct layer_walk *w, int dirfd, const char *prefix, const char *name, berr *e)
+/* The entry name in dirfd, written as prefix + as (as: name itself when NULL), and what is below it. */
+static int walk_entry(struct layer_walk *w, int dirfd, const char *prefix, const char *name, const char *as, berr *e)
 {
 	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, "%s%s", prefix, name) < 0)
+	if (asprintf(&path, "%s%s", prefix, as ? as : name) < 0)
 		return oom(e);
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -217,7 +218,7 @@ static int walk_dir(struct layer_walk *w, int dirfd, const char *prefix, berr *e
 	if (dir_names(dirfd, *prefix ? prefix : ".", &names, e) < 0)
 		return -1;
 	for (char **n = names; *n; n++)
-		if (walk_entry(w, dirfd, prefix, *n, e) < 0)
+		if (walk_entry(w, dirfd, prefix, *n, NULL, e) < 0)
 			return -1;
 	return 0;
 }
@@ -241,22 +242,32 @@ static int root_opaque(struct layer_walk *w, int root, const char *shown, berr *
 	return img_tar_header(w->a, w->s, ent, e);
 }
 
-static int tar_in_locale(const char *layer_dir, bool layer_form, int out_fd, char diff_id[B_DIGEST_LEN + 1],
-			 uint64_t *size, berr *e)
+/* What to put in a tar: the whole of dirfd (name NULL), or its entry name written as as. */
+struct tar_job {
+	int dirfd;
+	const char *name, *as;
+	bool layer_form;
+};
+
+static int tar_in_locale(const struct tar_job *j, int out_fd, char diff_id[B_DIGEST_LEN + 1], uint64_t *size,
+			 const char *shown, berr *e)
 {
-	_cleanup_close_ int root = open(layer_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return berr_sys(e, "opening %s", layer_dir);
 	struct img_tar_sink s = {.fd = out_fd, .hash = b_sha256_new()};
 	if (!s.hash)
 		return oom(e);
-	struct layer_walk w = {.s = &s, .layer_form = layer_form};
+	struct layer_walk w = {.s = &s, .layer_form = j->layer_form};
 	int ret = -1;
 	_cleanup_tar_writer_ struct archive *a = img_tar_open(&s, e);
 	if (!a)
 		goto out;
 	w.a = a;
-	if (root_opaque(&w, root, layer_dir, e) < 0 || walk_dir(&w, root, "", e) < 0 || img_tar_close(a, &s, e) < 0)
+	if (j->name) {
+		if (walk_entry(&w, j->dirfd, "", j->name, j->as, e) < 0)
+			goto out;
+	} else if (root_opaque(&w, j->dirfd, shown, e) < 0 || walk_dir(&w, j->dirfd, "", e) < 0) {
+		goto out;
+	}
+	if (img_tar_close(a, &s, e) < 0)
 		goto out;
 	char digest[B_DIGEST_LEN + 1];
 	b_sha256_final(steal_ptr(s.hash), digest);
@@ -273,20 +284,30 @@ out:
 	return ret;
 }
 
-static int tree_tar(const char *layer_dir, bool layer_form, int out_fd, char diff_id[B_DIGEST_LEN + 1], uint64_t *size,
-		    berr *e)
+static int run_job(const struct tar_job *j, int out_fd, char diff_id[B_DIGEST_LEN + 1], uint64_t *size,
+		   const char *shown, berr *e)
 {
 	/* Names as UTF-8 whatever the process's locale (as unpacking reads them). */
 	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
-	int r = tar_in_locale(layer_dir, layer_form, out_fd, diff_id, size, e);
+	int r = tar_in_locale(j, out_fd, diff_id, size, shown, e);
 	if (utf8) {
 		uselocale(old);
 		freelocale(utf8);
 	}
 	if (r < 0)
-		return berr_wrap(e, "making the tar of %s", layer_dir);
+		return berr_wrap(e, "making the tar of %s", shown);
 	return 0;
+}
+
+static int tree_tar(const char *dir, bool layer_form, int out_fd, char diff_id[B_DIGEST_LEN + 1], uint64_t *size,
+		    berr *e)
+{
+	_cleanup_close_ int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return berr_sys(e, "opening %s", dir);
+	struct tar_job j = {.dirfd = root, .layer_form = layer_form};
+	return run_job(&j, out_fd, diff_id, size, dir, e);
 }
 
 int img_layer_tar(const char *layer_dir, int out_fd, char diff_id[B_DIGEST_LEN + 1], uint64_t *size, berr *e)
@@ -297,4 +318,14 @@ int img_layer_tar(const char *layer_dir, int out_fd, char diff_id[B_DIGEST_LEN +
 int img_tree_tar(const char *dir, int out_fd, berr *e)
 {
 	return tree_tar(dir, false, out_fd, NULL, NULL, e);
+}
+
+int img_entry_tar(int dirfd, const char *name, const char *as, int out_fd, berr *e)
+{
+	struct tar_job j = {.dirfd = dirfd, .name = name, .as = as};
+	if (!name || !*name || strcmp(name, ".") == 0) {
+		j.name = NULL;
+		return run_job(&j, out_fd, NULL, NULL, "/", e);
+	}
+	return run_job(&j, out_fd, NULL, NULL, as, e);
 }

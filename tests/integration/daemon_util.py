@@ -58,6 +58,8 @@ class Daemon:
             s.close()
 
     def read_log(self):
+        if not os.path.exists(self.log_path):
+            return getattr(self, "last_log", "")
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
@@ -96,6 +98,7 @@ class Daemon:
                 pass
         api.close()
         rc = self.stop()
+        self.last_log = self.read_log()
         umount_below(self.dir)
         remove_cgroup(self.cgroup_parent)
         remove_tree(self.dir)

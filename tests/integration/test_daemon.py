@@ -324,3 +324,31 @@ def test_live_restore_and_kill_9(session_dir, cgroup_parent):
         assert [x.name for x in c.containers.list(all=True)] == ["orphan", "survivor"]
     finally:
         assert d.cleanup() == 0, d.read_log()
+
+
+def test_wait_holds_an_autoremoved_container(daemon, client):
+    """A wait begun before the start of an --rm container gives its exit code, however fast it
+    ends and is removed (the docker CLI's `run --rm` waits so)."""
+    api = daemon.api()
+    for _ in range(20):
+        cid = api.create_container("busybox", ["sh", "-c", "exit 3"],
+                                   host_config=api.create_host_config(auto_remove=True))["Id"]
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(daemon.sock)
+        s.sendall(f"POST /v1.41/containers/{cid}/wait?condition=removed HTTP/1.1\r\n"
+                  "Host: x\r\nContent-Length: 0\r\n\r\n".encode())
+        s.settimeout(10)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(4096)
+        assert b" 200 " in head.split(b"\r\n")[0]
+        api.start(cid)
+        body = head.partition(b"\r\n\r\n")[2]
+        while b"StatusCode" not in body or b"}" not in body.partition(b"StatusCode")[2]:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            body += chunk
+        s.close()
+        assert b'"StatusCode":3' in body, body
+    api.close()
