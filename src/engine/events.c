@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/engine_internal.h"
 #include "image/reference.h"
@@ -267,6 +268,13 @@ void eng_container_event(struct eng *eng, const char *name, const char *action, 
 	}
 	berr_clear(&e);
 	pthread_mutex_unlock(&eng->lock);
+}
+
+void eng_daemon_event(struct eng *eng, const char *action)
+{
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	eng_events_emit(eng->events, "daemon", action, ENG_DAEMON_ID, json_pack("{s:s}", "name", host));
 }
 
 json_t *eng_event_number(const char *key, long long value)

@@ -16,6 +16,9 @@
 struct eng;
 struct eng_events;
 
+/* The daemon's ID in /info and in its events. */
+#define ENG_DAEMON_ID "berth"
+
 /* How many events the ring keeps for `since`: Docker's 256 (about 1 KiB each, against the daemon's memory budget). */
 enum { ENG_EVENTS_KEPT = 256 };
 
@@ -32,6 +35,8 @@ void eng_events_emit(struct eng_events *bus, const char *type, const char *actio
  * eng_event("network", "connect", net_id, json_pack("{s:s}", "container", ctr_id)).
  */
 void eng_event(struct eng *eng, const char *type, const char *action, const char *actor_id, json_t *attrs);
+/* The daemon's own event ("reload"): its ID as /info gives it, its host name as "name". */
+void eng_daemon_event(struct eng *eng, const char *action);
 /*
  * A container's event: its name, image and labels are the attributes, extra (may be NULL, stolen)
  * adds to them ("exitCode", "signal" ...). name: a name, ID or ID prefix; an unknown one is ignored.

@@ -2,6 +2,7 @@
 on a temporary root (memory limits and pids counted by the container's real cgroup)."""
 
 import json
+import signal
 import threading
 import time
 
@@ -325,3 +326,15 @@ def test_events_cli(client, daemon):
                    "--filter", "container=ev-cli", "--filter", "event=die", check=True)
     line = r.stdout.decode().strip()
     assert f"container die {c.id} (exitCode=0, image=busybox, name=ev-cli)" in line, line
+
+
+def test_daemon_reload_event(client, daemon):
+    since = time.time()
+    daemon.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "reloaded" not in daemon.read_log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    evs = events_between(client, since, time.time(), filters={"type": "daemon"})
+    assert [(e["Type"], e["Action"], e["Actor"]["ID"]) for e in evs] == [("daemon", "reload", "berth")], evs
+    assert "status" not in evs[0] and evs[0]["Actor"]["Attributes"]["name"]
+    assert events_between(client, since, time.time(), filters={"daemon": "berth", "type": "daemon"}) == evs

@@ -18,6 +18,7 @@
 
 #include "api/server.h"
 #include "engine/engine.h"
+#include "engine/events.h"
 #include "engine/monitor.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -351,6 +352,7 @@ int main(int argc, char **argv)
 				berr_clear(&e);
 			} else {
 				fprintf(stderr, "berthd: reloaded %s\n", o.config_file);
+				eng_daemon_event(eng, "reload");
 			}
 			continue;
 		}
