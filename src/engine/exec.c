@@ -413,12 +413,23 @@ static int parse_config(json_t *body, json_t **out, berr *e)
 		berr_clear(e);
 		return berr_invalid(e, "Invalid escape keys (%s) provided", keys);
 	}
+	/* ConsoleSize [height, width] (API 1.42): the terminal's size unless the start gives one. */
+	json_t *size = json_object_get(body, "ConsoleSize");
+	if (size && !json_is_null(size)) {
+		json_t *h = json_array_get(size, 0), *w = json_array_get(size, 1);
+		if (json_array_size(size) != 2 || !json_is_integer(h) || !json_is_integer(w) ||
+		    json_integer_value(h) < 0 || json_integer_value(w) < 0 || json_integer_value(h) > 65535 ||
+		    json_integer_value(w) > 65535)
+			return berr_invalid(e, "exec config: ConsoleSize: expected [height, width]");
+	}
 	json_t *env = json_object_get(body, "Env");
 	const char *user = json_string_value(json_object_get(body, "User"));
 	*out = json_pack("{s:O, s:o, s:s, s:s, s:b, s:b}", "Cmd", cmd, "Env", env ? json_deep_copy(env) : json_array(),
 			 "WorkingDir", cwd ? cwd : "", "User", user ? user : "", "Privileged",
 			 json_is_true(json_object_get(body, "Privileged")), "Tty",
 			 json_is_true(json_object_get(body, "Tty")));
+	if (*out && json_is_array(size))
+		json_object_set(*out, "ConsoleSize", size);
 	return *out ? 0 : berr_set(e, ENOMEM, "exec config");
 }
 
@@ -583,6 +594,11 @@ int eng_exec_claim(struct eng *eng, const char *id, int height, int width, bool 
 	_cleanup_free_ char *dir = r == 0 ? exec_dir(eng, x) : NULL;
 	if (r == 0 && !dir)
 		r = berr_set(e, ENOMEM, "exec %s", id);
+	if (r == 0 && (height <= 0 || width <= 0)) {
+		json_t *size = json_object_get(json_object_get(x->doc, "BerthConfig"), "ConsoleSize");
+		height = (int)json_integer_value(json_array_get(size, 0));
+		width = (int)json_integer_value(json_array_get(size, 1));
+	}
 	if (r == 0)
 		r = prepare(eng, x, c, height, width, dir, e);
 	if (r == 0) {

@@ -269,6 +269,37 @@ def test_exec_events(client, ctr):
     assert all(e["Type"] == "container" and e["Actor"]["ID"] == ctr.id for e in events)
 
 
+def test_exec_console_size_from_create_or_start(daemon, client, ctr):
+    def create(body):
+        text = json.dumps(body)
+        status, _, resp = raw_request(daemon.sock, (
+            f"POST /v1.43/containers/{ctr.id}/exec HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(text)}\r\n\r\n{text}"))
+        assert status == 201, resp
+        return json.loads(resp)["Id"]
+
+    def output(exec_id):
+        return read_to_end(raw_socket(client.api.exec_start(exec_id, tty=True, socket=True)))
+
+    assert output(create({"Cmd": ["stty", "size"], "Tty": True, "AttachStdout": True,
+                          "ConsoleSize": [20, 70]})) == b"20 70\r\n"
+    # The start's size wins (docker-py sends none; a raw start does).
+    exec_id = create({"Cmd": ["stty", "size"], "Tty": True, "AttachStdout": True, "ConsoleSize": [20, 70]})
+    body = '{"Tty":true,"ConsoleSize":[30,90]}'
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(daemon.sock)
+    s.sendall((f"POST /v1.43/exec/{exec_id}/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode())
+    data = read_to_end(s)
+    s.close()
+    assert data.startswith(b"HTTP/1.1 101") and data.endswith(b"\r\n\r\n30 90\r\n"), data
+    bad = '{"Cmd":["true"],"ConsoleSize":[1,2,3]}'
+    status, _, resp = raw_request(daemon.sock, (
+        f"POST /v1.43/containers/{ctr.id}/exec HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(bad)}\r\n\r\n{bad}"))
+    assert status == 400 and b"ConsoleSize" in resp
+
+
 def test_exec_in_pid_namespace_without_daemon_fds(ctr):
     ps = ctr.exec_run("ps -o pid,comm").output.decode().split("\n")
     assert any(line.split() == ["1", "sleep"] for line in ps), ps
