@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "engine/events.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 
@@ -276,6 +277,14 @@ static void random_hex(char *out, size_t n_digits)
 	out[n_digits] = '\0';
 }
 
+/* Docker's network event for the container's endpoint on the bridge: connect, disconnect. */
+static void net_event(struct eng *eng, const struct ctr *c, const char *action)
+{
+	eng_event(
+	    eng, "network", action, eng->net->ids[ENG_NET_BRIDGE],
+	    json_pack("{s:s, s:s, s:s}", "container", c->id, "name", eng_net_names[ENG_NET_BRIDGE], "type", "bridge"));
+}
+
 /* /etc/hosts with the container's address and name, as Docker writes it. */
 static int write_hosts(struct eng *eng, struct ctr *c, const char *ip, berr *e)
 {
@@ -379,6 +388,7 @@ int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 				      gw_s, "IPPrefixLen", n->subnet.prefix, "MacAddress", mac_s, "EndpointID",
 				      endpoint, "SandboxID", sandbox, "SandboxKey", netns, "Veth", veth, "Ports",
 				      ports));
+	net_event(eng, c, "connect");
 	return 0;
 fail:
 	if (fd >= 0)
@@ -401,6 +411,8 @@ void ctr_net_release(struct eng *eng, struct ctr *c)
 	if (!n || !on_bridge(c))
 		return;
 	json_t *bn = json_object_get(c->doc, "BerthNetwork");
+	if (bn)
+		net_event(eng, c, "disconnect");
 	berr e = {0};
 	if (json_object_size(json_object_get(bn, "Ports")) > 0 && net_nft_remove(n->nft, c->id, &e) < 0) {
 		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&e));

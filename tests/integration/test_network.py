@@ -252,6 +252,14 @@ def test_published_port(client, daemon):
     ps = daemon.cli("ps", "--format", "{{.Ports}}", check=True).stdout.decode()
     assert "0.0.0.0:8080->80/tcp" in ps
     assert f'comment "{c.id}"' in nft_table()
+    # From another container, through the host's address (hairpin).
+    out = client.containers.run("busybox", ["wget", "-q", "-O", "-", f"http://{gateway}:8080/"], remove=True)
+    assert out == b"hello-from-web\n"
+    # The CLI's ip:host:container form.
+    r = daemon.cli("run", "-d", "--name", "weblo", "-p", "127.0.0.1:8082:80", "busybox", "sh", "-c", HTTPD.format("cli"))
+    assert r.returncode == 0, r.stderr
+    assert wait_fetch("http://127.0.0.1:8082/", "httpd on 127.0.0.1:8082") == "hello-from-cli\n"
+    assert daemon.cli("port", "weblo", check=True).stdout.decode().strip() == "80/tcp -> 127.0.0.1:8082"
     # Bound to one address: reachable there only.
     d = httpd(client, "lo", ports={"80/tcp": ("127.0.0.1", 8081)})
     assert wait_fetch("http://127.0.0.1:8081/", "httpd on 127.0.0.1:8081") == "hello-from-lo\n"
@@ -291,6 +299,12 @@ def test_stop_frees_address_and_rules(client):
     assert c.id not in nft_table()
     assert not os.path.exists(netns)
     assert c.id not in client.api.inspect_network("bridge")["Containers"]
+    # Docker's network events for it: connect at start, disconnect at stop.
+    events = [json.loads(line) for line in client.api.events(since=0, until=int(time.time()) + 1,
+                                                              filters={"type": "network"})]
+    mine = [(ev["Action"], ev["Actor"]["ID"]) for ev in events if ev["Actor"]["Attributes"].get("container") == c.id]
+    bridge_id = client.api.inspect_network("bridge")["Id"]
+    assert mine == [("connect", bridge_id), ("disconnect", bridge_id)]
     # Its address is free again: the next container gets it (the lowest free one).
     d = up(client.containers.run("busybox", ["sleep", "60"], detach=True))
     assert d.attrs["NetworkSettings"]["IPAddress"] == ip
