@@ -2,7 +2,7 @@
 CC ?= gcc
 # The runtime links only what oci/ needs; the image and storage layers add their own.
 PKGS := jansson libseccomp libcap
-IMAGE_PKGS := libarchive libcrypto sqlite3
+IMAGE_PKGS := libarchive libcrypto sqlite3 libcurl
 # The daemon adds its HTTP server.
 DAEMON_PKGS := libmicrohttpd
 # The network layer: netlink and nftables.
@@ -81,6 +81,13 @@ $(BUILD)/libnet.a: $(NET_OBJ)
 $(BUILD)/libapi.a: $(API_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The init that `--init` runs as PID 1 inside containers: static, so that it runs in any image
+# (never sanitized: the sanitizers cannot link statically).
+all: $(BUILD)/berth-init
+$(BUILD)/berth-init: src/cmd/berth-init/main.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O2 -static -o $@ $<
 
 $(BUILD)/berth-runtime: $(RUNTIME_OBJ) $(BUILD)/liboci.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -1,0 +1,83 @@
+/* X-Registry-Auth: the credentials the docker CLI and the SDKs send with pull and push. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "image/registry.h"
+#include "lib/cleanup.h"
+
+/* base64url or base64, padding optional, to bytes (NUL-terminated); NULL when it is neither. */
+static char *b64_decode(const char *in, size_t *out_len)
+{
+	size_t n = strlen(in);
+	while (n && in[n - 1] == '=')
+		n--;
+	size_t padded = (n + 3) / 4 * 4;
+	_cleanup_free_ char *norm = malloc(padded + 1);
+	char *out = malloc(padded / 4 * 3 + 1);
+	if (!norm || !out) {
+		free(out);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		norm[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+	for (size_t i = n; i < padded; i++)
+		norm[i] = '=';
+	norm[padded] = '\0';
+	int len = EVP_DecodeBlock((unsigned char *)out, (unsigned char *)norm, (int)padded);
+	if (len < 0 || n % 4 == 1) {
+		free(out);
+		return NULL;
+	}
+	len -= (int)(padded - n); /* EVP_DecodeBlock counts the padding as zero bytes */
+	out[len] = '\0';
+	*out_len = (size_t)len;
+	return out;
+}
+
+static int take(json_t *doc, const char *key, char **out)
+{
+	const char *v = json_string_value(json_object_get(doc, key));
+	if (!v || !*v)
+		return 0;
+	return (*out = strdup(v)) ? 0 : -1;
+}
+
+int img_registry_auth_parse(const char *header, struct img_registry_auth *out, berr *e)
+{
+	memset(out, 0, sizeof *out);
+	if (!header || !*header)
+		return 0;
+	size_t len = 0;
+	_cleanup_free_ char *text = b64_decode(header, &len);
+	if (!text)
+		return berr_invalid(e, "X-Registry-Auth: not base64");
+	json_error_t jerr;
+	json_t *doc = json_loadb(text, len, 0, &jerr);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return berr_invalid(e, "X-Registry-Auth: %s", doc ? "expected a JSON object" : jerr.text);
+	}
+	int r = take(doc, "username", &out->username) | take(doc, "password", &out->password) |
+		take(doc, "identitytoken", &out->identity_token) | take(doc, "registrytoken", &out->registry_token);
+	json_decref(doc);
+	if (r < 0) {
+		img_registry_auth_free(out);
+		return berr_set(e, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+void img_registry_auth_free(struct img_registry_auth *a)
+{
+	if (!a)
+		return;
+	free(a->username);
+	free(a->password);
+	free(a->identity_token);
+	free(a->registry_token);
+	memset(a, 0, sizeof *a);
+}

@@ -1,0 +1,710 @@
+/*
+ * The distribution API v2 over libcurl: manifests and blobs of one repository, the token dance
+ * (a 401 with a Bearer challenge fetches a token from its realm, a Basic one takes the user's
+ * credentials; the request is then made again once), and the registry's errors in Docker's words.
+ * Every request has an easy handle of its own; connections, DNS and TLS sessions are shared
+ * between the threads of one client.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "image/manifest.h"
+#include "image/registry_internal.h"
+#include "lib/cleanup.h"
+#include "lib/json.h"
+
+#define DOCKER_HUB_ENDPOINT "registry-1.docker.io"
+#define CONNECT_TIMEOUT_S   30
+#define STALL_TIMEOUT_S     60 /* a transfer that moves no byte for this long is given up */
+#define TOKEN_MAX           (1 << 20)
+
+static const char ACCEPT_MANIFESTS[] =
+    "Accept: " IMG_MT_OCI_INDEX ", " IMG_MT_OCI_MANIFEST ", " IMG_MT_DOCKER_LIST ", " IMG_MT_DOCKER_MANIFEST;
+
+struct reg_client {
+	char *domain, *repo, *actions;
+	char *base;  /* "https://host:port" */
+	char *basic; /* "Basic <base64 user:password>" or NULL */
+	char *registry_token;
+	pthread_mutex_t mu; /* guards authz */
+	char *authz;        /* the Authorization header value that worked last, or NULL */
+	CURLSH *share;
+	pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void curl_init(void)
+{
+	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int oom(berr *e)
+{
+	return berr_set(e, ENOMEM, "out of memory");
+}
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
+{
+	struct reg_client *c = arg;
+	pthread_mutex_lock(&c->share_mu[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+	struct reg_client *c = arg;
+	pthread_mutex_unlock(&c->share_mu[data]);
+}
+
+/* The host of a domain without its port: "127.0.0.1:5000" -> "127.0.0.1", "[::1]:5000" -> "::1". */
+static char *domain_host(const char *domain)
+{
+	if (domain[0] == '[') {
+		const char *end = strchr(domain, ']');
+		return end ? strndup(domain + 1, (size_t)(end - domain - 1)) : strdup(domain);
+	}
+	const char *colon = strchr(domain, ':');
+	return colon ? strndup(domain, (size_t)(colon - domain)) : strdup(domain);
+}
+
+/* Plain HTTP: loopback (as Docker treats it) and the registries named insecure. */
+static bool plain_http(const char *domain, char *const *insecure, const char *host)
+{
+	if (strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0)
+		return true;
+	for (char *const *p = insecure; p && *p; p++) {
+		const char *v = *p;
+		if (strncmp(v, "http://", 7) == 0)
+			v += 7;
+		else if (strncmp(v, "https://", 8) == 0)
+			v += 8;
+		size_t n = strlen(v);
+		while (n && v[n - 1] == '/')
+			n--;
+		if ((strlen(domain) == n && strncmp(domain, v, n) == 0) ||
+		    (strlen(host) == n && strncmp(host, v, n) == 0))
+			return true;
+	}
+	return false;
+}
+
+static char *base64(const void *data, size_t len)
+{
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+int reg_client_new(const char *domain, const char *repository, const char *actions, const struct img_registry_opts *o,
+		   struct reg_client **out, berr *e)
+{
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_result != CURLE_OK)
+		return berr_plain(e, EIO, "initialising libcurl: %s", curl_easy_strerror(curl_init_result));
+	struct reg_client *c = calloc(1, sizeof *c);
+	if (!c)
+		return oom(e);
+	pthread_mutex_init(&c->mu, NULL);
+	for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_mu[i], NULL);
+	*out = c;
+	_cleanup_free_ char *host = domain_host(domain);
+	if (!host || !(c->domain = strdup(domain)) || !(c->repo = strdup(repository)) ||
+	    !(c->actions = strdup(actions)))
+		return oom(e);
+	const char *endpoint = strcmp(domain, "docker.io") == 0 ? DOCKER_HUB_ENDPOINT : domain;
+	if (asprintf(&c->base, "%s://%s",
+		     plain_http(domain, o ? o->insecure_registries : NULL, host) ? "http" : "https", endpoint) < 0) {
+		c->base = NULL;
+		return oom(e);
+	}
+	const struct img_registry_auth *a = o ? o->auth : NULL;
+	if (a && a->username && *a->username) {
+		_cleanup_free_ char *pair = NULL, *enc = NULL;
+		if (asprintf(&pair, "%s:%s", a->username, a->password ? a->password : "") < 0)
+			return oom(e);
+		if (!(enc = base64(pair, strlen(pair))) || asprintf(&c->basic, "Basic %s", enc) < 0) {
+			c->basic = NULL;
+			return oom(e);
+		}
+	}
+	if (a && a->registry_token && *a->registry_token && !(c->registry_token = strdup(a->registry_token)))
+		return oom(e);
+	if (!(c->share = curl_share_init()))
+		return oom(e);
+	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	return 0;
+}
+
+void reg_client_free(struct reg_client *c)
+{
+	if (!c)
+		return;
+	if (c->share)
+		curl_share_cleanup(c->share);
+	for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&c->share_mu[i]);
+	pthread_mutex_destroy(&c->mu);
+	free(c->domain);
+	free(c->repo);
+	free(c->actions);
+	free(c->base);
+	free(c->basic);
+	free(c->registry_token);
+	free(c->authz);
+	free(c);
+}
+
+/* ---- one request ---- */
+
+struct req {
+	const char *method; /* GET HEAD POST PUT */
+	const char *url;
+	const char *accept;       /* a whole "Accept: ..." header, or NULL */
+	const char *content_type; /* of the body */
+	const char *authz;        /* an Authorization value for this request only (token fetch), or NULL */
+	bool no_auth;             /* never the client's token (a token request, a redirect elsewhere) */
+	const char *body;         /* a body in memory ... */
+	size_t body_len;
+	int body_fd; /* ... or from a file (-1: none) */
+	int64_t body_size, body_off;
+	reg_sink_fn sink; /* where a 2xx body goes (NULL: kept in resp) */
+	void *sink_arg;
+	berr sink_err;
+	bool sink_failed;
+	reg_sent_fn sent;
+	void *sent_arg;
+	bool follow;
+	CURL *h;
+	/* The answer. */
+	long status;
+	char *resp;
+	size_t resp_len, resp_cap;
+	bool resp_too_big;
+	char *ctype, *location, *www_auth;
+};
+
+static void req_reset_answer(struct req *q)
+{
+	free(q->resp);
+	free(q->ctype);
+	free(q->location);
+	free(q->www_auth);
+	q->resp = q->ctype = q->location = q->www_auth = NULL;
+	q->resp_len = q->resp_cap = 0;
+	q->resp_too_big = false;
+}
+
+static void req_free(struct req *q)
+{
+	req_reset_answer(q);
+	berr_clear(&q->sink_err);
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *arg)
+{
+	struct req *q = arg;
+	size_t len = size * n;
+	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+		req_reset_answer(q); /* a new response (after a redirect or a 100) */
+		return len;
+	}
+	const char *colon = memchr(buf, ':', len);
+	if (!colon)
+		return len;
+	size_t nlen = (size_t)(colon - buf);
+	const char *v = colon + 1, *end = buf + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	char **slot = NULL;
+	if (nlen == 12 && strncasecmp(buf, "Content-Type", 12) == 0)
+		slot = &q->ctype;
+	else if (nlen == 8 && strncasecmp(buf, "Location", 8) == 0)
+		slot = &q->location;
+	else if (nlen == 16 && strncasecmp(buf, "WWW-Authenticate", 16) == 0)
+		slot = &q->www_auth;
+	if (slot) {
+		free(*slot);
+		if (!(*slot = strndup(v, (size_t)(end - v))))
+			return 0;
+	}
+	return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *arg)
+{
+	struct req *q = arg;
+	size_t len = size * n;
+	long code = 0;
+	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &code);
+	if (q->sink && code >= 200 && code < 300) {
+		if (q->sink(q->sink_arg, buf, len, &q->sink_err) < 0) {
+			q->sink_failed = true;
+			return 0;
+		}
+		return len;
+	}
+	if (q->resp_len + len > REG_MANIFEST_MAX) {
+		q->resp_too_big = true;
+		return 0;
+	}
+	if (q->resp_len + len + 1 > q->resp_cap) {
+		size_t cap = q->resp_cap ? q->resp_cap : 4096;
+		while (cap < q->resp_len + len + 1)
+			cap *= 2;
+		char *r = realloc(q->resp, cap);
+		if (!r)
+			return 0;
+		q->resp = r;
+		q->resp_cap = cap;
+	}
+	memcpy(q->resp + q->resp_len, buf, len);
+	q->resp_len += len;
+	q->resp[q->resp_len] = '\0';
+	return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct req *q = arg;
+	size_t want = size * n;
+	if (q->body_fd < 0) {
+		size_t left = q->body_len - (size_t)q->body_off;
+		size_t k = left < want ? left : want;
+		memcpy(buf, q->body + q->body_off, k);
+		q->body_off += (int64_t)k;
+		return k;
+	}
+	int64_t left = q->body_size - q->body_off;
+	if ((int64_t)want > left)
+		want = (size_t)left;
+	if (!want)
+		return 0;
+	ssize_t k;
+	do
+		k = pread(q->body_fd, buf, want, q->body_off);
+	while (k < 0 && errno == EINTR);
+	if (k <= 0)
+		return CURL_READFUNC_ABORT;
+	q->body_off += k;
+	if (q->sent && q->sent(q->sent_arg, q->body_off, q->body_size) < 0)
+		return CURL_READFUNC_ABORT;
+	return (size_t)k;
+}
+
+/* One transfer; q->status and the answer's fields are set. Transport failures: EIO. */
+static int perform_once(struct reg_client *c, struct req *q, berr *e)
+{
+	req_reset_answer(q);
+	q->body_off = 0;
+	CURL *h = curl_easy_init();
+	if (!h)
+		return oom(e);
+	q->h = h;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdrs = NULL, *t;
+	_cleanup_free_ char *authz_line = NULL, *ctype_line = NULL;
+	const char *authz = q->authz;
+	_cleanup_free_ char *shared_authz = NULL;
+	if (!authz && !q->no_auth) {
+		pthread_mutex_lock(&c->mu);
+		if (c->authz)
+			shared_authz = strdup(c->authz);
+		pthread_mutex_unlock(&c->mu);
+		authz = shared_authz;
+	}
+	bool ok = true;
+	if (authz) {
+		ok = asprintf(&authz_line, "Authorization: %s", authz) >= 0;
+		if (!ok)
+			authz_line = NULL;
+	}
+	if (ok && q->content_type) {
+		ok = asprintf(&ctype_line, "Content-Type: %s", q->content_type) >= 0;
+		if (!ok)
+			ctype_line = NULL;
+	}
+	const char *lines[] = {q->accept, authz_line, ctype_line, "Expect:"};
+	for (size_t i = 0; ok && i < ARRAY_SIZE(lines); i++) {
+		if (!lines[i])
+			continue;
+		if (!(t = curl_slist_append(hdrs, lines[i])))
+			ok = false;
+		else
+			hdrs = t;
+	}
+	if (!ok) {
+		curl_slist_free_all(hdrs);
+		curl_easy_cleanup(h);
+		return oom(e);
+	}
+	curl_easy_setopt(h, CURLOPT_URL, q->url);
+	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)STALL_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "berth/1 (linux)");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, q);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, q);
+	/* Redirects (blobs kept elsewhere): libcurl does not carry our Authorization to another host. */
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, q->follow ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+	if (strcmp(q->method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(q->method, "PUT") == 0) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, q);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+				 (curl_off_t)(q->body_fd >= 0 ? q->body_size : (int64_t)q->body_len));
+	} else if (strcmp(q->method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body ? q->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+	}
+	CURLcode res = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &q->status);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	q->h = NULL;
+	if (res == CURLE_OK)
+		return 0;
+	if (q->sink_failed) {
+		e->errnum = q->sink_err.errnum;
+		e->msg = steal_ptr(q->sink_err.msg);
+		return -1;
+	}
+	if (q->resp_too_big)
+		return berr_plain(e, EFBIG, "%s %s: the answer is larger than %d bytes", q->method, q->url,
+				  REG_MANIFEST_MAX);
+	return berr_plain(e, EIO, "%s %s: %s", q->method, q->url, errbuf[0] ? errbuf : curl_easy_strerror(res));
+}
+
+/* The value of key in a challenge's parameters (realm="...",service="..."); NULL when absent. */
+static char *challenge_param(const char *params, const char *key)
+{
+	const char *p = params;
+	size_t klen = strlen(key);
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *k = p;
+		while (*p && *p != '=' && *p != ',')
+			p++;
+		if (*p != '=')
+			continue;
+		bool match = (size_t)(p - k) == klen && strncasecmp(k, key, klen) == 0;
+		p++;
+		size_t cap = strlen(p) + 1, n = 0;
+		char *v = malloc(cap);
+		if (!v)
+			return NULL;
+		if (*p == '"') {
+			p++;
+			while (*p && *p != '"') {
+				if (*p == '\\' && p[1])
+					p++;
+				v[n++] = *p++;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p && *p != ',')
+				v[n++] = *p++;
+		}
+		v[n] = '\0';
+		if (match)
+			return v;
+		free(v);
+	}
+	return NULL;
+}
+
+static void set_authz(struct reg_client *c, char *value)
+{
+	pthread_mutex_lock(&c->mu);
+	free(c->authz);
+	c->authz = value;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* A token from the realm of a Bearer challenge, for our repository and actions. */
+static int fetch_token(struct reg_client *c, const char *params, berr *e)
+{
+	_cleanup_free_ char *realm = challenge_param(params, "realm"), *service = challenge_param(params, "service");
+	if (!realm || !*realm)
+		return berr_plain(e, EACCES, "%s: a Bearer challenge without a realm", c->domain);
+	_cleanup_free_ char *scope = NULL, *url = NULL;
+	if (asprintf(&scope, "repository:%s:%s", c->repo, c->actions) < 0)
+		return oom(e);
+	char *esc_scope = curl_easy_escape(NULL, scope, 0),
+	     *esc_service = curl_easy_escape(NULL, service ? service : "", 0);
+	int r = esc_scope && esc_service ? asprintf(&url, "%s%s%s%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?",
+						    service ? "service=" : "", service ? esc_service : "", esc_scope)
+					 : -1;
+	curl_free(esc_scope);
+	curl_free(esc_service);
+	if (r < 0) {
+		url = NULL;
+		return oom(e);
+	}
+	struct req q = {.method = "GET", .url = url, .authz = c->basic, .no_auth = true, .body_fd = -1, .follow = true};
+	if (perform_once(c, &q, e) < 0) {
+		req_free(&q);
+		return berr_wrap(e, "getting a token");
+	}
+	if (q.status != 200) {
+		berr_plain(e, q.status == 401 || q.status == 403 ? EACCES : EIO, "getting a token from %s: HTTP %ld",
+			   realm, q.status);
+		req_free(&q);
+		return -1;
+	}
+	json_error_t jerr;
+	json_t *doc = q.resp ? json_loads(q.resp, 0, &jerr) : NULL;
+	req_free(&q);
+	const char *tok = json_string_value(json_object_get(doc, "token"));
+	if (!tok || !*tok)
+		tok = json_string_value(json_object_get(doc, "access_token"));
+	if (!tok || !*tok) {
+		json_decref(doc);
+		return berr_plain(e, EIO, "getting a token from %s: no token in the answer", realm);
+	}
+	char *authz = NULL;
+	if (asprintf(&authz, "Bearer %s", tok) < 0) {
+		json_decref(doc);
+		return oom(e);
+	}
+	json_decref(doc);
+	set_authz(c, authz);
+	return 0;
+}
+
+/* After a 401: 1 when credentials are now in place (ask again), 0 when there is nothing to try. */
+static int authenticate(struct reg_client *c, const char *challenge, berr *e)
+{
+	if (!challenge)
+		return 0;
+	if (strncasecmp(challenge, "Bearer", 6) == 0) {
+		if (c->registry_token) {
+			char *authz = NULL;
+			if (asprintf(&authz, "Bearer %s", c->registry_token) < 0)
+				return oom(e);
+			set_authz(c, authz);
+			return 1;
+		}
+		return fetch_token(c, challenge + 6, e) < 0 ? -1 : 1;
+	}
+	if (strncasecmp(challenge, "Basic", 5) == 0 && c->basic) {
+		char *authz = strdup(c->basic);
+		if (!authz)
+			return oom(e);
+		set_authz(c, authz);
+		return 1;
+	}
+	return 0;
+}
+
+static int perform(struct reg_client *c, struct req *q, berr *e)
+{
+	if (perform_once(c, q, e) < 0)
+		return -1;
+	if (q->status != 401 || q->no_auth)
+		return 0;
+	int r = authenticate(c, q->www_auth, e);
+	if (r <= 0)
+		return r;
+	return perform_once(c, q, e);
+}
+
+/* The registry's error in Docker's words: "<code, lower case>: <message>", or the HTTP status. */
+static int registry_error(struct reg_client *c, const struct req *q, const char *what, berr *e)
+{
+	int errnum = q->status == 404 ? ENOENT : q->status == 401 || q->status == 403 ? EACCES : EIO;
+	json_error_t jerr;
+	json_t *doc = q->resp ? json_loads(q->resp, 0, &jerr) : NULL;
+	json_t *first = json_array_get(json_object_get(doc, "errors"), 0);
+	const char *code = json_string_value(json_object_get(first, "code"));
+	const char *message = json_string_value(json_object_get(first, "message"));
+	int r;
+	if (code) {
+		_cleanup_free_ char *low = strdup(code);
+		if (!low) {
+			json_decref(doc);
+			return oom(e);
+		}
+		for (char *p = low; *p; p++)
+			*p = *p == '_' ? ' ' : (char)tolower((unsigned char)*p);
+		r = berr_plain(e, errnum, "%s: %s", low, message ? message : "");
+	} else if (q->status == 401) {
+		r = berr_plain(e, errnum, "unauthorized: authentication required");
+	} else {
+		r = berr_plain(e, errnum, "%s %s/%s: %s: HTTP %ld", q->method, c->domain, c->repo, what, q->status);
+	}
+	json_decref(doc);
+	return r;
+}
+
+static char *repo_url(struct reg_client *c, const char *kind, const char *ref)
+{
+	char *url = NULL;
+	if (asprintf(&url, "%s/v2/%s/%s/%s", c->base, c->repo, kind, ref ? ref : "") < 0)
+		return NULL;
+	return url;
+}
+
+int reg_manifest_get(struct reg_client *c, const char *ref, char **body, size_t *len, char **content_type, berr *e)
+{
+	_cleanup_free_ char *url = repo_url(c, "manifests", ref);
+	if (!url)
+		return oom(e);
+	struct req q = {.method = "GET", .url = url, .accept = ACCEPT_MANIFESTS, .body_fd = -1, .follow = true};
+	int r = perform(c, &q, e);
+	if (r == 0 && q.status != 200)
+		r = registry_error(c, &q, "manifest", e);
+	if (r == 0) {
+		*body = q.resp ? steal_ptr(q.resp) : strdup("");
+		*len = q.resp_len;
+		*content_type = steal_ptr(q.ctype);
+		if (!*body)
+			r = oom(e);
+	}
+	req_free(&q);
+	return r;
+}
+
+int reg_blob_get(struct reg_client *c, const char *digest, reg_sink_fn sink, void *arg, berr *e)
+{
+	_cleanup_free_ char *url = repo_url(c, "blobs", digest);
+	if (!url)
+		return oom(e);
+	struct req q = {.method = "GET", .url = url, .body_fd = -1, .sink = sink, .sink_arg = arg, .follow = true};
+	int r = perform(c, &q, e);
+	if (r == 0 && q.status != 200)
+		r = registry_error(c, &q, digest, e);
+	req_free(&q);
+	return r;
+}
+
+int reg_blob_exists(struct reg_client *c, const char *digest, berr *e)
+{
+	_cleanup_free_ char *url = repo_url(c, "blobs", digest);
+	if (!url)
+		return oom(e);
+	struct req q = {.method = "HEAD", .url = url, .body_fd = -1, .follow = true};
+	int r = perform(c, &q, e);
+	if (r == 0)
+		r = q.status == 200 ? 1 : q.status == 404 ? 0 : registry_error(c, &q, digest, e);
+	req_free(&q);
+	return r;
+}
+
+/* An upload session's Location made absolute, with "digest=<d>" added. */
+static char *upload_url(struct reg_client *c, const char *location, const char *digest)
+{
+	char *esc = curl_easy_escape(NULL, digest, 0), *url = NULL;
+	if (!esc)
+		return NULL;
+	bool absolute = strncmp(location, "http://", 7) == 0 || strncmp(location, "https://", 8) == 0;
+	if (asprintf(&url, "%s%s%sdigest=%s", absolute ? "" : c->base, location, strchr(location, '?') ? "&" : "?",
+		     esc) < 0)
+		url = NULL;
+	curl_free(esc);
+	return url;
+}
+
+int reg_blob_put(struct reg_client *c, const char *digest, int fd, int64_t size, const char *from, bool *mounted,
+		 reg_sent_fn sent, void *arg, berr *e)
+{
+	if (mounted)
+		*mounted = false;
+	_cleanup_free_ char *start = NULL;
+	int r = 0;
+	if (from) {
+		char *esc_d = curl_easy_escape(NULL, digest, 0), *esc_f = curl_easy_escape(NULL, from, 0);
+		r = esc_d && esc_f
+			? asprintf(&start, "%s/v2/%s/blobs/uploads/?mount=%s&from=%s", c->base, c->repo, esc_d, esc_f)
+			: -1;
+		curl_free(esc_d);
+		curl_free(esc_f);
+	} else {
+		r = asprintf(&start, "%s/v2/%s/blobs/uploads/", c->base, c->repo);
+	}
+	if (r < 0) {
+		start = NULL;
+		return oom(e);
+	}
+	struct req q = {.method = "POST", .url = start, .body_fd = -1};
+	if (perform(c, &q, e) < 0) {
+		req_free(&q);
+		return -1;
+	}
+	if (from && q.status == 201) {
+		if (mounted)
+			*mounted = true;
+		req_free(&q);
+		return 0;
+	}
+	if (q.status != 202 || !q.location) {
+		r = q.status == 202 ? berr_plain(e, EIO, "starting an upload of %s: no Location in the answer", digest)
+				    : registry_error(c, &q, digest, e);
+		req_free(&q);
+		return r;
+	}
+	_cleanup_free_ char *put = upload_url(c, q.location, digest);
+	req_free(&q);
+	if (!put)
+		return oom(e);
+	struct req p = {.method = "PUT",
+			.url = put,
+			.content_type = "application/octet-stream",
+			.body_fd = fd,
+			.body_size = size,
+			.sent = sent,
+			.sent_arg = arg};
+	r = perform(c, &p, e);
+	if (r == 0 && p.status != 201)
+		r = registry_error(c, &p, digest, e);
+	req_free(&p);
+	return r;
+}
+
+int reg_manifest_put(struct reg_client *c, const char *ref, const char *media_type, const char *body, size_t len,
+		     berr *e)
+{
+	_cleanup_free_ char *url = repo_url(c, "manifests", ref);
+	if (!url)
+		return oom(e);
+	struct req q = {
+	    .method = "PUT", .url = url, .content_type = media_type, .body = body, .body_len = len, .body_fd = -1};
+	int r = perform(c, &q, e);
+	if (r == 0 && q.status != 201)
+		r = registry_error(c, &q, "manifest", e);
+	req_free(&q);
+	return r;
+}
