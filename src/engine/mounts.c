@@ -178,6 +178,8 @@ static void mount_clear(struct eng_mount *m)
 	free(m->destination);
 	free(m->propagation);
 	free(m->options);
+	json_decref(m->volume_labels);
+	json_decref(m->volume_options);
 	memset(m, 0, sizeof *m);
 }
 
@@ -397,6 +399,23 @@ static char *tmpfs_data_from_options(json_t *opts, bool read_only, const char *t
 	return s;
 }
 
+/* VolumeOptions.Labels and DriverConfig, for the volume the mount makes: only the local driver. */
+static int volume_options_parse(json_t *vol_opts, struct eng_mount *out, berr *e)
+{
+	json_t *labels = NULL, *driver = NULL, *options = NULL;
+	const char *name = NULL;
+	if (eng_jobj(vol_opts, "VolumeOptions", "Labels", &labels, e) < 0 ||
+	    eng_jobj(vol_opts, "VolumeOptions", "DriverConfig", &driver, e) < 0 ||
+	    eng_jstr(driver, "VolumeOptions.DriverConfig", "Name", &name, e) < 0 ||
+	    eng_jobj(driver, "VolumeOptions.DriverConfig", "Options", &options, e) < 0)
+		return -1;
+	if (name && *name && strcmp(name, "local") != 0)
+		return berr_plain(e, ENOENT, "error looking up volume plugin %s: plugin \"%s\" not found", name, name);
+	out->volume_labels = json_incref(labels);
+	out->volume_options = json_incref(options);
+	return 0;
+}
+
 static int parse_mount(json_t *mo, size_t idx, struct eng_mount *out, berr *e)
 {
 	char field[48];
@@ -477,6 +496,10 @@ static int parse_mount(json_t *mo, size_t idx, struct eng_mount *out, berr *e)
 		out->type = ENG_MOUNT_VOLUME;
 		if (*src && !(out->source = strdup(src)))
 			goto nomem;
+		if (vol_opts && volume_options_parse(vol_opts, out, e) < 0) {
+			mount_clear(out);
+			return -1;
+		}
 	} else if (!strcmp(type, "tmpfs")) {
 		if (bind_opts)
 			return mount_fail(e, type, "field BindOptions must not be specified");

@@ -41,6 +41,9 @@ struct eng_mount {
 	/* Added after the first draft; zero keeps the old meaning. */
 	bool non_recursive; /* bind: "bind" instead of "rbind" (BindOptions.NonRecursive) */
 	bool create_source; /* bind: make a missing source directory at start (-v binds, CreateMountpoint) */
+	/* volume (Mounts' VolumeOptions): what a volume this mount makes is created with; NULL: none. */
+	json_t *volume_labels;  /* Labels */
+	json_t *volume_options; /* DriverConfig.Options (the local driver's type, device, o) */
 };
 
 /*

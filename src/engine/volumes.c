@@ -347,21 +347,26 @@ int eng_volume_usage(struct eng *eng, json_t **out, berr *e)
 
 int eng_volume_attach_locked(struct eng *eng, struct eng_mount *m, json_t *entry, berr *e)
 {
-	json_t *labels = NULL;
+	/* A volume the mount makes gets the mount's VolumeOptions (labels, the local driver's options). */
+	json_t *labels = m->volume_labels ? json_deep_copy(m->volume_labels) : NULL;
 	if (!m->source || !*m->source) {
 		char name[65];
 		eng_id_generate(name);
 		free(m->source);
-		if (!(m->source = strdup(name)))
+		if (!(m->source = strdup(name))) {
+			json_decref(labels);
 			return berr_set(e, ENOMEM, "anonymous volume");
-		labels = json_pack("{s:s}", ENG_VOLUME_ANONYMOUS_LABEL, "");
+		}
+		if (!labels)
+			labels = json_object();
+		json_object_set_new(labels, ENG_VOLUME_ANONYMOUS_LABEL, json_string(""));
 	}
 	json_t *vol = NULL;
 	bool created;
-	int r = vol_store_create(eng->vols, m->source, labels, NULL, &vol, &created, e);
+	int r = vol_store_create(eng->vols, m->source, labels, m->volume_options, &vol, &created, e);
 	json_decref(labels);
 	if (r < 0)
-		return -1;
+		return strncmp(berr_msg(e), "create ", 7) != 0 ? berr_wrap(e, "create %s", m->source) : -1;
 	if (created)
 		volume_event(eng, "create", m->source, NULL);
 	json_object_set_new(entry, "Name", json_string(m->source));

@@ -343,6 +343,33 @@ def test_tmpfs_and_bind_options(client, session_dir):
     assert sorted(os.listdir(host_dir)) == ["c", "h"]
 
 
+def test_mount_volume_options(client, daemon):
+    """--mount's volume-driver, volume-opt and volume-label make the volume as /volumes/create would."""
+    r = cli_run(daemon, "--mount", "type=volume,src=mv,dst=/m,volume-driver=local,volume-opt=type=tmpfs,"
+                "volume-opt=device=tmpfs,volume-opt=o=size=1m,volume-label=team=x", "busybox", "grep", " /m ",
+                "/proc/mounts")
+    assert r.returncode == 0 and r.stdout.startswith(b"tmpfs /m tmpfs"), (r.stdout, r.stderr)
+    a = client.volumes.get("mv").attrs
+    assert a["Labels"] == {"team": "x"}
+    assert a["Options"] == {"type": "tmpfs", "device": "tmpfs", "o": "size=1m"}
+    # An anonymous one keeps Docker's label besides the mount's.
+    c = client.containers.create("busybox", ["true"], mounts=[docker.types.Mount("/a", None, type="volume",
+                                                                                labels={"k": "v"})])
+    anon = c.attrs["Mounts"][0]["Name"]
+    assert client.volumes.get(anon).attrs["Labels"] == {"k": "v", ANON: ""}
+    c.remove(v=True)
+    # A driver other than local, options the local driver does not know: nothing is made.
+    # (A 404, as Docker's: the docker CLI then takes it for a missing image and tries a pull.)
+    status, msg = api_error(client.containers.create, "busybox", ["true"], mounts=[
+        docker.types.Mount("/m", "mv2", driver_config=docker.types.DriverConfig("nosuch"))])
+    assert status == 404 and msg == 'error looking up volume plugin nosuch: plugin "nosuch" not found', msg
+    status, msg = api_error(client.containers.create, "busybox", ["true"], mounts=[
+        docker.types.Mount("/m", "mv3", driver_config=docker.types.DriverConfig("local", {"colour": "red"}))])
+    assert status == 400 and msg == 'create mv3: invalid option: "colour"', msg
+    assert sorted(v.name for v in client.volumes.list()) == ["mv"]
+    assert client.containers.list(all=True) == []
+
+
 # ---------- copy-up from the image ----------
 
 def test_copy_up_from_image(client, daemon):
