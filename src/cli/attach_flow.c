@@ -196,6 +196,16 @@ int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool s
 		return fail;
 	}
 	berr e = {0};
+	struct cli_pump_opts po = {
+	    .tty = tty, .send_stdin = in, .sig_proxy = sig_proxy && !tty, .container = id, .cli = c};
+	/* Signals from the start on: one that comes before the streams are pumped is proxied then. */
+	if (cli_pump_signals(&po, true, &e) < 0) {
+		fprintf(stderr, "%s%s\n", err_prefix, berr_msg(&e));
+		berr_clear(&e);
+		cli_conn_close(&att);
+		cli_conn_close(&wt);
+		return fail;
+	}
 	if (start) {
 		struct cli_buf path = {0};
 		char *esc = cli_escape(id);
@@ -214,6 +224,7 @@ int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool s
 			}
 			cli_resp_free(&r);
 			berr_clear(&e);
+			cli_pump_signals(&po, false, NULL);
 			cli_conn_close(&att);
 			cli_conn_close(&wt);
 			return -code;
@@ -226,8 +237,6 @@ int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool s
 		fprintf(stderr, "%s%s\n", err_prefix, berr_msg(&e));
 		berr_clear(&e);
 	}
-	struct cli_pump_opts po = {
-	    .tty = tty, .send_stdin = in, .sig_proxy = sig_proxy && !tty, .container = id, .cli = c};
 	int pr = cli_pump(&att, &po, &e);
 	cli_term_restore();
 	cli_conn_close(&att);

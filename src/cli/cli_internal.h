@@ -189,6 +189,11 @@ struct cli_pump_opts {
  * Resizes the container's terminal on SIGWINCH when tty. Returns 0, or -1 with *e.
  */
 int cli_pump(struct cli_conn *cn, const struct cli_pump_opts *o, berr *e);
+/*
+ * Catch (on) or release the signals the pump handles; cli_pump catches them itself and releases
+ * them at its end. Caught before a start, a signal that comes early waits in a pipe for the pump.
+ */
+int cli_pump_signals(const struct cli_pump_opts *o, bool on, berr *e);
 
 /* Put stdin's terminal in raw mode (restored by cli_term_restore, also at exit). */
 int cli_term_raw(berr *e);

@@ -58,7 +58,7 @@ static void on_signal(int sig)
 static const int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
 static const int tty_fatal[] = {SIGTERM, SIGHUP, SIGQUIT};
 
-static void catch (int sig)
+static void catch_signal(int sig)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
@@ -104,6 +104,22 @@ static void handle_signal(const struct cli_pump_opts *o, int sig)
 	raise(sig);
 }
 
+int cli_pump_signals(const struct cli_pump_opts *o, bool on, berr *e)
+{
+	if (on && sig_pipe[0] < 0 && pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return berr_sys(e, "creating a pipe");
+	void (*set)(int) = on ? catch_signal : release;
+	if (o->tty)
+		set(SIGWINCH);
+	if (o->sig_proxy)
+		for (size_t i = 0; i < sizeof proxied / sizeof *proxied; i++)
+			set(proxied[i]);
+	else if (o->tty)
+		for (size_t i = 0; i < sizeof tty_fatal / sizeof *tty_fatal; i++)
+			set(tty_fatal[i]);
+	return 0;
+}
+
 int cli_pump(struct cli_conn *cn, const struct cli_pump_opts *o, berr *e)
 {
 	struct cli_demux dm = {0};
@@ -113,16 +129,8 @@ int cli_pump(struct cli_conn *cn, const struct cli_pump_opts *o, berr *e)
 		if (r < 0)
 			return berr_sys(e, "writing the output");
 	}
-	if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return berr_sys(e, "creating a pipe");
-	if (o->tty)
-		catch (SIGWINCH);
-	if (o->sig_proxy)
-		for (size_t i = 0; i < sizeof proxied / sizeof *proxied; i++)
-			catch (proxied[i]);
-	else if (o->tty)
-		for (size_t i = 0; i < sizeof tty_fatal / sizeof *tty_fatal; i++)
-			catch (tty_fatal[i]);
+	if (cli_pump_signals(o, true, e) < 0)
+		return -1;
 	bool stdin_open = o->send_stdin;
 	int result = 0;
 	char buf[65536];
@@ -171,13 +179,6 @@ int cli_pump(struct cli_conn *cn, const struct cli_pump_opts *o, berr *e)
 			}
 		}
 	}
-	if (o->tty)
-		release(SIGWINCH);
-	if (o->sig_proxy)
-		for (size_t i = 0; i < sizeof proxied / sizeof *proxied; i++)
-			release(proxied[i]);
-	else if (o->tty)
-		for (size_t i = 0; i < sizeof tty_fatal / sizeof *tty_fatal; i++)
-			release(tty_fatal[i]);
+	cli_pump_signals(o, false, NULL);
 	return result;
 }
