@@ -414,6 +414,17 @@ def test_bip_and_address_pools(session_dir, cgroup_parent):
         c.close()
     finally:
         assert d.cleanup() == 0, d.read_log()
+    # The same from daemon.json.
+    d = Daemon(session_dir, cgroup_parent, "json")
+    try:
+        with open(os.path.join(d.dir, "daemon.json"), "w") as f:
+            json.dump({"bridge": "berthtest4", "bip": "10.124.0.1/24"}, f)
+        d.start()
+        net = d.client().api.inspect_network("bridge")
+        assert net["IPAM"]["Config"] == [{"Subnet": "10.124.0.0/24", "Gateway": "10.124.0.1"}]
+        assert net["Options"]["com.docker.network.bridge.name"] == "berthtest4"
+    finally:
+        assert d.cleanup() == 0, d.read_log()
     # Routes on the host take subnets out of the pools: the next free one is chosen.
     ip("link", "add", "berthdummy1", "type", "veth", "peer", "name", "berthdummy2")
     ip("addr", "add", "10.200.0.1/16", "dev", "berthdummy1")
@@ -434,6 +445,6 @@ def test_bip_and_address_pools(session_dir, cgroup_parent):
     finally:
         d.proc = None
         ip("link", "del", "berthdummy1")
-        for br in ("berthtest1", "berthtest2", "berthtest3"):
+        for br in ("berthtest1", "berthtest2", "berthtest3", "berthtest4"):
             subprocess.run(["ip", "link", "del", br], capture_output=True)
             subprocess.run(["nft", "delete", "table", "ip", "berth_" + br], capture_output=True)
