@@ -464,6 +464,7 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	    .resolv_conf_path = resolv,
 	    .cgroup_parent = eng->cgroup_parent,
 	    .netns_path = netns,
+	    .init_path = eng->init_path,
 	    .mounts = mounts,
 	    .n_mounts = n_mounts,
 	};

@@ -300,6 +300,7 @@ static void eng_free(struct eng *eng)
 	free(eng->volumes_dir);
 	free(eng->runtime_root);
 	free(eng->cgroup_parent);
+	free(eng->init_path);
 	pthread_mutex_destroy(&eng->lock);
 	pthread_cond_destroy(&eng->changed);
 	free(eng);
@@ -326,6 +327,15 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 	    asprintf(&db_path, "%s/berth.db", o->data_root) < 0) {
 		eng_free(eng);
 		return berr_set(e, ENOMEM, "opening the engine");
+	}
+	/* --init's binary lives next to the daemon's own (make builds both into one directory). */
+	char self[4096];
+	ssize_t n_self = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n_self > 0) {
+		self[n_self] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash && asprintf(&eng->init_path, "%.*s/berth-init", (int)(slash - self), self) < 0)
+			eng->init_path = NULL;
 	}
 	if (eng_events_new(&eng->events, e) < 0) {
 		eng_free(eng);

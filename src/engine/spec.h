@@ -67,6 +67,7 @@ struct eng_spec_input {
 	const char *resolv_conf_path;
 	const char *cgroup_parent; /* the daemon's (--cgroup-parent), used when HostConfig.CgroupParent is empty */
 	const char *netns_path;    /* join this network namespace; NULL: a new one unless NetworkMode is "host" */
+	const char *init_path;     /* HostConfig.Init's binary, bind-mounted at /sbin/docker-init; NULL: none */
 	/* The mounts of eng_mounts_parse with volumes resolved: type BIND with the volume's host path. */
 	const struct eng_mount *mounts;
 	size_t n_mounts;

@@ -162,6 +162,22 @@ static int build_env(json_t *cfg, const char *hostname, bool tty, json_t **out, 
 	return 0;
 }
 
+/* Where HostConfig.Init's binary appears in the container (Docker's path). */
+#define INIT_DEST "/sbin/docker-init"
+
+/* --init: the init runs first, the command after "--" as its child. */
+static int add_init(const struct eng_spec_input *in, json_t *process, berr *e)
+{
+	if (!in->init_path || access(in->init_path, X_OK) < 0)
+		return berr_plain(e, ENOENT, "--init: the init binary %s was not found next to berthd",
+				  in->init_path ? in->init_path : "berth-init");
+	json_t *args = json_object_get(process, "args");
+	if (json_array_insert_new(args, 0, json_string("--")) < 0 ||
+	    json_array_insert_new(args, 0, json_string(INIT_DEST)) < 0)
+		return berr_set(e, ENOMEM, "--init");
+	return 0;
+}
+
 static int build_args(json_t *cfg, json_t **out, berr *e)
 {
 	json_t *ep = NULL, *cmd = NULL;
@@ -546,6 +562,11 @@ static int build(const struct eng_spec_input *in, json_t *spec, berr *e)
 	if (build_process(in, hc, hostname, caps, &sec, &process, e) < 0)
 		return -1;
 	json_object_set_new(spec, "process", process);
+	bool init = false;
+	if (eng_jbool(hc, HC, "Init", &init, e) < 0)
+		return -1;
+	if (init && add_init(in, process, e) < 0)
+		return -1;
 	json_object_set_new(spec, "root", json_pack("{s:s, s:b}", "path", in->rootfs, "readonly", readonly_root));
 	if (!m.uts_host) {
 		json_object_set_new(spec, "hostname", json_string(hostname));
@@ -570,6 +591,10 @@ static int build(const struct eng_spec_input *in, json_t *spec, berr *e)
 	json_decref(user_dests);
 	if (r < 0)
 		return -1;
+	if (init)
+		json_array_append_new(mounts,
+				      json_pack("{s:s, s:s, s:s, s:[s, s, s]}", "destination", INIT_DEST, "type",
+						"bind", "source", in->init_path, "options", "bind", "ro", "nosuid"));
 
 	json_t *lx = json_object();
 	json_object_set_new(spec, "linux", lx);

@@ -352,3 +352,19 @@ def test_wait_holds_an_autoremoved_container(daemon, client):
         s.close()
         assert b'"StatusCode":3' in body, body
     api.close()
+
+
+def test_init_reaps_and_forwards_signals(daemon, client):
+    """--init: berth-init is PID 1, the command its child; orphans are reaped and a stop's
+    SIGTERM reaches the command (exit 143, where a bare `sleep` as PID 1 would need SIGKILL)."""
+    out = client.containers.run("busybox", ["sh", "-c", "(sleep 0.2 &); sleep 1; ps -o pid,stat,comm"],
+                                init=True, remove=True).decode()
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert ["1", "S", "docker-init"] in [r[:3] for r in rows], out
+    assert not any("Z" in r[1] for r in rows), out
+    c = client.containers.run("busybox", ["sleep", "100"], init=True, detach=True)
+    c.stop(timeout=30)
+    assert c.wait()["StatusCode"] == 143
+    assert c.attrs["HostConfig"]["Init"] is True
+    r = daemon.cli("run", "--rm", "--init", "busybox", "sh", "-c", "exit 4")
+    assert r.returncode == 4
