@@ -354,6 +354,7 @@ static void prune(struct api_request *r)
 			continue;
 		}
 		reclaimed += json_integer_value(json_object_get(img, "Size"));
+		eng_image_removal_events(r->eng, id, out.untagged, out.deleted);
 		for (char **p = out.untagged; p && *p; p++)
 			json_array_append_new(deleted, json_pack("{s:s}", "Untagged", *p));
 		for (char **p = out.deleted; p && *p; p++)

@@ -338,3 +338,20 @@ def test_daemon_reload_event(client, daemon):
     assert [(e["Type"], e["Action"], e["Actor"]["ID"]) for e in evs] == [("daemon", "reload", "berth")], evs
     assert "status" not in evs[0] and evs[0]["Actor"]["Attributes"]["name"]
     assert events_between(client, since, time.time(), filters={"daemon": "berth", "type": "daemon"}) == evs
+
+
+def test_image_import_and_prune_events(client):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"hi\n"))
+    since = time.time()
+    client.api.import_image_from_data(buf.getvalue())  # no name: a dangling image, for prune
+    client.api.prune_images()
+    time.sleep(0.05)
+    evs = events_between(client, since, time.time(), filters={"type": "image"})
+    assert [e["Action"] for e in evs] == ["import", "delete"], evs
+    assert evs[0]["Actor"]["ID"].startswith("sha256:") and evs[1]["Actor"]["ID"] == evs[0]["Actor"]["ID"]
