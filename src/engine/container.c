@@ -504,8 +504,15 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	};
 	pid_t monitor = 0, pid = 0;
 	json_t *st = json_object_get(c->doc, "State");
-	if (ctr_net_attach(eng, c, e) < 0)
+	if (ctr_net_attach(eng, c, e) < 0) {
+		/* Docker keeps why a start failed, with exit code 128 when none was set. */
+		json_object_set_new(st, "Error", json_string(berr_msg(e)));
+		json_object_set_new(st, "ExitCode", json_integer(128));
+		berr saved = {0};
+		ctr_save(eng, c, &saved);
+		berr_clear(&saved);
 		return -1;
+	}
 	if (eng_monitor_spawn(&ma, &monitor, &pid, e) < 0) {
 		ctr_net_release(eng, c);
 		ctr_fail_pending(eng, c, berr_msg(e));

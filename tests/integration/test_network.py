@@ -340,6 +340,7 @@ def test_taken_host_port(client):
                         r"Bind for 0\.0\.0\.0:8090 failed: port is already allocated", msg), msg
     b.reload()
     assert b.status == "created" and b.attrs["NetworkSettings"]["IPAddress"] == ""
+    assert b.attrs["State"]["Error"] == msg and b.attrs["State"]["ExitCode"] == 128
     # Nothing of it stayed behind, and the first one still serves.
     assert b.id not in nft_table()
     assert wait_fetch("http://127.0.0.1:8090/", "the first httpd") == "hello-from-a\n"
