@@ -722,6 +722,11 @@ int eng_container_kill(struct eng *eng, const char *name, const char *signal, be
 		} else {
 			ctr_restart_manual_stop(eng, c, cancel);
 			r = signal_locked(eng, c, sig, e);
+			/* Its init has just ended and the monitor is reporting it: Docker takes that as done too. */
+			if (r < 0 && (e->errnum == ENOENT || e->errnum == ESRCH)) {
+				berr_clear(e);
+				r = 0;
+			}
 		}
 		ctr_put(eng, c);
 	}
