@@ -12,12 +12,13 @@
 
 #include "api/api_internal.h"
 #include "api/attach.h"
+#include "lib/cleanup.h"
 #include "lib/detach_keys.h"
 #include "lib/fd.h"
 
 struct relay {
 	struct eng *eng;
-	char *name; /* the container to attach to, unless open gives the stream */
+	struct eng_attach *attach; /* the container's stdio, registered before the 101, unless open gives the stream */
 	/* Another stream (exec): opened in the relay's thread, once the client has the 101; an fd or -1. */
 	int (*open)(void *arg);
 	void *open_arg;
@@ -34,7 +35,7 @@ static void relay_free(struct relay *r)
 {
 	if (r->open_arg_free)
 		r->open_arg_free(r->open_arg);
-	free(r->name);
+	eng_container_attach_cancel(r->attach);
 	free(r->extra);
 	free(r);
 }
@@ -101,8 +102,8 @@ static void *relay_main(void *p)
 	struct relay *r = p;
 	int mon = -1;
 	berr e = {0};
-	if (r->open ? (mon = r->open(r->open_arg)) >= 0
-		    : eng_container_attach(r->eng, r->name, r->in, r->out, r->err, &mon, &e) == 0) {
+	struct eng_attach *a = steal_ptr(r->attach);
+	if (r->open ? (mon = r->open(r->open_arg)) >= 0 : eng_container_attach_finish(a, &mon, &e) == 0) {
 		relay_copy(r, mon);
 		close(mon);
 	}
@@ -196,8 +197,7 @@ void api_container_attach(struct api_request *r)
 		return;
 	}
 	struct relay *rel = calloc(1, sizeof *rel);
-	if (!rel || !(rel->name = strdup(r->params[0]))) {
-		free(rel);
+	if (!rel) {
 		api_reply_message(r, 500, "out of memory");
 		return;
 	}
@@ -205,6 +205,12 @@ void api_container_attach(struct api_request *r)
 	rel->in = api_query_bool(r, "stdin", false);
 	rel->out = api_query_bool(r, "stdout", false);
 	rel->err = api_query_bool(r, "stderr", false);
+	if (eng_container_attach_begin(r->eng, r->params[0], rel->in, rel->out, rel->err, &rel->attach, &e) < 0) {
+		free(rel);
+		api_reply_error(r, &e);
+		berr_clear(&e);
+		return;
+	}
 	if (tty && rel->in)
 		rel->keys = keys;
 	reply_upgrade(r, rel, tty);

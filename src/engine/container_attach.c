@@ -10,8 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "engine/monitor.h"
 #include "engine/events.h"
+#include "engine/monitor.h"
 #include "lib/cleanup.h"
 #include "lib/fd.h"
 
@@ -45,55 +45,115 @@ void ctr_fail_pending(struct eng *eng, struct ctr *c, const char *why)
 	pthread_cond_broadcast(&eng->changed);
 }
 
-int eng_container_attach(struct eng *eng, const char *name, bool in, bool out, bool err, int *fd, berr *e)
+struct eng_attach {
+	struct eng *eng;
+	struct ctr *c;           /* a reference, while pending */
+	struct pending_attach p; /* on c->pending until the start connects it */
+	char *header;
+	int fd; /* connected already (the container was running), or -1 */
+};
+
+int eng_container_attach_begin(struct eng *eng, const char *name, bool in, bool out, bool err,
+			       struct eng_attach **out_a, berr *e)
 {
-	_cleanup_free_ char *header = NULL;
-	if (asprintf(&header, "{\"Stdin\":%s,\"Stdout\":%s,\"Stderr\":%s}\n", in ? "true" : "false",
-		     out ? "true" : "false", err ? "true" : "false") < 0)
+	struct eng_attach *a = calloc(1, sizeof *a);
+	if (!a)
 		return berr_set(e, ENOMEM, "attaching");
+	a->eng = eng;
+	a->fd = -1;
+	if (asprintf(&a->header, "{\"Stdin\":%s,\"Stdout\":%s,\"Stderr\":%s}\n", in ? "true" : "false",
+		     out ? "true" : "false", err ? "true" : "false") < 0) {
+		free(a);
+		return berr_set(e, ENOMEM, "attaching");
+	}
 	pthread_mutex_lock(&eng->lock);
 	struct ctr *c;
 	if (ctr_find(eng, name, &c, e) < 0) {
 		pthread_mutex_unlock(&eng->lock);
+		free(a->header);
+		free(a);
 		return -1;
 	}
 	ctr_event(eng, c, "attach", NULL);
-	int r;
 	if (ctr_running(c)) {
 		char id[65];
 		memcpy(id, c->id, sizeof id);
 		ctr_put(eng, c);
 		pthread_mutex_unlock(&eng->lock);
-		r = connect_monitor(eng, id, header, e);
-		if (r < 0)
+		a->fd = connect_monitor(eng, id, a->header, e);
+		if (a->fd < 0) {
+			free(a->header);
+			free(a);
 			return -1;
-		*fd = r;
+		}
+		*out_a = a;
 		return 0;
 	}
-	/* Not running: wait for the start, which connects us before the container runs. */
-	struct pending_attach p = {.header = header, .fd = -1};
-	p.next = c->pending;
-	c->pending = &p;
-	while (!p.done && !c->removed && !eng->shutting_down)
-		pthread_cond_wait(&eng->changed, &eng->lock);
-	if (!p.done) {
-		/* Removed while we waited: take ourselves off its list. */
-		for (struct pending_attach **q = &c->pending; *q; q = &(*q)->next)
-			if (*q == &p) {
-				*q = p.next;
-				break;
-			}
-		r = berr_plain(e, ENOENT, "No such container: %s", name); /* or the daemon is going away */
-	} else if (p.fd < 0) {
-		*e = p.err;
-		r = -1;
-	} else {
-		*fd = p.fd;
-		r = 0;
-	}
-	ctr_put(eng, c);
+	/* Not running: registered now, so that a start that comes before finish still connects us. */
+	a->c = c;
+	a->p = (struct pending_attach){.header = a->header, .fd = -1, .next = c->pending};
+	c->pending = &a->p;
 	pthread_mutex_unlock(&eng->lock);
+	*out_a = a;
+	return 0;
+}
+
+/* Under the lock: off c's list if the start did not take it. */
+static void unlink_pending(struct eng_attach *a)
+{
+	if (a->p.done)
+		return;
+	for (struct pending_attach **q = &a->c->pending; *q; q = &(*q)->next)
+		if (*q == &a->p) {
+			*q = a->p.next;
+			break;
+		}
+}
+
+int eng_container_attach_finish(struct eng_attach *a, int *fd, berr *e)
+{
+	int r = 0;
+	if (!a->c) {
+		*fd = a->fd;
+	} else {
+		struct eng *eng = a->eng;
+		pthread_mutex_lock(&eng->lock);
+		while (!a->p.done && !a->c->removed && !eng->shutting_down)
+			pthread_cond_wait(&eng->changed, &eng->lock);
+		if (!a->p.done) {
+			unlink_pending(a);
+			r = berr_plain(e, ENOENT, "No such container: %s", a->c->id); /* or the daemon is going away */
+		} else if (a->p.fd < 0) {
+			*e = a->p.err;
+			r = -1;
+		} else {
+			*fd = a->p.fd;
+		}
+		ctr_put(eng, a->c);
+		pthread_mutex_unlock(&eng->lock);
+	}
+	free(a->header);
+	free(a);
 	return r;
+}
+
+void eng_container_attach_cancel(struct eng_attach *a)
+{
+	if (!a)
+		return;
+	if (a->c) {
+		pthread_mutex_lock(&a->eng->lock);
+		unlink_pending(a);
+		if (a->p.done && a->p.fd >= 0)
+			close(a->p.fd);
+		berr_clear(&a->p.err);
+		ctr_put(a->eng, a->c);
+		pthread_mutex_unlock(&a->eng->lock);
+	} else if (a->fd >= 0) {
+		close(a->fd);
+	}
+	free(a->header);
+	free(a);
 }
 
 int eng_container_resize(struct eng *eng, const char *name, int height, int width, berr *e)

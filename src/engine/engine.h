@@ -96,10 +96,17 @@ void eng_counts(struct eng *eng, struct eng_counts *out);
 /*
  * A connection to the container's stdio (POST /containers/{id}/attach): the output it asked for
  * (raw with a terminal, else in Docker's 8-byte frames) until the container stops, and what it
- * writes goes to the container's stdin (when stdin and Config.OpenStdin). A container that is not
- * running yet: waits for its start and sees all of its output. *fd: a socket, the caller's.
+ * writes goes to the container's stdin (when stdin and Config.OpenStdin). begin registers the
+ * attach at once (before the API's 101: a start that follows at once must not run without it):
+ * a running container is connected now, one not running yet is connected by its start and sees
+ * all of its output. finish waits for that connection and gives the socket (*fd, the caller's);
+ * cancel drops an attach that will not be finished. Both free a.
  */
-int eng_container_attach(struct eng *eng, const char *name, bool in, bool out, bool err, int *fd, berr *e);
+struct eng_attach;
+int eng_container_attach_begin(struct eng *eng, const char *name, bool in, bool out, bool err, struct eng_attach **a,
+			       berr *e);
+int eng_container_attach_finish(struct eng_attach *a, int *fd, berr *e);
+void eng_container_attach_cancel(struct eng_attach *a);
 /* The terminal's size (POST /containers/{id}/resize). */
 int eng_container_resize(struct eng *eng, const char *name, int height, int width, berr *e);
 /* Config.Tty of the container; false when unknown. */

@@ -368,3 +368,11 @@ def test_init_reaps_and_forwards_signals(daemon, client):
     assert c.attrs["HostConfig"]["Init"] is True
     r = daemon.cli("run", "--rm", "--init", "busybox", "sh", "-c", "exit 4")
     assert r.returncode == 4
+
+
+def test_attach_registered_before_the_start(daemon):
+    """The docker CLI attaches, then starts at once: the attach is registered before its 101, so
+    that a start that comes first on the wire still sends the output to it."""
+    for _ in range(25):
+        r = daemon.cli("run", "--rm", "busybox", "echo", "hi")
+        assert (r.returncode, r.stdout) == (0, b"hi\n"), r
