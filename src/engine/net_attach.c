@@ -159,6 +159,7 @@ void eng_net_close(struct eng *eng)
 	struct eng_net *n = eng->net;
 	if (!n)
 		return;
+	eng_ports_unhold(eng, NULL);
 	net_nl_close(n->nl);
 	net_ipam_close(n->ipam);
 	net_nft_close(n->nft);
@@ -200,6 +201,7 @@ int eng_net_reconcile(struct eng *eng, berr *e)
 		if (eng_ports_rules(json_object_get(bn, "Ports"), ip, &rules, &nr, e) < 0)
 			break;
 		owners[k++] = (struct net_nft_owner){c->id, rules, nr};
+		eng_ports_hold(eng, c->id, json_object_get(bn, "Ports"));
 	}
 	int r = e->msg ? -1 : net_nft_rebuild(n->nft, owners, k, e);
 	for (size_t i = 0; i < k; i++)
@@ -395,6 +397,7 @@ fail:
 		close(fd);
 	free(rules);
 	json_decref(ports);
+	eng_ports_unhold(eng, c->id);
 	berr ignored = {0};
 	net_nft_remove(n->nft, c->id, &ignored);
 	berr_clear(&ignored);
@@ -414,6 +417,7 @@ void ctr_net_release(struct eng *eng, struct ctr *c)
 	if (bn)
 		net_event(eng, c, "disconnect");
 	berr e = {0};
+	eng_ports_unhold(eng, c->id);
 	if (json_object_size(json_object_get(bn, "Ports")) > 0 && net_nft_remove(n->nft, c->id, &e) < 0) {
 		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&e));
 		berr_clear(&e);

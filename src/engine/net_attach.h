@@ -23,8 +23,16 @@ struct eng_net {
 	struct net_nl *nl;
 	struct net_ipam *ipam;
 	struct net_nft *nft;
-	char *ids[3], *created[3]; /* of bridge, host, none */
-	unsigned next_port;        /* where the search for a free ephemeral port goes on */
+	char *ids[3], *created[3];   /* of bridge, host, none */
+	unsigned next_port;          /* where the search for a free ephemeral port goes on */
+	struct eng_port_hold *holds; /* net_ports.c: a bound socket per published port */
+	size_t n_holds, cap_holds;
+};
+
+/* A published host port held by a socket bound to it, so that no host process takes it meanwhile. */
+struct eng_port_hold {
+	char owner[65];
+	int fd;
 };
 
 /* The predefined networks, in Docker's order of `network ls`. */
@@ -65,5 +73,9 @@ int eng_ports_check(json_t *host_config, berr *e);
  */
 int eng_ports_bind(struct eng *eng, const struct ctr *c, const char *endpoint_id, uint32_t ctr_ip, json_t **ports,
 		   berr *e);
+/* Hold the host ports of a Ports object for owner again (after a daemon restart); failures are logged. */
+void eng_ports_hold(struct eng *eng, const char *owner, json_t *ports);
+/* Close the sockets that hold owner's ports (all of them with owner NULL). */
+void eng_ports_unhold(struct eng *eng, const char *owner);
 /* The DNAT rules of a Ports object for a container at ctr_ip (*rules malloc'd). */
 int eng_ports_rules(json_t *ports, uint32_t ctr_ip, struct net_port_rule **rules, size_t *n, berr *e);

@@ -197,22 +197,99 @@ static bool port_held(struct eng *eng, const struct ctr *self, json_t *mine, con
 	return false;
 }
 
-/* Can we bind proto ip:port on the host? 0, or the errno of the bind (EADDRINUSE: someone has it). */
-static int port_probe(const char *proto, uint32_t ip, unsigned port)
+/*
+ * Bind proto ip:port on the host: 0 with *fd the bound socket (-1 for sctp: not every kernel has
+ * SCTP sockets, the rule alone decides), or the errno of the bind (EADDRINUSE: someone has it).
+ */
+static int port_open(const char *proto, uint32_t ip, unsigned port, int *fd)
 {
+	*fd = -1;
 	if (strcmp(proto, "sctp") == 0)
-		return 0; /* not every kernel has SCTP sockets; the rule alone decides */
-	int fd = socket(AF_INET, (strcmp(proto, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return errno;
-	int one = 1;
-	/* Connections of a closed listener in TIME_WAIT do not hold the port. */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		return 0;
+	bool tcp = strcmp(proto, "udp") != 0;
 	struct sockaddr_in sa = {
 	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(ip)};
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? errno : 0;
-	close(fd);
-	return r;
+	/*
+	 * Without SO_REUSEADDR first: then no host process can bind (and listen on) the port while we
+	 * hold it. A TCP port that only connections in TIME_WAIT still name is free all the same: bound
+	 * again with SO_REUSEADDR.
+	 */
+	for (int reuse = 0; reuse <= (tcp ? 1 : 0); reuse++) {
+		int s = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			return errno;
+		if (reuse)
+			setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
+		if (bind(s, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			*fd = s;
+			return 0;
+		}
+		int err = errno;
+		close(s);
+		if (err != EADDRINUSE || reuse)
+			return err;
+	}
+	return EADDRINUSE;
+}
+
+static int hold_add(struct eng_net *n, const char *owner, int fd)
+{
+	if (fd < 0)
+		return 0;
+	if (n->n_holds == n->cap_holds) {
+		size_t cap = n->cap_holds ? n->cap_holds * 2 : 16;
+		struct eng_port_hold *v = realloc(n->holds, cap * sizeof *v);
+		if (!v) {
+			close(fd);
+			return -1;
+		}
+		n->holds = v;
+		n->cap_holds = cap;
+	}
+	snprintf(n->holds[n->n_holds].owner, sizeof n->holds[n->n_holds].owner, "%s", owner);
+	n->holds[n->n_holds++].fd = fd;
+	return 0;
+}
+
+void eng_ports_unhold(struct eng *eng, const char *owner)
+{
+	struct eng_net *n = eng->net;
+	size_t k = 0;
+	for (size_t i = 0; i < n->n_holds; i++) {
+		if (!owner || strcmp(n->holds[i].owner, owner) == 0)
+			close(n->holds[i].fd);
+		else
+			n->holds[k++] = n->holds[i];
+	}
+	n->n_holds = k;
+	if (!owner) {
+		free(n->holds);
+		n->holds = NULL;
+		n->cap_holds = 0;
+	}
+}
+
+void eng_ports_hold(struct eng *eng, const char *owner, json_t *ports)
+{
+	const char *key;
+	json_t *list;
+	json_object_foreach (ports, key, list) {
+		const char *slash = strchr(key, '/');
+		size_t i;
+		json_t *b;
+		json_array_foreach (list, i, b) {
+			uint32_t ip = 0;
+			const char *hp = json_string_value(json_object_get(b, "HostPort")) ?: "0";
+			net_ip_parse(json_string_value(json_object_get(b, "HostIp")), &ip);
+			int fd, err = port_open(slash ? slash + 1 : "tcp", ip, (unsigned)strtoul(hp, NULL, 10), &fd);
+			if (err)
+				fprintf(stderr, "berthd: container %s: holding host port %s for %s: %s\n", owner, hp,
+					key, strerror(err));
+			else if (hold_add(eng->net, owner, fd) < 0)
+				fprintf(stderr, "berthd: container %s: holding host port %s: out of memory\n", owner,
+					hp);
+		}
+	}
 }
 
 static int bind_one(struct eng *eng, const struct ctr *c, const char *endpoint_id, uint32_t ctr_ip, json_t *ports,
@@ -242,7 +319,7 @@ static int bind_one(struct eng *eng, const struct ctr *c, const char *endpoint_i
 				    name, endpoint_id, ip, port);
 			continue;
 		}
-		int err = port_probe(w->proto, w->host_ip, port);
+		int fd, err = port_open(w->proto, w->host_ip, port, &fd);
 		if (err == EADDRINUSE) {
 			last_err = err;
 			continue;
@@ -252,6 +329,8 @@ static int bind_one(struct eng *eng, const struct ctr *c, const char *endpoint_i
 					  "driver failed programming external connectivity on endpoint %s (%s): failed "
 					  "to bind host port for %s:%u:%s:%u/%s: %s",
 					  name, endpoint_id, ip, port, cip, w->ctr_port, w->proto, strerror(err));
+		if (hold_add(eng->net, c->id, fd) < 0)
+			return berr_set(e, ENOMEM, "holding host port %u", port);
 		if (dynamic)
 			eng->net->next_port = port + 1;
 		port_key(key, sizeof key, w->ctr_port, w->proto);

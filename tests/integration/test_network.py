@@ -79,6 +79,20 @@ def ip(*args):
     subprocess.run(["ip", *args], check=True, capture_output=True)
 
 
+def can_listen(port):
+    """Can a host process listen on 0.0.0.0:port (as servers do, with SO_REUSEADDR)?"""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("0.0.0.0", port))
+        s.listen(1)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def up(c):
     """A container that run(detach=True) started, with attrs from after its start."""
     c.reload()
@@ -292,7 +306,10 @@ def test_stop_frees_address_and_rules(client):
     netns = c.attrs["NetworkSettings"]["SandboxKey"]
     assert os.path.exists(netns)
     assert c.id in nft_table()
+    # The daemon holds the published port: no host process takes it meanwhile.
+    assert not can_listen(8085)
     c.stop(timeout=1)
+    assert can_listen(8085)
     c.reload()
     assert c.attrs["NetworkSettings"]["IPAddress"] == "" and c.attrs["NetworkSettings"]["Ports"] == {}
     assert c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"] == ""
@@ -379,6 +396,7 @@ def test_daemon_kill_9_and_restart_keeps_networks_consistent(client, daemon):
         k = c.containers.get(keep.id)
         assert k.status == "running" and k.attrs["NetworkSettings"]["IPAddress"] == keep_ip
         assert k.attrs["NetworkSettings"]["Ports"] == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8095"}]}
+        assert not can_listen(8095)
         d = c.containers.get(dies.id)
         wait_until(lambda: d.reload() or d.status == "exited", what="the dead one seen exited")
         table = nft_table()
