@@ -216,6 +216,22 @@ static void prune(struct api_request *r)
 	berr_clear(&e);
 }
 
+static void update(struct api_request *r)
+{
+	json_t *body = NULL;
+	if (!api_body_json(r, false, &body))
+		return;
+	berr e = {0};
+	int rc = eng_container_update(r->eng, r->params[0], body, &e);
+	json_decref(body);
+	if (rc < 0) {
+		api_reply_error(r, &e);
+		berr_clear(&e);
+		return;
+	}
+	api_reply_json(r, 200, json_pack("{s:[]}", "Warnings"));
+}
+
 static void not_yet(struct api_request *r)
 {
 	api_reply_message(r, 501, "%s %s is not supported yet by berthd", r->method, r->path);
@@ -237,7 +253,7 @@ const struct api_route api_container_routes[] = {
     {"POST", "/containers/*/attach", api_container_attach, 0},
     {"GET", "/containers/*/attach/ws", not_yet, 0},
     {"POST", "/containers/*/resize", api_container_resize, 0},
-    {"POST", "/containers/*/update", not_yet, 0},
+    {"POST", "/containers/*/update", update, 0},
     {"POST", "/containers/*/rename", rename_, 0},
     {"POST", "/containers/prune", prune, 0},
     {0},

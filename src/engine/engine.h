@@ -146,3 +146,11 @@ int eng_container_path_stat(struct eng *eng, const char *name, const char *path,
 int eng_container_archive_get(struct eng *eng, const char *name, const char *path, int out_fd, berr *e);
 int eng_container_archive_put(struct eng *eng, const char *name, const char *path, int in_fd,
 			      const struct img_extract_opts *o, berr *e);
+
+/*
+ * `docker update` (POST /containers/{id}/update): the resource fields of HostConfig (Memory,
+ * MemorySwap, MemoryReservation, NanoCpus, CpuShares, CpuPeriod, CpuQuota, CpusetCpus, CpusetMems,
+ * PidsLimit, BlkioWeight ...) and RestartPolicy; fields zero or absent keep their values. Checked
+ * as create checks them (EINVAL, Docker's messages); a running container's cgroup takes them at once.
+ */
+int eng_container_update(struct eng *eng, const char *name, json_t *body, berr *e);

@@ -376,3 +376,29 @@ def test_attach_registered_before_the_start(daemon):
     for _ in range(25):
         r = daemon.cli("run", "--rm", "busybox", "echo", "hi")
         assert (r.returncode, r.stdout) == (0, b"hi\n"), r
+
+
+def test_update_resources_and_restart_policy(daemon, client):
+    """docker update: new limits reach a running container's cgroup and its record; bad values
+    are refused with Docker's words and change nothing."""
+    c = client.containers.run("busybox", ["sleep", "100"], detach=True, mem_limit="64m", pids_limit=20)
+    c.update(mem_limit="96m", memswap_limit="192m", cpu_shares=512,
+             restart_policy={"Name": "on-failure", "MaximumRetryCount": 2})
+    daemon.cli("update", "--pids-limit", "30", c.id, check=True)
+    c.reload()
+    hc = c.attrs["HostConfig"]
+    assert (hc["Memory"], hc["PidsLimit"], hc["CpuShares"]) == (96 << 20, 30, 512)
+    assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+    stats = c.stats(stream=False)
+    assert stats["memory_stats"]["limit"] == 96 << 20
+    assert stats["pids_stats"]["limit"] == 30
+    r = daemon.cli("update", "--memory", "4m", c.id)
+    assert r.returncode != 0 and b"Minimum memory limit allowed is 6MB" in r.stderr
+    c.reload()
+    assert c.attrs["HostConfig"]["Memory"] == 96 << 20
+    r = daemon.cli("update", "--pids-limit", "40", c.id, check=True)
+    c.reload()
+    assert c.attrs["HostConfig"]["PidsLimit"] == 40
+    with pytest.raises(docker.errors.NotFound):
+        client.api.update_container("no-such-container", mem_limit="64m")
+    c.remove(force=True)
