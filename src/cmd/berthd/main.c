@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -223,13 +224,6 @@ static int write_pidfile(const char *path, berr *e)
 	return b_write_file_atomic(path, text, strlen(text), 0644, e);
 }
 
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
-
 int main(int argc, char **argv)
 {
 	if (strcmp(basename(argv[0]), ENG_MONITOR_ARGV0) == 0)
@@ -323,6 +317,16 @@ int main(int argc, char **argv)
 			      .bip = o.bip,
 			      .address_pools = (const char *const *)o.pools,
 			      .n_address_pools = o.n_pools};
+	/*
+	 * TERM, INT and HUP are taken by sigwait below: blocked before any thread starts, so that none
+	 * of the daemon's threads takes one in main's place (children unblock them: monitor.c).
+	 */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	struct eng *eng = NULL;
 	if (eng_open(&eo, &eng, &e) < 0) {
 		fprintf(stderr, "berthd: %s\n", berr_msg(&e));
@@ -337,16 +341,12 @@ int main(int argc, char **argv)
 		unlink(o.pidfile);
 		return 1;
 	}
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	fprintf(stderr, "berthd: API listening on %s\n", o.host + 7);
 	for (;;) {
-		pause();
-		if (got_signal == SIGHUP) {
-			got_signal = 0;
+		int sig = 0;
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
 			if (read_config_file(&o, false, given, &e) < 0) {
 				fprintf(stderr, "berthd: reloading %s: %s\n", o.config_file, berr_msg(&e));
 				berr_clear(&e);
@@ -356,8 +356,7 @@ int main(int argc, char **argv)
 			}
 			continue;
 		}
-		if (got_signal)
-			break;
+		break;
 	}
 	fprintf(stderr, "berthd: shutting down; containers keep running\n");
 	eng_shutdown(eng);
