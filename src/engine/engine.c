@@ -117,6 +117,7 @@ int ctr_watch(struct eng *eng, struct ctr *c, berr *e)
 void ctr_mark_exited(struct eng *eng, struct ctr *c)
 {
 	int code = 255;
+	bool oom = false;
 	char finished[B_TIME_LEN];
 	b_time_now(finished);
 	_cleanup_free_ char *path = ctr_path(eng, c, "exit.json");
@@ -128,6 +129,7 @@ void ctr_mark_exited(struct eng *eng, struct ctr *c)
 		const char *f = json_string_value(json_object_get(doc, "FinishedAt"));
 		if (json_is_integer(jc))
 			code = (int)json_integer_value(jc);
+		oom = json_is_true(json_object_get(doc, "OOMKilled"));
 		if (f && strlen(f) < sizeof finished)
 			strcpy(finished, f);
 		json_decref(doc);
@@ -140,6 +142,7 @@ void ctr_mark_exited(struct eng *eng, struct ctr *c)
 	json_object_set_new(st, "Pid", json_integer(0));
 	json_object_set_new(st, "ExitCode", json_integer(code));
 	json_object_set_new(st, "FinishedAt", json_string(finished));
+	json_object_set_new(st, "OOMKilled", json_boolean(oom));
 	json_object_del(c->doc, "BerthMonitor");
 	ctr_net_release(eng, c);
 	if (c->monitor_pidfd >= 0) {
@@ -149,6 +152,8 @@ void ctr_mark_exited(struct eng *eng, struct ctr *c)
 	}
 	c->monitor_pid = 0;
 	c->exits++;
+	if (oom)
+		ctr_event(eng, c, "oom", NULL);
 	ctr_event(eng, c, "die", eng_event_number("exitCode", code));
 	if (ctr_save(eng, c, &e) < 0) {
 		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&e));

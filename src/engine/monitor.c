@@ -23,7 +23,9 @@
 #include "lib/fd.h"
 #include "lib/fs.h"
 #include "lib/timefmt.h"
+#include "oci/cgroup.h"
 #include "oci/container.h"
+#include "oci/state.h"
 #include "oci/selfclone.h"
 
 enum { STATUS_FD = 3, GO_FD = 4 };
@@ -186,11 +188,47 @@ static int fail(berr *e)
 	return 1;
 }
 
-static int write_exit_file(const char *dir, int code, berr *e)
+/*
+ * Did the kernel's OOM killer kill a process of the container? Its memory cgroup counts them
+ * ("oom_kill N" in v1's memory.oom_control, v2's memory.events); read before the cgroup goes.
+ */
+static bool oom_killed(const char *runtime_root, const char *id)
+{
+	struct oci_state st;
+	berr e = {0};
+	bool killed = false;
+	if (oci_state_load(runtime_root, id, &st, &e) < 0) {
+		berr_clear(&e);
+		return false;
+	}
+	struct oci_cgroup *cg = NULL;
+	if (oci_cgroup_open(st.cgroup_path, id, false, NULL, &cg, &e) == 0) {
+		const char *dir = oci_cgroup_controller_dir(cg, "memory");
+		const char *unified = oci_cgroup_controller_dir(cg, "unified");
+		const char *files[][2] = {{dir, "memory.oom_control"}, {unified, "memory.events"}};
+		for (size_t i = 0; i < 2 && !killed; i++) {
+			_cleanup_free_ char *path = NULL, *text = NULL;
+			if (!files[i][0] || asprintf(&path, "%s/%s", files[i][0], files[i][1]) < 0)
+				continue;
+			if (b_read_file(path, &text, NULL, &e) < 0) {
+				berr_clear(&e);
+				continue;
+			}
+			const char *k = strstr(text, "oom_kill ");
+			killed = k && strtoull(k + 9, NULL, 10) > 0;
+		}
+		oci_cgroup_free(cg);
+	}
+	berr_clear(&e);
+	oci_state_free(&st);
+	return killed;
+}
+
+static int write_exit_file(const char *dir, int code, bool oom, berr *e)
 {
 	char finished[B_TIME_LEN];
 	b_time_now(finished);
-	json_t *doc = json_pack("{s:i, s:s}", "ExitCode", code, "FinishedAt", finished);
+	json_t *doc = json_pack("{s:i, s:s, s:b}", "ExitCode", code, "FinishedAt", finished, "OOMKilled", oom);
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (!text)
@@ -521,7 +559,7 @@ int eng_monitor_main(int argc, char **argv)
 	}
 	berr_clear(&e);
 	reap(-1, &status);
-	if (write_exit_file(dir, oci_exit_code(status), &e) < 0)
+	if (write_exit_file(dir, oci_exit_code(status), !exec_mode && oom_killed(runtime_root, id), &e) < 0)
 		berr_clear(&e);
 	/* The attached clients see the end of the stream only now: exit.json is there when they ask. */
 	while (m.n_clients > 0)

@@ -402,3 +402,20 @@ def test_update_resources_and_restart_policy(daemon, client):
     with pytest.raises(docker.errors.NotFound):
         client.api.update_container("no-such-container", mem_limit="64m")
     c.remove(force=True)
+
+
+def test_oom_kill_is_reported(daemon, client):
+    """A container the kernel's OOM killer ends: exit 137, State.OOMKilled, an `oom` event."""
+    since = int(time.time()) - 1
+    c = client.containers.run("busybox", ["sh", "-c", "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo survived"],
+                              detach=True, mem_limit="32m", memswap_limit="32m")
+    assert c.wait(timeout=60)["StatusCode"] == 137
+    c.reload()
+    assert c.attrs["State"]["OOMKilled"] is True
+    events = client.events(since=since, until=int(time.time()) + 1, decode=True,
+                           filters={"container": c.id})
+    assert "oom" in [ev.get("Action") for ev in events]
+    ok = client.containers.run("busybox", "true", detach=True, mem_limit="32m")
+    ok.wait()
+    ok.reload()
+    assert ok.attrs["State"]["OOMKilled"] is False
