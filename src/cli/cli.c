@@ -101,6 +101,19 @@ static const struct cli_flag exec_flags[] = {
     {"workdir", 'w', CLI_STRING, "string", "Working directory inside the container", NULL},
     {0},
 };
+static const struct cli_flag commit_flags[] = {
+    {"author", 'a', CLI_STRING, "string", "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")", NULL},
+    {"change", 'c', CLI_LIST, "list", "Apply Dockerfile instruction to the created image", NULL},
+    {"message", 'm', CLI_STRING, "string", "Commit message", NULL},
+    {"pause", 'p', CLI_BOOL, NULL, "Pause container during commit", "true"},
+    {0},
+};
+static const struct cli_flag import_flags[] = {
+    {"change", 'c', CLI_LIST, "list", "Apply Dockerfile instruction to the created image", NULL},
+    {"message", 'm', CLI_STRING, "string", "Set commit message for imported image", NULL},
+    {"platform", 0, CLI_STRING, "string", "Set platform if server is multi-platform capable", NULL},
+    {0},
+};
 static const struct cli_flag export_flags[] = {
     {"output", 'o', CLI_STRING, "string", "Write to a file, instead of STDOUT", NULL},
     {0},
@@ -191,7 +204,8 @@ VERB(v_wait, "wait", "CONTAINER [CONTAINER...]",
 /* Verbs berthd does not serve yet: a clear error, never a fake success. */
 #define LATER(var, name_, usage_, summary_) VERB(var, name_, usage_, summary_, NULL, 0, -1, false, NULL, NULL)
 LATER(l_build, "build", "[OPTIONS] PATH | URL | -", "Build an image from a Dockerfile");
-LATER(l_commit, "commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes");
+VERB(l_commit, "commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes",
+     commit_flags, 1, 2, true, cli_verb_commit, ALIASES("berth container commit", "berth commit"));
 LATER(l_compose, "compose", "[OPTIONS] COMMAND", "Define and run multi-container applications");
 LATER(l_cp, "cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-",
       "Copy files/folders between a container and the local "
@@ -205,9 +219,9 @@ VERB(v_export, "export", "[OPTIONS] CONTAINER", "Export a container's filesystem
      true, cli_verb_export, ALIASES("berth container export", "berth export"));
 VERB(v_history, "history", "[OPTIONS] IMAGE", "Show the history of an image", history_flags, 1, 1, true,
      cli_verb_history, ALIASES("berth image history", "berth history"));
-LATER(l_import, "import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
-      "Import the contents from a tarball to create a "
-      "filesystem image");
+VERB(l_import, "import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+     "Import the contents from a tarball to create a filesystem image", import_flags, 1, 2, true, cli_verb_import,
+     ALIASES("berth image import", "berth import"));
 LATER(l_login, "login", "[OPTIONS] [SERVER]", "Log in to a registry");
 LATER(l_logout, "logout", "[SERVER]", "Log out from a registry");
 LATER(l_network, "network", "COMMAND", "Manage networks");

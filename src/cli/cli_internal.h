@@ -284,6 +284,8 @@ int cli_verb_top(struct cli *c, struct cli_args *a);
 int cli_verb_diff(struct cli *c, struct cli_args *a);
 int cli_verb_rename(struct cli *c, struct cli_args *a);
 int cli_verb_export(struct cli *c, struct cli_args *a);
+int cli_verb_commit(struct cli *c, struct cli_args *a);
+int cli_verb_import(struct cli *c, struct cli_args *a);
 int cli_verb_history(struct cli *c, struct cli_args *a);
 int cli_verb_volume_create(struct cli *c, struct cli_args *a);
 int cli_verb_volume_ls(struct cli *c, struct cli_args *a);

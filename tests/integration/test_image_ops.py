@@ -344,3 +344,30 @@ def test_history_of_a_loaded_image(client, daemon):
     assert all(h["Id"] == "<missing>" for h in hist[1:])
     r = daemon.cli("history", "--no-trunc", "busybox", check=True)
     assert b"IMAGE" in r.stdout and b"CREATED BY" in r.stdout
+
+
+def test_berth_cli_commit_and_import(client, daemon, workdir):
+    """`berth commit` and `berth import` print the new image's ID, as docker does."""
+    import subprocess
+    from test_cli import berth_path
+    env = dict(os.environ, BERTH_HOST=daemon.host)
+
+    def berth(*args):
+        return subprocess.run([berth_path(), *args], capture_output=True, env=env, timeout=120)
+
+    c = client.containers.run("busybox", ["sh", "-c", "echo made > /made"], detach=True)
+    c.wait()
+    r = berth("commit", "-c", "ENV BY=berth", "-m", "from the cli", c.id, "clicommit:v1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().strip() == client.images.get("clicommit:v1").id
+    attrs = client.images.get("clicommit:v1").attrs
+    assert "BY=berth" in attrs["Config"]["Env"] and attrs["Comment"] == "from the cli"
+    path = os.path.join(workdir, "rootfs.tar")
+    with open(path, "wb") as f:
+        f.write(busybox_rootfs(client))
+    r = berth("import", "-c", "CMD [\"cat\", \"/etc/passwd\"]", path, "cliimport:v1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().strip() == client.images.get("cliimport:v1").id
+    assert run_out(client, "cliimport:v1", None).startswith("root:")
+    r = berth("commit", "no-such-container")
+    assert r.returncode == 1 and b"No such container" in r.stderr
