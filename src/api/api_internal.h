@@ -52,6 +52,9 @@ extern const struct api_route api_top_routes[];
 extern const struct api_route api_stats_routes[];
 extern const struct api_route api_event_routes[];
 extern const struct api_route api_image_routes[];
+extern const struct api_route api_image_registry_routes[];
+/* POST /images/create?fromImage=: a pull (images_registry.c), reached through images.c's create. */
+void api_image_pull(struct api_request *r);
 extern const struct api_route api_volume_routes[];
 extern const struct api_route api_network_routes[];
 extern const struct api_route api_system_df_routes[];

@@ -244,12 +244,12 @@ static void history(struct api_request *r)
 	reply_json_or_error(r, rc, out, &e);
 }
 
-/* POST /images/create?fromSrc=-: `docker import` of the body; fromImage (a pull) comes with registries. */
+/* POST /images/create?fromSrc=-: `docker import` of the body; fromImage: a pull (images_registry.c). */
 static void create(struct api_request *r)
 {
 	const char *src = api_query(r, "fromSrc"), *repo = api_query(r, "repo"), *tag = api_query(r, "tag");
 	if (!src) {
-		api_reply_message(r, 501, "pulling images (fromImage) is not supported yet by berthd");
+		api_image_pull(r);
 		return;
 	}
 	if (strcmp(src, "-") != 0) {
@@ -393,7 +393,6 @@ const struct api_route api_image_routes[] = {
     {"GET", "/images/**/history", history, 0},
     {"POST", "/images/create", create, API_STREAM_BODY},
     {"POST", "/images/prune", prune, 0},
-    {"POST", "/images/**/push", not_yet, 0},
     {"GET", "/images/search", not_yet, 0},
     {"POST", "/build", not_yet, API_STREAM_BODY},
     {0},

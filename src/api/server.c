@@ -26,9 +26,9 @@ struct api_server {
 };
 
 static const struct api_route *const route_tables[] = {
-    api_top_routes,    api_stats_routes,        api_event_routes,     api_system_routes,
-    api_exec_routes,   api_container_fs_routes, api_container_routes, api_image_routes,
-    api_volume_routes, api_network_routes,      api_system_df_routes};
+    api_top_routes,   api_stats_routes,        api_event_routes,     api_system_routes,
+    api_exec_routes,  api_container_fs_routes, api_container_routes, api_image_registry_routes,
+    api_image_routes, api_volume_routes,       api_network_routes,   api_system_df_routes};
 
 /* ---------- replies ---------- */
 

@@ -32,6 +32,11 @@ const char *eng_data_root(const struct eng *eng)
 	return eng->data_root;
 }
 
+char *const *eng_insecure_registries(const struct eng *eng)
+{
+	return eng->insecure_registries;
+}
+
 int eng_image_env(struct eng *eng, struct img_env **out, berr *e)
 {
 	return img_env_open(eng->data_root, out, e);
@@ -305,6 +310,9 @@ static void eng_free(struct eng *eng)
 	free(eng->volumes_dir);
 	free(eng->runtime_root);
 	free(eng->cgroup_parent);
+	for (size_t i = 0; eng->insecure_registries && eng->insecure_registries[i]; i++)
+		free(eng->insecure_registries[i]);
+	free(eng->insecure_registries);
 	free(eng->init_path);
 	pthread_mutex_destroy(&eng->lock);
 	pthread_cond_destroy(&eng->changed);
@@ -333,6 +341,18 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 		eng_free(eng);
 		return berr_set(e, ENOMEM, "opening the engine");
 	}
+	size_t n_insecure = 0;
+	while (o->insecure_registries && o->insecure_registries[n_insecure])
+		n_insecure++;
+	if (n_insecure && !(eng->insecure_registries = calloc(n_insecure + 1, sizeof(char *)))) {
+		eng_free(eng);
+		return berr_set(e, ENOMEM, "opening the engine");
+	}
+	for (size_t i = 0; i < n_insecure; i++)
+		if (!(eng->insecure_registries[i] = strdup(o->insecure_registries[i]))) {
+			eng_free(eng);
+			return berr_set(e, ENOMEM, "opening the engine");
+		}
 	/* --init's binary lives next to the daemon's own (make builds both into one directory). */
 	char self[4096];
 	ssize_t n_self = readlink("/proc/self/exe", self, sizeof self - 1);

@@ -24,6 +24,7 @@ struct eng_opts {
 	const char *bridge, *bip;
 	const char *const *address_pools;
 	size_t n_address_pools;
+	char *const *insecure_registries; /* --insecure-registry: "host[:port]", NULL-terminated */
 };
 
 /* Open the data root and adopt what a previous daemon left: running containers are found again. */
@@ -38,6 +39,8 @@ void eng_close(struct eng *eng);
 /* A handle on the image side for the calling thread (image/ handles are not thread-safe). */
 int eng_image_env(struct eng *eng, struct img_env **out, berr *e);
 const char *eng_data_root(const struct eng *eng);
+/* The registries pulled from and pushed to over plain HTTP (NULL-terminated, or NULL). */
+char *const *eng_insecure_registries(const struct eng *eng);
 
 /* POST /containers/create: body is Docker's ContainerCreateRequest, name may be NULL. */
 int eng_container_create(struct eng *eng, const char *name, json_t *body, char **id, berr *e);

@@ -39,8 +39,9 @@ struct ctr {
 
 struct eng {
 	char *data_root, *exec_root, *containers_dir, *volumes_dir, *runtime_root, *cgroup_parent;
-	char *init_path;      /* berth-init, next to the daemon's binary (HostConfig.Init) */
-	pthread_mutex_t lock; /* guards everything below, img and db included */
+	char **insecure_registries; /* NULL-terminated, or NULL */
+	char *init_path;            /* berth-init, next to the daemon's binary (HostConfig.Init) */
+	pthread_mutex_t lock;       /* guards everything below, img and db included */
 	pthread_cond_t changed;
 	struct img_env *img;
 	struct eng_db *db;

@@ -30,7 +30,22 @@ struct daemon_opts {
 	char **pools; /* --default-address-pool "base=CIDR,size=N", NULL-terminated */
 	size_t n_pools;
 	bool live_restore;
+	char **insecure_registries; /* NULL-terminated */
+	size_t n_insecure;
 };
+
+/* Add a registry reached over plain HTTP (--insecure-registry, daemon.json insecure-registries). */
+static int add_insecure(struct daemon_opts *o, const char *value)
+{
+	char **v = realloc(o->insecure_registries, (o->n_insecure + 2) * sizeof *v);
+	if (!v)
+		return -1;
+	o->insecure_registries = v;
+	if (!(v[o->n_insecure] = strdup(value)))
+		return -1;
+	v[++o->n_insecure] = NULL;
+	return 0;
+}
 
 /* Add a network pool (--default-address-pool, daemon.json default-address-pools). */
 static int add_pool(struct daemon_opts *o, const char *value)
@@ -132,6 +147,20 @@ static int read_config_file(struct daemon_opts *o, bool required, const bool *gi
 			set(&o->host, json_string_value(json_array_get(hosts, 0)));
 	}
 	/* Docker's form: [{"base": "10.10.0.0/16", "size": 24}]. */
+	json_t *insecure = json_object_get(doc, "insecure-registries");
+	if (r == 0 && insecure && !given['i']) {
+		size_t i;
+		json_t *v;
+		if (!json_is_array(insecure))
+			r = berr_invalid(e, "%s: insecure-registries: expected a list of strings", o->config_file);
+		json_array_foreach (insecure, i, v) {
+			if (r == 0 && !json_is_string(v))
+				r = berr_invalid(e, "%s: insecure-registries: expected a list of strings",
+						 o->config_file);
+			else if (r == 0 && add_insecure(o, json_string_value(v)) < 0)
+				r = berr_set(e, ENOMEM, "%s", o->config_file);
+		}
+	}
 	json_t *pools = json_object_get(doc, "default-address-pools");
 	if (r == 0 && pools && !given['a']) {
 		size_t i;
@@ -272,7 +301,8 @@ int main(int argc, char **argv)
 		case 'L': o.live_restore = !optarg || strcmp(optarg, "false") != 0; break;
 		case 'c': set(&o.cgroup_parent, optarg); break;
 		case 'i':
-			/* Registries come with their own part of the daemon; accepted now for scripts. */
+			if (add_insecure(&o, optarg) < 0)
+				return 1;
 			break;
 		case 'n': set(&o.bridge, optarg); break;
 		case 'b': set(&o.bip, optarg); break;
@@ -316,7 +346,8 @@ int main(int argc, char **argv)
 			      .bridge = o.bridge,
 			      .bip = o.bip,
 			      .address_pools = (const char *const *)o.pools,
-			      .n_address_pools = o.n_pools};
+			      .n_address_pools = o.n_pools,
+			      .insecure_registries = o.insecure_registries};
 	/*
 	 * TERM, INT and HUP are taken by sigwait below: blocked before any thread starts, so that none
 	 * of the daemon's threads takes one in main's place (children unblock them: monitor.c).
@@ -376,5 +407,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < o.n_pools; i++)
 		free(o.pools[i]);
 	free(o.pools);
+	for (size_t i = 0; i < o.n_insecure; i++)
+		free(o.insecure_registries[i]);
+	free(o.insecure_registries);
 	return 0;
 }

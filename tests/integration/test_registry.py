@@ -1,0 +1,485 @@
+"""Pull and push against a real registry: Debian's docker-registry (the distribution registry)
+on 127.0.0.1 inside the test's network namespace, with its own config and storage, started and
+stopped by PID. Driven by the Docker SDK and the docker CLI; skopeo reads what berth pushed.
+A registry that breaks in the middle of a layer leaves the store as it was."""
+
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+import docker
+import pytest
+
+from conftest import remove_tree, wait_until
+from daemon_util import Daemon, load_busybox
+
+REGISTRY = "/usr/bin/docker-registry"
+
+pytestmark = pytest.mark.skipif(not os.access(REGISTRY, os.X_OK),
+                                reason="docker-registry is not installed (apt-get install docker-registry)")
+
+
+def free_port(host="127.0.0.1"):
+    s = socket.socket()
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Registry:
+    """docker-registry serving plain HTTP on host:port, its storage in a temp dir."""
+
+    def __init__(self, base_dir, host="127.0.0.1"):
+        self.dir = tempfile.mkdtemp(prefix="registry-", dir=base_dir)
+        self.host = host
+        self.port = free_port(host)
+        self.addr = f"{host}:{self.port}"
+        self.config = os.path.join(self.dir, "config.yml")
+        with open(self.config, "w") as f:
+            f.write(f"""version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: {self.dir}/data
+  delete:
+    enabled: true
+http:
+  addr: {self.addr}
+""")
+        self.proc = None
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "registry.log"), "ab")
+        self.proc = subprocess.Popen([REGISTRY, "serve", self.config], stdout=self.log, stderr=self.log)
+        wait_until(self._answers, timeout=20, what="the registry to answer")
+        return self
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"docker-registry exited with {self.proc.returncode}: {self.read_log()}")
+        try:
+            with urllib.request.urlopen(f"http://{self.addr}/v2/", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def read_log(self):
+        with open(os.path.join(self.dir, "registry.log"), errors="replace") as f:
+            return f.read()
+
+    def manifest_digest(self, repo, tag):
+        req = urllib.request.Request(
+            f"http://{self.addr}/v2/{repo}/manifests/{tag}", method="HEAD",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
+                               "application/vnd.docker.distribution.manifest.v2+json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.headers["Docker-Content-Digest"]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        remove_tree(self.dir)
+
+
+class Proxy:
+    """A registry in front of the real one, for GET and HEAD. mode "truncate": every blob answer
+    of more than `cut` bytes is cut short (the whole Content-Length announced, half of the body
+    sent, then the connection closed); "bearer": a request without the token gets a Bearer
+    challenge whose realm (/token here) hands the token out; "basic": a request without
+    u:p gets a Basic challenge."""
+
+    TOKEN = "t0k3n"
+    BASIC = "Basic " + base64.b64encode(b"u:p").decode()
+
+    def __init__(self, target, mode="truncate", cut=64 * 1024):
+        self.target = target
+        self.mode = mode
+        self.cut = cut
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.addr = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.cuts = 0
+        self.token_requests = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _answer(conn, method, status, headers, body):
+        out = [f"HTTP/1.1 {status} X\r\n"]
+        out += [f"{k}: {v}\r\n" for k, v in headers.items()]
+        out.append(f"Content-Length: {len(body)}\r\n\r\n")
+        conn.sendall("".join(out).encode() + (b"" if method == "HEAD" else body))
+
+    def _challenge(self, conn, method, scheme):
+        realm = f'realm="http://{self.addr}/token",service="test-registry"' if scheme == "Bearer" else 'realm="t"'
+        self._answer(conn, method, 401, {"WWW-Authenticate": f"{scheme} {realm}",
+                                         "Content-Type": "application/json"},
+                     b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}')
+
+    def _handle(self, conn):
+        try:
+            f = conn.makefile("rb")
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                method, path, _ = line.decode().split(" ", 2)
+                headers = {}
+                while True:
+                    h = f.readline().decode()
+                    if h in ("\r\n", "\n", ""):
+                        break
+                    k, v = h.split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+                auth = headers.get("authorization", "")
+                if path.startswith("/token"):
+                    self.token_requests.append((path, auth))
+                    self._answer(conn, method, 200, {"Content-Type": "application/json"},
+                                 json.dumps({"token": self.TOKEN}).encode())
+                    continue
+                if self.mode == "bearer" and auth != f"Bearer {self.TOKEN}":
+                    self._challenge(conn, method, "Bearer")
+                    continue
+                if self.mode == "basic" and auth != self.BASIC:
+                    self._challenge(conn, method, "Basic")
+                    continue
+                req = urllib.request.Request(f"http://{self.target}{path}", method=method,
+                                             headers={"Accept": headers.get("accept", "*/*")})
+                try:
+                    r = urllib.request.urlopen(req, timeout=10)
+                    status, rh, body = r.status, r.headers, r.read()
+                except urllib.error.HTTPError as err:
+                    status, rh, body = err.code, err.headers, err.read()
+                keep = {k: rh[k] for k in ("Content-Type", "Docker-Content-Digest") if rh.get(k)}
+                if self.mode == "truncate" and method == "GET" and "/blobs/" in path and len(body) > self.cut:
+                    self.cuts += 1
+                    head = [f"HTTP/1.1 {status} X\r\n"] + [f"{k}: {v}\r\n" for k, v in keep.items()]
+                    head.append(f"Content-Length: {len(body)}\r\n\r\n")
+                    conn.sendall("".join(head).encode() + body[:len(body) // 2])
+                    return
+                self._answer(conn, method, status, keep, body)
+        except (OSError, ValueError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def registry(session_dir):
+    r = Registry(session_dir).start()
+    yield r
+    r.cleanup()
+
+
+@pytest.fixture(scope="module")
+def daemon(session_dir, cgroup_parent):
+    d = Daemon(session_dir, cgroup_parent, "reg").start()
+    load_busybox(d, session_dir)
+    yield d
+    rc = d.cleanup()
+    assert rc == 0, f"berthd exited with {rc}: {d.read_log()}"
+
+
+@pytest.fixture
+def client(daemon):
+    c = daemon.client()
+    yield c
+    for ct in c.containers.list(all=True):
+        ct.remove(force=True)
+    c.close()
+
+
+def store_state(daemon):
+    root = daemon.data_root
+    return (sorted(os.listdir(os.path.join(root, "blobs", "sha256"))),
+            sorted(os.listdir(os.path.join(root, "layers"))))
+
+
+def remove_all_but_busybox(client):
+    for img in client.images.list(all=True):
+        if "busybox:latest" in img.tags:
+            for t in img.tags:
+                if t != "busybox:latest":
+                    client.images.remove(t)
+        else:
+            client.images.remove(img.id, force=True)
+
+
+def push_lines(api, repo, tag):
+    lines = list(api.push(repo, tag=tag, stream=True, decode=True))
+    errors = [l for l in lines if "error" in l]
+    assert not errors, lines
+    return lines
+
+
+def test_push_with_the_sdk_then_pull_back_and_run(client, daemon, registry):
+    repo = f"{registry.addr}/busybox"
+    image = client.images.get("busybox")
+    image.tag(repo, "t")
+    api = daemon.api()
+    lines = push_lines(api, repo, "t")
+    assert lines[0] == {"status": f"The push refers to repository [{repo}]"}, lines
+    assert any(l.get("status") == "Pushed" for l in lines), lines
+    aux = [l["aux"] for l in lines if "aux" in l]
+    assert len(aux) == 1 and aux[0]["Tag"] == "t", lines
+    digest = aux[0]["Digest"]
+    assert registry.manifest_digest("busybox", "t") == digest
+    # A second push finds everything there.
+    again = push_lines(api, repo, "t")
+    assert any(l.get("status") == "Layer already exists" for l in again), again
+    assert not any(l.get("status") == "Pushed" for l in again), again
+
+    client.images.remove(f"{repo}:t")
+    client.images.remove("busybox:latest")
+    with pytest.raises(docker.errors.ImageNotFound):
+        client.images.get(image.id)
+
+    pulled = client.images.pull(repo, tag="t")
+    assert pulled.id == image.id
+    assert f"{repo}:t" in pulled.tags
+    assert f"{repo}@{digest}" in pulled.attrs["RepoDigests"]
+    out = client.containers.run(f"{repo}:t", ["echo", "pulled"], remove=True)
+    assert out == b"pulled\n"
+    # Pulled again: nothing to fetch.
+    lines = list(api.pull(repo, tag="t", stream=True, decode=True))
+    assert {"status": f"Status: Image is up to date for {repo}:t"} in lines, lines
+    assert {"status": f"Digest: {digest}"} in lines, lines
+    api.close()
+    client.images.get(image.id).tag("busybox", "latest")
+    remove_all_but_busybox(client)
+
+
+def test_pull_stream_in_dockers_shape(client, daemon, registry):
+    repo = f"{registry.addr}/shape"
+    client.images.get("busybox").tag(repo, "v1")
+    api = daemon.api()
+    push_lines(api, repo, "v1")
+    client.images.remove(f"{repo}:v1")
+    client.images.remove("busybox:latest")
+    lines = list(api.pull(repo, tag="v1", stream=True, decode=True))
+    api.close()
+    statuses = [l.get("status") for l in lines]
+    assert lines[0] == {"status": "Pulling from shape", "id": "v1"}, lines
+    for word in ("Pulling fs layer", "Download complete", "Pull complete"):
+        assert word in statuses, lines
+    assert statuses[-1] == f"Status: Downloaded newer image for {repo}:v1", lines
+    assert statuses[-2].startswith("Digest: sha256:"), lines
+    client.images.get(f"{repo}:v1").tag("busybox", "latest")
+    remove_all_but_busybox(client)
+
+
+def test_docker_cli_push_and_pull(client, daemon, registry):
+    ref = f"{registry.addr}/cli:t"
+    daemon.cli("tag", "busybox", ref, check=True)
+    r = daemon.cli("push", ref, check=True)
+    out = r.stdout.decode()
+    assert "t: digest: sha256:" in out, out
+    digest = out.split("digest: ")[1].split()[0]
+    assert registry.manifest_digest("cli", "t") == digest
+    daemon.cli("rmi", ref, check=True)
+    r = daemon.cli("pull", ref, check=True)
+    out = r.stdout.decode()
+    assert f"Digest: {digest}" in out, out
+    assert f"Status: Downloaded newer image for {ref}" in out, out
+    r = daemon.cli("run", "--name", "from-cli", ref, "echo", "from-cli", check=True)
+    assert r.stdout == b"from-cli\n"
+    daemon.cli("rm", "from-cli", check=True)
+    remove_all_but_busybox(client)
+
+
+def test_pull_by_digest(client, daemon, registry):
+    repo = f"{registry.addr}/bydigest"
+    client.images.get("busybox").tag(repo, "x")
+    api = daemon.api()
+    digest = [l for l in push_lines(api, repo, "x") if "aux" in l][0]["aux"]["Digest"]
+    api.close()
+    client.images.remove(f"{repo}:x")
+    client.images.remove("busybox:latest")
+    r = daemon.cli("pull", f"{repo}@{digest}", check=True)
+    assert f"Status: Downloaded newer image for {repo}@{digest}" in r.stdout.decode()
+    img = client.images.get(f"{repo}@{digest}")
+    assert img.attrs["RepoDigests"] == [f"{repo}@{digest}"]
+    assert img.tags == []
+    img.tag("busybox", "latest")
+    remove_all_but_busybox(client)
+
+
+def test_missing_tag_and_bad_reference(client, daemon, registry):
+    before = store_state(daemon)
+    with pytest.raises(docker.errors.NotFound) as err:
+        client.images.pull(f"{registry.addr}/busybox", tag="nope")
+    assert (f"manifest for {registry.addr}/busybox:nope not found: manifest unknown"
+            in str(err.value)), str(err.value)
+    r = daemon.cli("pull", f"{registry.addr}/nothere:latest")
+    assert r.returncode == 1
+    assert "not found" in r.stderr.decode(), r.stderr
+    with pytest.raises(docker.errors.APIError) as err:
+        client.api.pull("Bad//Name", tag="x")
+    assert err.value.status_code == 400, err.value
+    assert "invalid reference format" in str(err.value)
+    with pytest.raises(docker.errors.NotFound) as err:
+        client.images.push(f"{registry.addr}/notlocal", tag="t")
+    assert "An image does not exist locally with the tag" in str(err.value)
+    assert store_state(daemon) == before
+
+
+def test_registry_that_breaks_mid_layer_leaves_the_store_as_it_was(client, daemon, registry):
+    repo = f"{registry.addr}/broken"
+    image = client.images.get("busybox")
+    image.tag(repo, "t")
+    api = daemon.api()
+    push_lines(api, repo, "t")
+    client.images.remove(image.id, force=True)  # every reference: its layer goes too
+    before = store_state(daemon)
+    images_before = sorted(i.id for i in client.images.list(all=True))
+    proxy = Proxy(registry.addr)
+    try:
+        lines = list(api.pull(f"{proxy.addr}/broken", tag="t", stream=True, decode=True))
+    finally:
+        proxy.close()
+    assert proxy.cuts >= 1
+    assert "error" in lines[-1], lines
+    assert lines[-1]["errorDetail"]["message"] == lines[-1]["error"]
+    assert store_state(daemon) == before
+    assert sorted(i.id for i in client.images.list(all=True)) == images_before
+    # The same pull from the registry itself completes.
+    lines = list(api.pull(repo, tag="t", stream=True, decode=True))
+    api.close()
+    assert not [l for l in lines if "error" in l], lines
+    client.images.get(f"{repo}:t").tag("busybox", "latest")
+    remove_all_but_busybox(client)
+
+
+def test_registry_gone_before_the_pull(client, daemon, session_dir):
+    gone = Registry(session_dir).start()
+    gone.stop()
+    before = store_state(daemon)
+    with pytest.raises(docker.errors.APIError) as err:
+        client.images.pull(f"{gone.addr}/busybox", tag="t")
+    assert err.value.status_code == 500
+    assert gone.addr in str(err.value)
+    assert store_state(daemon) == before
+    gone.cleanup()
+
+
+@pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo is not installed")
+def test_skopeo_reads_what_berth_pushed(client, daemon, registry, session_dir):
+    repo = f"{registry.addr}/forskopeo"
+    client.images.get("busybox").tag(repo, "t")
+    api = daemon.api()
+    digest = [l for l in push_lines(api, repo, "t") if "aux" in l][0]["aux"]["Digest"]
+    api.close()
+    r = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{repo}:t"],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["Digest"] == digest
+    assert info["Layers"] and all(d.startswith("sha256:") for d in info["Layers"])
+    work = tempfile.mkdtemp(dir=session_dir)
+    policy = os.path.join(work, "policy.json")
+    with open(policy, "w") as f:
+        f.write('{"default": [{"type": "insecureAcceptAnything"}]}\n')
+    r = subprocess.run(["skopeo", "--policy", policy, "copy", "--preserve-digests", "--src-tls-verify=false",
+                        f"docker://{repo}:t", f"oci:{work}/layout:t"], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(work, "layout", "index.json")) as f:
+        index = json.load(f)
+    assert index["manifests"][0]["digest"] == digest
+    remove_tree(work)
+    client.images.remove(f"{repo}:t")
+
+
+def test_insecure_registry_flag(session_dir, cgroup_parent):
+    """A registry that is not on loopback is reached over HTTPS unless named insecure."""
+    subprocess.run(["ip", "addr", "add", "10.213.0.1/32", "dev", "lo"], check=True)
+    reg = Registry(session_dir, host="10.213.0.1").start()
+    plain = Daemon(session_dir, cgroup_parent, "sec").start()
+    insecure = Daemon(session_dir, cgroup_parent, "insec").start("--insecure-registry", reg.addr)
+    try:
+        load_busybox(insecure, session_dir)
+        c = insecure.client()
+        c.images.get("busybox").tag(f"{reg.addr}/x", "t")
+        lines = list(c.api.push(f"{reg.addr}/x", tag="t", stream=True, decode=True))
+        assert not [l for l in lines if "error" in l], lines
+        c.close()
+        p = plain.client()
+        with pytest.raises(docker.errors.APIError) as err:
+            p.images.pull(f"{reg.addr}/x", tag="t")
+        assert f"https://{reg.addr}/v2/x/manifests/t" in str(err.value), str(err.value)
+        p.close()
+    finally:
+        rcs = (plain.cleanup(), insecure.cleanup())
+        reg.cleanup()
+        subprocess.run(["ip", "addr", "del", "10.213.0.1/32", "dev", "lo"])
+    assert rcs == (0, 0), (plain.last_log, insecure.last_log)
+
+
+def test_bearer_token_and_basic_auth(client, daemon, registry):
+    repo = f"{registry.addr}/authed"
+    image = client.images.get("busybox")
+    image.tag(repo, "t")
+    api = daemon.api()
+    push_lines(api, repo, "t")
+    api.close()
+    client.images.remove(image.id, force=True)
+
+    bearer = Proxy(registry.addr, mode="bearer")
+    try:
+        img = client.images.pull(f"{bearer.addr}/authed", tag="t")
+    finally:
+        bearer.close()
+    assert img.id == image.id
+    # One token for the whole pull, asked for this repository's pull scope and the service.
+    assert len(bearer.token_requests) == 1, bearer.token_requests
+    path, auth = bearer.token_requests[0]
+    assert "service=test-registry" in path and "scope=repository%3Aauthed%3Apull" in path, path
+    assert auth == ""
+
+    basic = Proxy(registry.addr, mode="basic")
+    try:
+        with pytest.raises(docker.errors.APIError) as err:
+            client.images.pull(f"{basic.addr}/authed", tag="t")
+        assert "unauthorized" in str(err.value), str(err.value)
+        img = client.images.pull(f"{basic.addr}/authed", tag="t", auth_config={"username": "u", "password": "p"})
+        assert img.id == image.id
+        # The credentials also go to a token realm.
+        bearer = Proxy(registry.addr, mode="bearer")
+        client.images.pull(f"{bearer.addr}/authed", tag="t", auth_config={"username": "u", "password": "p"})
+        assert bearer.token_requests[0][1] == Proxy.BASIC
+        bearer.close()
+    finally:
+        basic.close()
+    client.images.get(image.id).tag("busybox", "latest")
+    remove_all_but_busybox(client)
