@@ -382,8 +382,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "berthd: reloading %s: %s\n", o.config_file, berr_msg(&e));
 				berr_clear(&e);
 			} else {
-				fprintf(stderr, "berthd: reloaded %s\n", o.config_file);
+				/* The event first: whoever reads the log line may look for it at once. */
 				eng_daemon_event(eng, "reload");
+				fprintf(stderr, "berthd: reloaded %s\n", o.config_file);
 			}
 			continue;
 		}
