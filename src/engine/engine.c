@@ -1,6 +1,7 @@
 /* The engine handle: opening the data root, re-adopting containers, watching monitors, lookups. */
 #include "engine/engine_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "lib/fs.h"
 #include "lib/timefmt.h"
 #include "oci/container.h"
+#include "storage/overlay.h"
 
 static int pidfd_open_(pid_t pid)
 {
@@ -266,8 +269,23 @@ static int adopt(void *arg, const char *id, json_t *doc, berr *e)
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = c;
-	if (!ctr_running(c))
+	if (!ctr_running(c)) {
+		/*
+		 * A start that a crash cut between spawning the monitor and recording it: the container
+		 * runs, but its start was never acknowledged and nobody knows its monitor. End it; the
+		 * record stays as it was.
+		 */
+		_cleanup_free_ char *state = NULL;
+		struct stat st;
+		if (asprintf(&state, "%s/%s", eng->runtime_root, id) >= 0 && stat(state, &st) == 0) {
+			berr ignored = {0};
+			if (oci_container_kill(eng->runtime_root, id, SIGKILL, true, &ignored) < 0)
+				berr_clear(&ignored);
+			if (oci_container_delete(eng->runtime_root, id, true, &ignored) < 0)
+				berr_clear(&ignored);
+		}
 		return 0;
+	}
 	/* Still running? Its monitor is alive and is the same process (not a reused pid). */
 	json_t *mon = json_object_get(doc, "BerthMonitor");
 	pid_t pid = (pid_t)json_integer_value(json_object_get(mon, "Pid"));
@@ -317,6 +335,35 @@ static void eng_free(struct eng *eng)
 	pthread_mutex_destroy(&eng->lock);
 	pthread_cond_destroy(&eng->changed);
 	free(eng);
+}
+
+/*
+ * Container directories without a record: a create that a crash cut between making the root
+ * filesystem and recording the container. Nobody can know them: unmount and remove them, and
+ * forget their use of an image.
+ */
+static void remove_unrecorded(struct eng *eng)
+{
+	_cleanup_closedir_ DIR *d = opendir(eng->containers_dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) != 64)
+			continue;
+		bool known = false;
+		for (struct ctr *c = eng->ctrs; c && !known; c = c->next)
+			known = strcmp(c->id, de->d_name) == 0;
+		if (known)
+			continue;
+		berr e = {0};
+		if (stor_rootfs_remove(eng->containers_dir, de->d_name, &e) < 0)
+			fprintf(stderr, "berthd: removing what a crash left of container %s: %s\n", de->d_name,
+				berr_msg(&e));
+		berr_clear(&e);
+		img_db_container_use(eng->img->db, de->d_name, NULL, false, &e);
+		berr_clear(&e);
+	}
 }
 
 int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
@@ -392,6 +439,7 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 		eng_free(eng);
 		return berr_wrap(e, "restoring containers");
 	}
+	remove_unrecorded(eng);
 	if (eng_net_reconcile(eng, e) < 0) {
 		eng_free(eng);
 		return berr_wrap(e, "restoring the containers' networks");

@@ -447,9 +447,15 @@ int eng_monitor_main(int argc, char **argv)
 	/* Attach connections made before the start get all of the output: wait for the daemon's go. */
 	report(json_pack("{s:b}", "Ready", 1), false);
 	char go;
-	while (read(GO_FD, &go, 1) < 0 && errno == EINTR)
+	ssize_t got;
+	while ((got = read(GO_FD, &go, 1)) < 0 && errno == EINTR)
 		;
 	close(GO_FD);
+	if (got != 1) {
+		/* The daemon went away before it said go: the start was never acknowledged, start nothing. */
+		unlink("attach.sock");
+		return 1;
+	}
 	fcntl(m.listen_fd, F_SETFL, O_NONBLOCK);
 	for (;;) {
 		size_t before = m.n_clients;

@@ -419,3 +419,66 @@ def test_oom_kill_is_reported(daemon, client):
     ok.wait()
     ok.reload()
     assert ok.attrs["State"]["OOMKilled"] is False
+
+
+def test_kill_9_during_50_concurrent_runs(session_dir, cgroup_parent):
+    """kill -9 of berthd while 50 `run -d` are under way: after a restart every container is
+    whole (running with its monitor, or created or exited), the containers whose start was
+    acknowledged are running, nothing is mounted or on disk for a container that is not there,
+    and the running ones end with their own exit codes. (Not checked yet: a start cut between
+    the monitor's go and its record can leave a container running that the daemon shows as
+    created; docs/daemon.md, known gaps.)"""
+    import threading
+    d = Daemon(session_dir, cgroup_parent, "k").start()
+    try:
+        load_busybox(d, session_dir)
+        started, lock = [], threading.Lock()
+        cmd = ["sh", "-c", "trap 'exit 7' TERM; sleep 300 & wait"]
+
+        def run_one(i):
+            api = d.api()
+            try:
+                cid = api.create_container("busybox", cmd, name=f"crash{i}")["Id"]
+                api.start(cid)
+                with lock:
+                    started.append(cid)
+            except Exception:
+                pass  # the daemon died under it: whatever it left must be whole
+            finally:
+                api.close()
+
+        threads = [threading.Thread(target=run_one, args=(i,)) for i in range(50)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(started) >= 10, timeout=60, what="10 starts")
+        d.stop(signal.SIGKILL)
+        for t in threads:
+            t.join(timeout=60)
+        d.start()
+        api = d.api()
+        listed = api.containers(all=True)
+        ids = {c["Id"] for c in listed}
+        assert set(started) <= ids
+        for c in listed:
+            st = api.inspect_container(c["Id"])["State"]
+            if c["Id"] in started:
+                assert st["Status"] == "running", (c["Id"], st)
+            assert st["Status"] in ("running", "created", "exited"), st
+            if st["Status"] == "running":
+                assert pid_alive(st["Pid"])
+        # Nothing on disk or mounted for a container the daemon does not know.
+        on_disk = set(os.listdir(os.path.join(d.data_root, "containers")))
+        assert on_disk <= ids, on_disk - ids
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line.split()[4] for line in f]
+        ctr_dir = os.path.join(d.data_root, "containers") + "/"
+        mounted = {m[len(ctr_dir):].split("/")[0] for m in mounts if m.startswith(ctr_dir)}
+        assert mounted <= ids, mounted - ids
+        running = [c["Id"] for c in listed if api.inspect_container(c["Id"])["State"]["Status"] == "running"]
+        # The running ones end with their own codes.
+        for cid in running:
+            api.stop(cid, timeout=20)
+            assert api.inspect_container(cid)["State"]["ExitCode"] == 7
+        api.close()
+    finally:
+        assert d.cleanup() == 0, d.read_log()
