@@ -118,3 +118,13 @@ def load_busybox(daemon, session_dir):
     with open(busybox_archive(session_dir), "rb") as f:
         out = list(daemon.api().load_image(f.read()))
     assert {"stream": "Loaded image: busybox:latest\n"} in out, out
+
+
+def busybox_daemon(session_dir, cgroup_parent, name):
+    """A test module's berthd: started, busybox loaded, and after the module cleaned up and
+    checked to have exited cleanly. Use as `yield from busybox_daemon(...)` in a fixture."""
+    d = Daemon(session_dir, cgroup_parent, name).start()
+    load_busybox(d, session_dir)
+    yield d
+    rc = d.cleanup()
+    assert rc == 0, f"berthd exited with {rc}: {d.read_log()}"

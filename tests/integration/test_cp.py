@@ -9,15 +9,12 @@ import tarfile
 import docker
 import pytest
 
-from daemon_util import Daemon, load_busybox
+from daemon_util import busybox_daemon
 
 
 @pytest.fixture(scope="module")
 def daemon(session_dir, cgroup_parent):
-    d = Daemon(session_dir, cgroup_parent, "cp").start()
-    load_busybox(d, session_dir)
-    yield d
-    d.cleanup()
+    yield from busybox_daemon(session_dir, cgroup_parent, "cp")
 
 
 @pytest.fixture

@@ -12,16 +12,12 @@ import docker
 import pytest
 
 from conftest import pid_alive, wait_until
-from daemon_util import Daemon, load_busybox
+from daemon_util import Daemon, busybox_daemon, load_busybox
 
 
 @pytest.fixture(scope="module")
 def daemon(session_dir, cgroup_parent):
-    d = Daemon(session_dir, cgroup_parent, "m").start()
-    load_busybox(d, session_dir)
-    yield d
-    rc = d.cleanup()
-    assert rc == 0, f"berthd exited with {rc}: {d.read_log()}"
+    yield from busybox_daemon(session_dir, cgroup_parent, "m")
 
 
 @pytest.fixture

@@ -10,17 +10,13 @@ import tarfile
 import docker
 import pytest
 
-from daemon_util import Daemon, load_busybox
+from daemon_util import busybox_daemon
 from test_image_archives import podman  # noqa: F401  (a fixture)
 
 
 @pytest.fixture(scope="module")
 def daemon(session_dir, cgroup_parent):
-    d = Daemon(session_dir, cgroup_parent, "img").start()
-    load_busybox(d, session_dir)
-    yield d
-    rc = d.cleanup()
-    assert rc == 0, f"berthd exited with {rc}: {d.read_log()}"  # noqa
+    yield from busybox_daemon(session_dir, cgroup_parent, "img")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import docker
 import pytest
 
 from conftest import pid_alive, wait_until
-from daemon_util import Daemon, load_busybox
+from daemon_util import Daemon, busybox_daemon, load_busybox
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HTTPD = "mkdir -p /www && echo hello-from-{} > /www/index.html && exec httpd -f -p 80 -h /www"
@@ -27,11 +27,7 @@ HTTPD = "mkdir -p /www && echo hello-from-{} > /www/index.html && exec httpd -f 
 
 @pytest.fixture(scope="module")
 def daemon(session_dir, cgroup_parent):
-    d = Daemon(session_dir, cgroup_parent, "n").start()
-    load_busybox(d, session_dir)
-    yield d
-    rc = d.cleanup()
-    assert rc == 0, f"berthd exited with {rc}: {d.read_log()}"
+    yield from busybox_daemon(session_dir, cgroup_parent, "n")
 
 
 @pytest.fixture

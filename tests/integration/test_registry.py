@@ -18,7 +18,7 @@ import docker
 import pytest
 
 from conftest import remove_tree, wait_until
-from daemon_util import Daemon, load_busybox
+from daemon_util import Daemon, busybox_daemon, load_busybox
 
 REGISTRY = "/usr/bin/docker-registry"
 
@@ -205,11 +205,7 @@ def registry(session_dir):
 
 @pytest.fixture(scope="module")
 def daemon(session_dir, cgroup_parent):
-    d = Daemon(session_dir, cgroup_parent, "reg").start()
-    load_busybox(d, session_dir)
-    yield d
-    rc = d.cleanup()
-    assert rc == 0, f"berthd exited with {rc}: {d.read_log()}"
+    yield from busybox_daemon(session_dir, cgroup_parent, "reg")
 
 
 @pytest.fixture

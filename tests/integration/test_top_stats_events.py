@@ -9,18 +9,14 @@ import time
 import docker
 import pytest
 
-from daemon_util import Daemon, load_busybox
+from daemon_util import busybox_daemon
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 @pytest.fixture(scope="module")
 def daemon(session_dir, cgroup_parent):
-    d = Daemon(session_dir, cgroup_parent, "tse").start()
-    load_busybox(d, session_dir)
-    yield d
-    rc = d.cleanup()
-    assert rc == 0, f"berthd exited with {rc}: {d.read_log()}"
+    yield from busybox_daemon(session_dir, cgroup_parent, "tse")
 
 
 @pytest.fixture

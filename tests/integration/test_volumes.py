@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from conftest import wait_until
-from daemon_util import Daemon, load_busybox
+from daemon_util import Daemon, busybox_daemon, load_busybox
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 ANON = "com.docker.volume.anonymous"
@@ -22,11 +22,7 @@ ANON = "com.docker.volume.anonymous"
 
 @pytest.fixture(scope="module")
 def daemon(session_dir, cgroup_parent):
-    d = Daemon(session_dir, cgroup_parent, "v").start()
-    load_busybox(d, session_dir)
-    yield d
-    rc = d.cleanup()
-    assert rc == 0, f"berthd exited with {rc}: {d.read_log()}"
+    yield from busybox_daemon(session_dir, cgroup_parent, "v")
 
 
 @pytest.fixture
