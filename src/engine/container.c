@@ -27,10 +27,9 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/timefmt.h"
+#include "lib/proc.h"
 #include "oci/container.h"
 #include "storage/overlay.h"
-
-unsigned long long eng_proc_start_time(pid_t pid);
 
 static int pidfd_open_(pid_t pid)
 {
@@ -491,6 +490,7 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 				&log_max_size, &log_max_files);
 	struct ready_ctx rc = {eng, c};
 	struct eng_monitor_args ma = {
+	    .exe_fd = eng->monitor_exe,
 	    .dir = dir,
 	    .runtime_root = eng->runtime_root,
 	    .id = c->id,
@@ -541,7 +541,7 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	json_object_set_new(st, "FinishedAt", json_string(ENG_TIME_ZERO));
 	json_object_set_new(
 	    c->doc, "BerthMonitor",
-	    json_pack("{s:i, s:I}", "Pid", (int)monitor, "StartTime", (json_int_t)eng_proc_start_time(monitor)));
+	    json_pack("{s:i, s:I}", "Pid", (int)monitor, "StartTime", (json_int_t)b_proc_start_time(monitor)));
 	if (c->monitor_pidfd < 0 || ctr_watch(eng, c, e) < 0) {
 		/* Cannot watch it: treat the container as gone rather than lose track of it. */
 		kill(monitor, SIGKILL);

@@ -1,9 +1,11 @@
 /* The engine handle: opening the data root, re-adopting containers, watching monitors, lookups. */
 #include "engine/engine_internal.h"
+#include "engine/monitor.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/timefmt.h"
+#include "lib/proc.h"
 #include "oci/container.h"
 #include "storage/overlay.h"
 
@@ -227,31 +230,24 @@ static void *reaper_main(void *arg)
 	}
 }
 
-/* The start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat); 0 if gone. */
-unsigned long long eng_proc_start_time(pid_t pid);
-unsigned long long eng_proc_start_time(pid_t pid)
+/* The monitor that containers/<id>/monitor.json names, if it still runs: SIGKILL, and wait for its end. */
+static void end_unrecorded_monitor(struct eng *eng, struct ctr *c)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	_cleanup_free_ char *text = NULL;
-	berr e = {0};
-	if (b_read_file(path, &text, NULL, &e) < 0) {
-		berr_clear(&e);
-		return 0;
+	_cleanup_free_ char *path = ctr_path(eng, c, ENG_MONITOR_FILE);
+	json_t *who = path ? json_load_file(path, 0, NULL) : NULL;
+	pid_t pid = (pid_t)json_integer_value(json_object_get(who, "Pid"));
+	unsigned long long start = (unsigned long long)json_integer_value(json_object_get(who, "StartTime"));
+	json_decref(who);
+	int fd = pid > 0 ? pidfd_open_(pid) : -1;
+	if (fd >= 0 && b_proc_start_time(pid) == start) {
+		syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		poll(&p, 1, 5000);
 	}
-	char *p = strrchr(text, ')');
-	if (!p)
-		return 0;
-	/* After ") " come fields 3 onwards; starttime is field 22. */
-	unsigned long long v = 0;
-	int field = 2;
-	for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
-		if (++field == 22) {
-			v = strtoull(tok, NULL, 10);
-			break;
-		}
-	}
-	return v;
+	if (fd >= 0)
+		close(fd);
+	if (path)
+		unlink(path);
 }
 
 static int adopt(void *arg, const char *id, json_t *doc, berr *e)
@@ -272,9 +268,10 @@ static int adopt(void *arg, const char *id, json_t *doc, berr *e)
 	if (!ctr_running(c)) {
 		/*
 		 * A start that a crash cut between spawning the monitor and recording it: the container
-		 * runs, but its start was never acknowledged and nobody knows its monitor. End it; the
-		 * record stays as it was.
+		 * may run, but its start was never acknowledged. End the monitor, which kills a container
+		 * it is still creating, then what it started; the record stays as it was.
 		 */
+		end_unrecorded_monitor(eng, c);
 		_cleanup_free_ char *state = NULL;
 		struct stat st;
 		if (asprintf(&state, "%s/%s", eng->runtime_root, id) >= 0 && stat(state, &st) == 0) {
@@ -291,7 +288,7 @@ static int adopt(void *arg, const char *id, json_t *doc, berr *e)
 	pid_t pid = (pid_t)json_integer_value(json_object_get(mon, "Pid"));
 	unsigned long long start = (unsigned long long)json_integer_value(json_object_get(mon, "StartTime"));
 	int fd = pid > 0 ? pidfd_open_(pid) : -1;
-	if (fd >= 0 && eng_proc_start_time(pid) == start) {
+	if (fd >= 0 && b_proc_start_time(pid) == start) {
 		c->monitor_pid = pid;
 		c->monitor_pidfd = fd;
 		return ctr_watch(eng, c, e);
@@ -322,6 +319,8 @@ static void eng_free(struct eng *eng)
 		close(eng->stop_efd);
 	if (eng->restart_tfd >= 0)
 		close(eng->restart_tfd);
+	if (eng->monitor_exe >= 0)
+		close(eng->monitor_exe);
 	free(eng->data_root);
 	free(eng->exec_root);
 	free(eng->containers_dir);
@@ -371,7 +370,7 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 	struct eng *eng = calloc(1, sizeof *eng);
 	if (!eng)
 		return berr_set(e, ENOMEM, "opening the engine");
-	eng->epfd = eng->stop_efd = eng->restart_tfd = -1;
+	eng->epfd = eng->stop_efd = eng->restart_tfd = eng->monitor_exe = -1;
 	pthread_mutex_init(&eng->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -409,7 +408,7 @@ int eng_open(const struct eng_opts *o, struct eng **out, berr *e)
 		if (slash && asprintf(&eng->init_path, "%.*s/berth-init", (int)(slash - self), self) < 0)
 			eng->init_path = NULL;
 	}
-	if (eng_events_new(&eng->events, e) < 0) {
+	if (eng_events_new(&eng->events, e) < 0 || (eng->monitor_exe = eng_monitor_image_open(e)) < 0) {
 		eng_free(eng);
 		return -1;
 	}

@@ -41,6 +41,7 @@ struct eng {
 	char *data_root, *exec_root, *containers_dir, *volumes_dir, *runtime_root, *cgroup_parent;
 	char **insecure_registries; /* NULL-terminated, or NULL */
 	char *init_path;            /* berth-init, next to the daemon's binary (HostConfig.Init) */
+	int monitor_exe;            /* the sealed copy of berth-monitor that every monitor runs from */
 	pthread_mutex_t lock;       /* guards everything below, img and db included */
 	pthread_cond_t changed;
 	struct img_env *img;

@@ -27,8 +27,7 @@
 #include "lib/detach_keys.h"
 #include "lib/fs.h"
 #include "lib/json.h"
-
-unsigned long long eng_proc_start_time(pid_t pid);
+#include "lib/proc.h"
 
 struct exec {
 	char id[65], ctr_id[65];
@@ -260,7 +259,7 @@ static int adopt(void *arg, json_t *doc, berr *e)
 	pid_t pid = (pid_t)json_integer_value(json_object_get(mon, "Pid"));
 	unsigned long long start = (unsigned long long)json_integer_value(json_object_get(mon, "StartTime"));
 	int fd = pid > 0 ? pidfd_open_(pid) : -1;
-	if (fd >= 0 && eng_proc_start_time(pid) == start) {
+	if (fd >= 0 && b_proc_start_time(pid) == start) {
 		x->monitor_pid = pid;
 		x->monitor_pidfd = fd;
 		return watch(eng, x, e);
@@ -645,6 +644,7 @@ int eng_exec_launch(struct eng *eng, const char *id, bool detach, struct eng_exe
 	/* The monitor starts without the lock: a slow start holds up nobody else. */
 	struct connect_ctx cc = {.dir = dir, .header = header, .fd = -1};
 	struct eng_monitor_args ma = {
+	    .exe_fd = eng->monitor_exe,
 	    .dir = dir,
 	    .runtime_root = eng->runtime_root,
 	    .id = ctr_id,
@@ -665,9 +665,9 @@ int eng_exec_launch(struct eng *eng, const char *id, bool detach, struct eng_exe
 		x->monitor_pidfd = pidfd_open_(monitor);
 		json_object_set_new(x->doc, "Running", json_true());
 		json_object_set_new(x->doc, "Pid", json_integer(pid));
-		json_object_set_new(x->doc, "BerthMonitor",
-				    json_pack("{s:i, s:I}", "Pid", (int)monitor, "StartTime",
-					      (json_int_t)eng_proc_start_time(monitor)));
+		json_object_set_new(
+		    x->doc, "BerthMonitor",
+		    json_pack("{s:i, s:I}", "Pid", (int)monitor, "StartTime", (json_int_t)b_proc_start_time(monitor)));
 		if (x->monitor_pidfd < 0 || watch(eng, x, e) < 0) {
 			/* Cannot watch it: do not lose track of it, stop it. */
 			kill(monitor, SIGKILL);

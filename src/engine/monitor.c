@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,13 +23,14 @@
 #include "lib/cleanup.h"
 #include "lib/fd.h"
 #include "lib/fs.h"
+#include "lib/proc.h"
 #include "lib/timefmt.h"
 #include "oci/cgroup.h"
 #include "oci/container.h"
 #include "oci/state.h"
 #include "oci/selfclone.h"
 
-enum { STATUS_FD = 3, GO_FD = 4 };
+enum { STATUS_FD = 3, GO_FD = 4, EXE_FD = 5 };
 
 static int pidfd_open_(pid_t pid)
 {
@@ -64,6 +66,24 @@ static char *read_status_line(int fd)
 	return line;
 }
 
+int eng_monitor_image_open(berr *e)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return berr_sys(e, "reading /proc/self/exe");
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%.*s/%s", slash ? (int)(slash - self) : 1, slash ? self : ".", ENG_MONITOR_ARGV0) < 0)
+		return berr_set(e, ENOMEM, "finding %s", ENG_MONITOR_ARGV0);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berr_sys(e, "opening the container monitor %s (it is built next to berthd)", path);
+	int copy = oci_sealed_copy(fd, ENG_MONITOR_ARGV0, e);
+	return copy < 0 ? berr_wrap(e, "preparing the container monitor %s", path) : copy;
+}
+
 int eng_monitor_spawn(const struct eng_monitor_args *a, pid_t *monitor, pid_t *pid, berr *e)
 {
 	int status[2], go[2];
@@ -88,14 +108,20 @@ int eng_monitor_spawn(const struct eng_monitor_args *a, pid_t *monitor, pid_t *p
 	}
 	if (child == 0) {
 		/* Only async-signal-safe calls from here to exec: the daemon has threads. */
-		if (dup2(status[1], STATUS_FD) < 0 || dup2(go[0], GO_FD) < 0)
+		/* Out of the way first (any of them may sit on 3, 4 or 5), then into place; the executable
+		 * close-on-exec: execveat still runs it. */
+		int from[] = {status[1], go[0], a->exe_fd};
+		for (int i = 0; i < 3; i++)
+			if ((from[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) < 0)
+				_exit(127);
+		if (dup2(from[0], STATUS_FD) < 0 || dup2(from[1], GO_FD) < 0 || dup3(from[2], EXE_FD, O_CLOEXEC) < 0)
 			_exit(127);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
 		}
-		syscall(SYS_close_range, GO_FD + 1, ~0U, 0);
+		syscall(SYS_close_range, EXE_FD + 1, ~0U, 0);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -111,7 +137,8 @@ int eng_monitor_spawn(const struct eng_monitor_args *a, pid_t *monitor, pid_t *p
 				max_size,
 				max_files,
 				NULL};
-		execv("/proc/self/exe", argv);
+		extern char **environ;
+		syscall(SYS_execveat, EXE_FD, "", argv, environ, AT_EMPTY_PATH);
 		_exit(127);
 	}
 	close(status[1]);
@@ -307,7 +334,7 @@ static void fan_out(struct mon *m, enum eng_log_stream stream, const char *data,
 /* Copy what fd has to the log and the clients; false once it is at its end (or broken). */
 static bool pump(struct mon *m, int fd, enum eng_log_stream stream)
 {
-	char buf[65536];
+	char buf[16384]; /* every page of it stays in the monitor's memory once touched */
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
@@ -423,7 +450,8 @@ int eng_monitor_main(int argc, char **argv)
 	bool exec_mode = strcmp(argv[7], "exec") == 0;
 	bool open_stdin = strcmp(argv[5], "1") == 0;
 	berr e = {0};
-	/* Run from a sealed copy of ourselves: the container must not reach our binary (CVE-2019-5736). */
+	/* Run from a sealed copy of ourselves: the container must not reach our binary (CVE-2019-5736).
+	 * berthd's copy is one already; this makes another only when someone else started us. */
 	if (!getenv("BERTH_RUNTIME_NO_SELFCLONE") && oci_selfclone_ensure(argv, &e) < 0)
 		return fail(&e);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -438,6 +466,12 @@ int eng_monitor_main(int argc, char **argv)
 		berr_sys(&e, "entering %s", dir);
 		return fail(&e);
 	}
+	/* Who we are, before the daemon says go: a daemon that dies before it records the start finds
+	 * us by this file when it comes back, and ends the start it never acknowledged. */
+	char who[64];
+	snprintf(who, sizeof who, "{\"Pid\":%d,\"StartTime\":%llu}", (int)getpid(), b_proc_start_time(getpid()));
+	if (!exec_mode && b_write_file(ENG_MONITOR_FILE, who, strlen(who), 0600, &e) < 0)
+		return fail(&e);
 	/* An empty LOG_PATH: no log (an exec's output goes only to its client, as Docker's). */
 	m.log.fd = -1;
 	if (*log_path && eng_log_file_open(&m.log, log_path, strtoll(argv[8], NULL, 10), atoi(argv[9]), &e) < 0)
@@ -454,6 +488,8 @@ int eng_monitor_main(int argc, char **argv)
 	if (got != 1) {
 		/* The daemon went away before it said go: the start was never acknowledged, start nothing. */
 		unlink("attach.sock");
+		if (!exec_mode)
+			unlink(ENG_MONITOR_FILE);
 		return 1;
 	}
 	fcntl(m.listen_fd, F_SETFL, O_NONBLOCK);
@@ -494,6 +530,9 @@ int eng_monitor_main(int argc, char **argv)
 	if (r < 0)
 		return fail(&e);
 	report(json_pack("{s:i}", "Pid", (int)pid), true);
+	/* Starting took a megabyte of heap (the spec, the seccomp filter), all freed by now: give its
+	 * pages back, since the monitor lives as long as the container. */
+	malloc_trim(0);
 
 	if (pty >= 0) {
 		m.tty = true;
@@ -572,6 +611,8 @@ int eng_monitor_main(int argc, char **argv)
 		drop_client(&m, 0);
 	close(m.listen_fd);
 	unlink("attach.sock");
+	if (!exec_mode)
+		unlink(ENG_MONITOR_FILE);
 	if (!exec_mode && oci_container_delete(runtime_root, id, true, &e) < 0)
 		berr_clear(&e);
 	return 0;

@@ -4,9 +4,10 @@
  * master), writes the json-file log, waits for the init and records how it ended in exit.json, so
  * that a daemon that was stopped or killed meanwhile learns it when it comes back.
  *
- * berthd runs it as its own executable under the name "berth-monitor" (eng_monitor_spawn). On the
- * status pipe it says {"Ready":true} once it listens for attach connections, waits for a byte on
- * the go pipe, starts the container and says {"Pid":123} or {"Error":"...","Errno":2}.
+ * It is a binary of its own, berth-monitor, next to berthd's; berthd keeps one sealed in-memory copy
+ * of it (eng_monitor_image_open) and executes every monitor from that copy. On the status pipe it says {"Ready":true}
+ * once it listens for attach connections, waits for a byte on the go pipe, starts the container and says {"Pid":123} or
+ * {"Error":"...","Errno":2}.
  */
 #pragma once
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include "lib/err.h"
 
 struct eng_monitor_args {
+	int exe_fd;               /* the monitor's executable: eng_monitor_image_open's copy */
 	const char *dir;          /* containers/<id>: config.json (the bundle), the log, exit.json */
 	const char *runtime_root; /* the oci/ state root */
 	const char *id;
@@ -29,7 +31,14 @@ struct eng_monitor_args {
 };
 
 /*
- * Fork and exec the monitor (the daemon's own binary, /proc/self/exe) in a session of its own, and
+ * The monitor's executable, found next to the running one's (/proc/self/exe): a sealed in-memory
+ * copy (O_CLOEXEC), so that nothing in a container can write to the binary its monitor and the
+ * container's own early process run from (CVE-2019-5736), and every monitor shares its pages.
+ */
+int eng_monitor_image_open(berr *e);
+
+/*
+ * Fork and exec the monitor (a->exe_fd) in a session of its own, and
  * wait for the container to start. *monitor gets the monitor's pid, *pid the container's init.
  * A container that fails to start: -1 with the runtime's error; the monitor has exited.
  */
@@ -52,5 +61,11 @@ int eng_monitor_main(int argc, char **argv);
  */
 int eng_monitor_connect(const char *dir, const char *header, berr *e);
 
-/* The name the daemon's main() recognises in argv[0]. */
+/*
+ * A container's monitor writes {"Pid":N,"StartTime":T} (lib/proc.h) to this file in DIR before it
+ * says it is ready, and removes it when it ends.
+ */
+#define ENG_MONITOR_FILE "monitor.json"
+
+/* The monitor's file name, and its argv[0]. */
 #define ENG_MONITOR_ARGV0 "berth-monitor"

@@ -21,7 +21,8 @@ def berthd_path():
 
 
 class Daemon:
-    def __init__(self, base_dir, cgroup_parent, name="d"):
+    def __init__(self, base_dir, cgroup_parent, name="d", berthd=None):
+        self.berthd = berthd  # None: the build's
         self.dir = tempfile.mkdtemp(prefix=f"berthd-{name}-", dir=base_dir)
         os.chmod(self.dir, 0o755)
         self.data_root = os.path.join(self.dir, "root")
@@ -38,7 +39,7 @@ class Daemon:
     def start(self, *extra):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [berthd_path(), "--data-root", self.data_root, "--exec-root", self.exec_root, "-H", self.host,
+            [self.berthd or berthd_path(), "--data-root", self.data_root, "--exec-root", self.exec_root, "-H", self.host,
              "--config-file", os.path.join(self.dir, "daemon.json"), "--cgroup-parent", self.cgroup_parent,
              *extra],
             stdout=self.log, stderr=self.log)

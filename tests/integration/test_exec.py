@@ -1,6 +1,7 @@
 """exec in berthd: create, start (hijacked, detached, with a terminal), inspect and resize through
 the Docker SDK for Python, raw requests and the docker CLI, against a real daemon."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ import docker
 import pytest
 
 from conftest import pid_alive, wait_until
-from daemon_util import Daemon, busybox_daemon, load_busybox
+from daemon_util import Daemon, berthd_path, busybox_daemon, load_busybox
 from test_daemon import raw_request
 
 
@@ -472,6 +473,42 @@ def test_exec_survives_daemon_restart(session_dir, cgroup_parent):
         assert d.client().containers.get(ctr.id).exec_run("cat /tmp/one").output == b"one\n"
     finally:
         assert d.cleanup() == 0, d.read_log()
+
+
+def test_monitor_binary_not_writable_from_container(session_dir, cgroup_parent):
+    """CVE-2019-5736 through berthd: a container whose /bin/evil names /proc/self/exe as its
+    interpreter makes every exec run the binary the exec's process came from, and tries to write
+    to it through /proc/PID/exe. The daemon runs from copies of berthd and berth-monitor here:
+    neither may change, and nothing is written."""
+    from test_runtime_isolation import ATTACK
+    copies = os.path.join(session_dir, "binaries-attacked")
+    os.makedirs(copies, exist_ok=True)
+    build = os.path.dirname(os.path.realpath(berthd_path()))
+    for name in ("berthd", "berth-monitor", "berth-init"):
+        shutil.copy2(os.path.join(build, name), copies)
+    digests = {name: file_digest(os.path.join(copies, name)) for name in ("berthd", "berth-monitor")}
+    d = Daemon(session_dir, cgroup_parent, "xa", berthd=os.path.join(copies, "berthd")).start()
+    try:
+        load_busybox(d, session_dir)
+        c = d.client()
+        ctr = c.containers.run("busybox", ["sh", "-c", ATTACK], detach=True, privileged=True)
+        wait_until(lambda: ctr.exec_run("test -e /ready").exit_code == 0, what="the attacker")
+        for _ in range(10):
+            ctr.exec_run("/bin/evil")  # may fail: only the binaries matter
+            ctr.exec_run("true")
+        ctr.exec_run("touch /stop")
+        wait_until(lambda: b"attack-done" in ctr.logs(), timeout=30, what="the attacker to stop")
+        assert b"WROTE" not in ctr.logs(), ctr.logs()
+        c.close()
+    finally:
+        assert d.cleanup() == 0, d.read_log()
+    for name, digest in digests.items():
+        assert file_digest(os.path.join(copies, name)) == digest, f"{name} was overwritten from a container"
+
+
+def file_digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 # ---------- the docker CLI ----------

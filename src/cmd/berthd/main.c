@@ -255,9 +255,6 @@ static int write_pidfile(const char *path, berr *e)
 
 int main(int argc, char **argv)
 {
-	if (strcmp(basename(argv[0]), ENG_MONITOR_ARGV0) == 0)
-		return eng_monitor_main(argc, argv);
-
 	struct daemon_opts o = {.live_restore = true};
 	bool given[256] = {false};
 	set(&o.host, "unix:///run/berth/berth.sock");
