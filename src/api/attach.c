@@ -12,6 +12,7 @@
 
 #include "api/api_internal.h"
 #include "api/attach.h"
+#include "api/logs_stream.h"
 #include "lib/cleanup.h"
 #include "lib/detach_keys.h"
 #include "lib/fd.h"
@@ -24,6 +25,8 @@ struct relay {
 	void *open_arg;
 	void (*open_arg_free)(void *arg);
 	bool in, out, err;
+	char *logs_of;             /* logs=1: the container whose log goes first; NULL: none */
+	bool stream;               /* false: the log only, no live stream */
 	struct b_detach_keys keys; /* with a terminal and stdin: the client's input ends the session at these */
 	MHD_socket client;
 	struct MHD_UpgradeResponseHandle *urh;
@@ -36,6 +39,7 @@ static void relay_free(struct relay *r)
 	if (r->open_arg_free)
 		r->open_arg_free(r->open_arg);
 	eng_container_attach_cancel(r->attach);
+	free(r->logs_of);
 	free(r->extra);
 	free(r);
 }
@@ -103,7 +107,12 @@ static void *relay_main(void *p)
 	int mon = -1;
 	berr e = {0};
 	struct eng_attach *a = steal_ptr(r->attach);
-	if (r->open ? (mon = r->open(r->open_arg)) >= 0 : eng_container_attach_finish(a, &mon, &e) == 0) {
+	/* The live stream is registered (begin) before the log is read: output in between may come
+	 * twice, never not at all. */
+	bool log_sent = !r->logs_of || api_logs_replay(r->eng, r->logs_of, r->out, r->err, r->client) == 0;
+	if (!r->stream || !log_sent)
+		eng_container_attach_cancel(a);
+	else if (r->open ? (mon = r->open(r->open_arg)) >= 0 : eng_container_attach_finish(a, &mon, &e) == 0) {
 		relay_copy(r, mon);
 		close(mon);
 	}
@@ -169,6 +178,7 @@ void api_hijack(struct api_request *r, int (*open)(void *arg), void *arg, void (
 	rel->in = in;
 	rel->out = out;
 	rel->err = err;
+	rel->stream = true;
 	if (keys && tty && in)
 		rel->keys = *keys;
 	reply_upgrade(r, rel, tty);
@@ -185,10 +195,7 @@ void api_container_attach(struct api_request *r)
 	}
 	bool tty = json_is_true(json_object_get(json_object_get(probe, "Config"), "Tty"));
 	json_decref(probe);
-	if (!api_query_bool(r, "stream", false)) {
-		api_reply_message(r, 501, "attach without stream=1 (logs only) is not supported yet");
-		return;
-	}
+	bool stream = api_query_bool(r, "stream", false), logs = api_query_bool(r, "logs", false);
 	const char *keys_text = api_query(r, "detachKeys");
 	struct b_detach_keys keys;
 	if (b_detach_keys_parse(keys_text && *keys_text ? keys_text : B_DETACH_KEYS_DEFAULT, &keys, &e) < 0) {
@@ -205,8 +212,15 @@ void api_container_attach(struct api_request *r)
 	rel->in = api_query_bool(r, "stdin", false);
 	rel->out = api_query_bool(r, "stdout", false);
 	rel->err = api_query_bool(r, "stderr", false);
-	if (eng_container_attach_begin(r->eng, r->params[0], rel->in, rel->out, rel->err, &rel->attach, &e) < 0) {
-		free(rel);
+	rel->stream = stream;
+	if (logs && !(rel->logs_of = strdup(r->params[0]))) {
+		relay_free(rel);
+		api_reply_message(r, 500, "out of memory");
+		return;
+	}
+	if (stream &&
+	    eng_container_attach_begin(r->eng, r->params[0], rel->in, rel->out, rel->err, &rel->attach, &e) < 0) {
+		relay_free(rel);
 		api_reply_error(r, &e);
 		berr_clear(&e);
 		return;

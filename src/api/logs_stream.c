@@ -17,6 +17,7 @@
 
 #include "engine/logs.h"
 #include "lib/cleanup.h"
+#include "lib/fd.h"
 #include "lib/timefmt.h"
 
 struct logs_ctx {
@@ -326,4 +327,34 @@ void api_container_logs(struct api_request *r)
 	api_reply_stream(r, 200,
 			 c->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
 			 logs_read, c, logs_free);
+}
+
+int api_logs_replay(struct eng *eng, const char *id, bool out, bool err, int fd)
+{
+	struct eng_log_source src = {0};
+	berr e = {0};
+	if (eng_container_log_source(eng, id, &src, &e) < 0) {
+		berr_clear(&e);
+		return 0; /* nothing to replay: the live stream is all there is */
+	}
+	if (!src.readable) {
+		eng_log_source_free(&src);
+		return 0;
+	}
+	struct logs_ctx c = {.eng = eng,
+			     .want_out = out,
+			     .want_err = err,
+			     .tty = src.tty,
+			     .path = steal_ptr(src.path),
+			     .max_files = src.max_files < 1 ? 1 : src.max_files};
+	eng_log_source_free(&src);
+	open_for_reading(&c, -1);
+	int r = 0;
+	while (r == 0 && next_entry(&c))
+		r = b_write_all(fd, c.pending, c.pending_len);
+	if (c.f)
+		fclose(c.f);
+	free(c.path);
+	free(c.pending);
+	return r;
 }

@@ -374,6 +374,45 @@ def test_attach_registered_before_the_start(daemon):
         assert (r.returncode, r.stdout) == (0, b"hi\n"), r
 
 
+def test_attach_with_logs(daemon, client):
+    """attach logs=1: the container's log so far first, then (stream=1) its live output; with
+    stream=0 the log alone, also of a container that has stopped."""
+    c = client.containers.run("busybox", ["sh", "-c", "echo early; echo oops >&2; read x; echo late"],
+                              detach=True, stdin_open=True)
+    wait_until(lambda: b"oops" in c.logs(), what="the first lines")
+    assert client.api.attach(c.id, stdout=True, stderr=False, stream=False, logs=True) == b"early\n"
+    # A raw connection: the SDK's reader would keep the bytes that follow the 101 to itself.
+    raw = socket.socket(socket.AF_UNIX)
+    raw.connect(daemon.sock)
+    raw.settimeout(20)
+    raw.sendall(f"POST /v1.41/containers/{c.id}/attach?stdin=1&stdout=1&stderr=1&stream=1&logs=1 HTTP/1.1\r\n"
+                "Host: berth\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode())
+    got, said_go = b"", False
+    while b"late" not in got:
+        chunk = raw.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+        if b"oops" in got and not said_go:  # the log is in: now the live part
+            raw.sendall(b"go\n")
+            said_go = True
+    raw.close()
+    head, _, got = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    frames = []
+    while len(got) >= 8:
+        size = int.from_bytes(got[4:8], "big")
+        frames.append((got[0], got[8:8 + size]))
+        got = got[8 + size:]
+    assert frames == [(1, b"early\n"), (2, b"oops\n"), (1, b"late\n")], frames
+    assert c.wait(timeout=20)["StatusCode"] == 0
+    out = client.api.attach(c.id, stdout=True, stderr=True, stream=False, logs=True)
+    assert out == b"early\noops\nlate\n", out
+    r = daemon.cli("attach", "--no-stdin", c.id)
+    assert r.returncode == 1 and b"You cannot attach to a stopped container" in r.stderr, r
+    c.remove()
+
+
 def test_update_resources_and_restart_policy(daemon, client):
     """docker update: new limits reach a running container's cgroup and its record; bad values
     are refused with Docker's words and change nothing."""
