@@ -17,10 +17,12 @@ static void create(struct api_request *r)
 		return;
 	berr e = {0};
 	_cleanup_free_ char *id = NULL;
-	if (eng_container_create(r->eng, api_query(r, "name"), body, &id, &e) < 0)
+	json_t *warnings = json_array();
+	if (eng_container_create(r->eng, api_query(r, "name"), body, warnings, &id, &e) < 0)
 		api_reply_error(r, &e);
 	else
-		api_reply_json(r, 201, json_pack("{s:s, s:[]}", "Id", id, "Warnings"));
+		api_reply_json(r, 201, json_pack("{s:s, s:O}", "Id", id, "Warnings", warnings));
+	json_decref(warnings);
 	json_decref(body);
 	berr_clear(&e);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/exec.h"
+#include "engine/host_support.h"
 #include "engine/logs.h"
 #include "engine/events.h"
 #include "engine/monitor.h"
@@ -343,10 +344,11 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 	return 0;
 }
 
-int eng_container_create(struct eng *eng, const char *name, json_t *body, char **id, berr *e)
+int eng_container_create(struct eng *eng, const char *name, json_t *body, json_t *warnings, char **id, berr *e)
 {
 	if (!json_is_object(body))
 		return berr_invalid(e, "Config cannot be empty in order to create a container");
+	eng_host_config_drop_unsupported(json_object_get(body, "HostConfig"), warnings);
 	struct create_work w = {0};
 	lock(eng);
 	int r = create_locked(eng, name, body, &w, e);

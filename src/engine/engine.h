@@ -43,7 +43,7 @@ const char *eng_data_root(const struct eng *eng);
 char *const *eng_insecure_registries(const struct eng *eng);
 
 /* POST /containers/create: body is Docker's ContainerCreateRequest, name may be NULL. */
-int eng_container_create(struct eng *eng, const char *name, json_t *body, char **id, berr *e);
+int eng_container_create(struct eng *eng, const char *name, json_t *body, json_t *warnings, char **id, berr *e);
 int eng_container_start(struct eng *eng, const char *name, berr *e);
 /* timeout < 0: the container's StopTimeout or 10 s. signal NULL: the container's StopSignal. */
 int eng_container_stop(struct eng *eng, const char *name, int timeout, const char *signal, berr *e);

@@ -413,6 +413,40 @@ def test_attach_with_logs(daemon, client):
     c.remove()
 
 
+def test_blkio_weight_without_a_weighing_scheduler(daemon, client):
+    """BlkioWeight on a host whose cgroups cannot weigh I/O (no BFQ under v1's blkio, no v2 io
+    controller): created and run without it, with Docker's warning; where the host can, the
+    weight reaches the container's cgroup."""
+    can = any(os.path.exists(f"/sys/fs/cgroup/blkio/{n}") for n in ("blkio.weight", "blkio.bfq.weight"))
+    if not os.path.exists("/sys/fs/cgroup/blkio"):
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
+            can = "io" in f.read().split()
+    r = client.api.create_container("busybox", ["sh", "-c", "echo ran"],
+                                    host_config=client.api.create_host_config(blkio_weight=300))
+    c = client.containers.get(r["Id"])
+    if can:
+        assert r["Warnings"] in ([], None), r
+        assert c.attrs["HostConfig"]["BlkioWeight"] == 300
+    else:
+        assert r["Warnings"] == ["Your kernel does not support Block I/O weight or the cgroup is not mounted. "
+                                 "Weight discarded."], r
+        assert c.attrs["HostConfig"]["BlkioWeight"] == 0
+    c.start()
+    assert c.wait(timeout=20)["StatusCode"] == 0 and c.logs() == b"ran\n"
+    c.remove()
+    # The docker CLI prints the warning and runs the container.
+    out = daemon.cli("run", "--rm", "--blkio-weight", "300", "busybox", "echo", "ran")
+    assert out.returncode == 0 and out.stdout == b"ran\n", out
+    if not can:
+        assert b"Weight discarded" in out.stderr, out
+    # Docker discards first, then checks the range: out of range is an error only where it weighs.
+    bad = daemon.cli("run", "--rm", "--blkio-weight", "5", "busybox", "true")
+    if can:
+        assert bad.returncode == 125 and b"Range of blkio weight is from 10 to 1000" in bad.stderr, bad
+    else:
+        assert bad.returncode == 0 and b"Weight discarded" in bad.stderr, bad
+
+
 def test_update_resources_and_restart_policy(daemon, client):
     """docker update: new limits reach a running container's cgroup and its record; bad values
     are refused with Docker's words and change nothing."""
