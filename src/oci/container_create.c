@@ -32,6 +32,7 @@
 #include "process.h"
 #include "rootfs.h"
 #include "seccomp.h"
+#include "seccomp_cache.h"
 #include "seccomp_listener.h"
 #include "spec.h"
 #include "sync.h"
@@ -610,6 +611,7 @@ static int do_create(struct create_ctx *c, const struct oci_create_opts *o, bool
 		return berr_sys(e, "root.path %s", c->spec->root_path);
 	if (oci_spec_validate_for_create(c->spec, e) < 0 || open_namespaces(c, e) < 0)
 		return -1;
+	oci_seccomp_cache_use_root(o->root);
 	if (c->spec->linux_.seccomp && oci_seccomp_prepare(c->spec->linux_.seccomp, &c->seccomp, e) < 0)
 		return -1;
 

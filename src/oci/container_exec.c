@@ -27,6 +27,7 @@
 #include "clone.h"
 #include "process.h"
 #include "seccomp.h"
+#include "seccomp_cache.h"
 #include "seccomp_listener.h"
 #include "spec.h"
 #include "sync.h"
@@ -269,6 +270,7 @@ int oci_container_exec(const struct oci_exec_opts *o, int *exit_code, berr *e)
 	if (build_process(o, spec, &x.proc, e) < 0)
 		goto out;
 	x.personality = spec->linux_.personality_domain;
+	oci_seccomp_cache_use_root(o->root);
 	if (spec->linux_.seccomp && oci_seccomp_prepare(spec->linux_.seccomp, &x.seccomp, e) < 0)
 		goto out;
 	if (open_container_namespaces(spec, st.pid, x.ns_fds, e) < 0)

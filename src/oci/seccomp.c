@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../lib/cleanup.h"
+#include "seccomp_cache.h"
 
 /*
  * Why we compile here and call seccomp(2) ourselves instead of seccomp_load(): libseccomp
@@ -283,6 +284,10 @@ static int export_bpf(scmp_filter_ctx ctx, struct oci_seccomp_filter *f, berr *e
  */
 static int profile_key(const struct oci_seccomp *s, uint32_t def, FILE *m, berr *e)
 {
+	/* The program depends on libseccomp and on what it found the kernel can do (its API level):
+	 * both are part of the key, as the key outlives the process in the disk cache. */
+	const struct scmp_version *v = seccomp_version();
+	fprintf(m, "libseccomp %u.%u.%u api %u\n", v->major, v->minor, v->micro, seccomp_api_get());
 	fwrite(&def, sizeof(def), 1, m);
 	for (size_t i = 0; s->architectures && s->architectures[i]; i++) {
 		int k = name_index(arch_names, s->architectures[i]);
@@ -450,9 +455,12 @@ int oci_seccomp_prepare(const struct oci_seccomp *s, struct oci_seccomp_filter *
 	if (!f)
 		return berr_sys(e, "preparing the seccomp filter");
 	if (!cache_get(key, key_len, f)) {
-		if (compile(s, def, f, e) < 0) {
-			free(f->insns);
-			return -1;
+		if (!oci_seccomp_cache_load(key, key_len, &f->insns, &f->len, &f->notify)) {
+			if (compile(s, def, f, e) < 0) {
+				free(f->insns);
+				return -1;
+			}
+			oci_seccomp_cache_store(key, key_len, f->insns, f->len, f->notify);
 		}
 		cache_put(steal_ptr(key), key_len, f);
 	}

@@ -14,7 +14,8 @@ struct oci_seccomp_filter;
  * an errnoRet above 65535. Syscall names this libseccomp does not know are skipped (a
  * profile lists syscalls of newer kernels), as are rules whose action is the default
  * action. s == NULL gives *out == NULL. Compiled programs are kept in a small process-wide
- * cache keyed by the whole profile, so a daemon compiles each profile once (thread-safe).
+ * cache keyed by the whole profile (thread-safe), and on disk when seccomp_cache.h says where,
+ * so that each profile is compiled once, not once per process.
  */
 int oci_seccomp_prepare(const struct oci_seccomp *s, struct oci_seccomp_filter **out, berr *e);
 
