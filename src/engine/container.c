@@ -478,7 +478,8 @@ static int start_locked(struct eng *eng, struct ctr *c, berr *e)
 	json_decref(spec);
 	if (!text)
 		return berr_set(e, ENOMEM, "container %s: config.json", c->id);
-	r = b_write_file_atomic(config_path, text, strlen(text), 0600, e);
+	/* Made anew at every start: no need to wait for the disk. */
+	r = b_write_file_replace(config_path, text, strlen(text), 0600, e);
 	free(text);
 	if (r < 0)
 		return -1;

@@ -46,7 +46,8 @@ int eng_monitor_spawn(const struct eng_monitor_args *a, pid_t *monitor, pid_t *p
 
 /*
  * main() of "berth-monitor DIR RUNTIME_ROOT ID LOG_PATH OPEN_STDIN STDIN_ONCE MODE LOG_MAX_SIZE
- * LOG_MAX_FILES" (fd 3: the status pipe, fd 4: the go pipe; LOG_PATH "" for none, rotated at
+ * LOG_MAX_FILES" (fd 3: the status pipe, fd 4: the go pipe, fd 5: berthd's copy of the executable,
+ * closed at once; LOG_PATH "" for none, rotated at
  * LOG_MAX_SIZE bytes, 0 never; MODE "run", or "exec": run DIR/process.json in the running
  * container ID with eng_exec_run, and leave the container's runtime state alone at the end).
  * It listens on DIR/attach.sock: a client sends one JSON line,

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ int b_write_knob(const char *path, const char *value, berr *e)
 	return b_write_knobat(AT_FDCWD, path, value, e);
 }
 
-int b_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode, berr *e)
+static int write_and_rename(const char *path, const void *buf, size_t len, mode_t mode, bool sync, berr *e)
 {
 	_cleanup_free_ char *tmp = NULL;
 	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
@@ -47,7 +48,7 @@ int b_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mo
 	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return berr_sys(e, "creating %s", tmp);
-	if (b_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (b_write_all(fd, buf, len) < 0 || (sync && fsync(fd) < 0)) {
 		berr_sys(e, "writing %s", tmp);
 		unlink(tmp);
 		return -1;
@@ -58,6 +59,16 @@ int b_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mo
 		return -1;
 	}
 	return 0;
+}
+
+int b_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode, berr *e)
+{
+	return write_and_rename(path, buf, len, mode, true, e);
+}
+
+int b_write_file_replace(const char *path, const void *buf, size_t len, mode_t mode, berr *e)
+{
+	return write_and_rename(path, buf, len, mode, false, e);
 }
 
 int b_read_fileat(int dirfd, const char *name, char **out, size_t *len, berr *e)

@@ -13,6 +13,11 @@ int b_write_knob(const char *path, const char *value, berr *e);
 int b_write_knobat(int dirfd, const char *name, const char *value, berr *e);
 /* Atomically replace path: temp file in the same directory, fsync, rename. */
 int b_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode, berr *e);
+/*
+ * The same without the fsync: readers see the old file or the new one, never half of one, but a
+ * crash of the machine may lose the new one. For files made again before they are needed.
+ */
+int b_write_file_replace(const char *path, const void *buf, size_t len, mode_t mode, berr *e);
 /* Read a whole file; *out is NUL-terminated and *len (if given) excludes the NUL. */
 int b_read_file(const char *path, char **out, size_t *len, berr *e);
 int b_read_fileat(int dirfd, const char *name, char **out, size_t *len, berr *e);

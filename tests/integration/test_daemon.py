@@ -374,13 +374,33 @@ def test_attach_registered_before_the_start(daemon):
         assert (r.returncode, r.stdout) == (0, b"hi\n"), r
 
 
+def raw_attach(daemon, cid, query):
+    """What an attach sends after its 101, read to the end on a raw connection (the SDK's
+    reader keeps the bytes that follow the 101 to itself)."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(daemon.sock)
+    s.settimeout(20)
+    s.sendall(f"POST /v1.41/containers/{cid}/attach?{query} HTTP/1.1\r\nHost: berth\r\n"
+              "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode())
+    got = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return body
+
+
 def test_attach_with_logs(daemon, client):
     """attach logs=1: the container's log so far first, then (stream=1) its live output; with
     stream=0 the log alone, also of a container that has stopped."""
     c = client.containers.run("busybox", ["sh", "-c", "echo early; echo oops >&2; read x; echo late"],
                               detach=True, stdin_open=True)
     wait_until(lambda: b"oops" in c.logs(), what="the first lines")
-    assert client.api.attach(c.id, stdout=True, stderr=False, stream=False, logs=True) == b"early\n"
+    assert raw_attach(daemon, c.id, "stdout=1&logs=1") == b"\1\0\0\0\0\0\0\6early\n"
     # A raw connection: the SDK's reader would keep the bytes that follow the 101 to itself.
     raw = socket.socket(socket.AF_UNIX)
     raw.connect(daemon.sock)
@@ -406,8 +426,8 @@ def test_attach_with_logs(daemon, client):
         got = got[8 + size:]
     assert frames == [(1, b"early\n"), (2, b"oops\n"), (1, b"late\n")], frames
     assert c.wait(timeout=20)["StatusCode"] == 0
-    out = client.api.attach(c.id, stdout=True, stderr=True, stream=False, logs=True)
-    assert out == b"early\noops\nlate\n", out
+    out = raw_attach(daemon, c.id, "stdout=1&stderr=1&logs=1")
+    assert out == b"\1\0\0\0\0\0\0\6early\n\2\0\0\0\0\0\0\5oops\n\1\0\0\0\0\0\0\5late\n", out
     r = daemon.cli("attach", "--no-stdin", c.id)
     assert r.returncode == 1 and b"You cannot attach to a stopped container" in r.stderr, r
     c.remove()
