@@ -16,8 +16,6 @@
 
 const char *const eng_net_names[ENG_NET_COUNT] = {"bridge", "host", "none"};
 
-enum { MAX_POOLS = 64 };
-
 int eng_net_mode_network(const char *mode)
 {
 	if (!mode || !*mode || strcmp(mode, "default") == 0 || strcmp(mode, "bridge") == 0)
@@ -42,13 +40,14 @@ static bool on_bridge(const struct ctr *c)
 /* The bridge's address: --bip, else the one it has, else the first pool's subnet no route uses. */
 static int choose_address(struct eng_net *n, const struct eng_opts *o, bool exists, berr *e)
 {
-	struct net_pool pools[MAX_POOLS];
+	struct net_pool *pools = n->pools;
 	size_t n_pools = 0;
-	for (size_t i = 0; i < o->n_address_pools && n_pools < MAX_POOLS; i++)
+	for (size_t i = 0; i < o->n_address_pools && n_pools < ENG_NET_MAX_POOLS; i++)
 		if (net_pool_parse(o->address_pools[i], &pools[n_pools++], e) < 0)
 			return berr_wrap(e, "--default-address-pool");
 	if (n_pools == 0)
-		n_pools = net_pools_default(pools, MAX_POOLS);
+		n_pools = net_pools_default(pools, ENG_NET_MAX_POOLS);
+	n->n_pools = n_pools;
 	_cleanup_free_ struct net_subnet *routes = NULL;
 	size_t n_routes = 0;
 	if (net_routes_list(n->nl, exists ? n->bridge_index : 0, &routes, &n_routes, e) < 0)
@@ -84,7 +83,43 @@ static int choose_address(struct eng_net *n, const struct eng_opts *o, bool exis
 	return 0;
 }
 
-/* The bridge up with the chosen address (and no other IPv4 one). */
+int eng_bridge_ensure(struct net_nl *nl, const char *name, uint32_t gateway, int prefix, int *index, berr *e)
+{
+	int r = net_link_index(nl, name, index, e);
+	if (r < 0 && e->errnum != ENOENT)
+		return -1;
+	if (r < 0) {
+		berr_clear(e);
+		uint8_t mac[6] = {0x02, 0x42};
+		if (getrandom(mac + 2, 4, 0) != 4)
+			return berr_sys(e, "bridge %s: a MAC address", name);
+		if (net_bridge_create(nl, name, mac, e) < 0 || net_link_index(nl, name, index, e) < 0)
+			return -1;
+	}
+	struct net_subnet have[8];
+	uint32_t have_ips[8];
+	size_t n_have = 0;
+	bool present = false;
+	if (net_addr_list(nl, *index, have, have_ips, 8, &n_have, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n_have; i++) {
+		if (have_ips[i] == gateway && have[i].prefix == prefix)
+			present = true;
+		else if (net_addr_del(nl, *index, have_ips[i], have[i].prefix, e) < 0)
+			return -1;
+	}
+	if (!present && net_addr_add(nl, *index, gateway, prefix, e) < 0)
+		return -1;
+	if (net_link_up(nl, *index, e) < 0)
+		return -1;
+	/* route_localnet so that 127.0.0.1 reaches published ports. */
+	_cleanup_free_ char *localnet = NULL;
+	if (asprintf(&localnet, "net/ipv4/conf/%s/route_localnet", name) < 0)
+		return berr_set(e, ENOMEM, "bridge %s", name);
+	return net_sysctl_set(localnet, "1", e);
+}
+
+/* The bridge up with the chosen address (and no other IPv4 one), forwarding on. */
 static int bridge_setup(struct eng_net *n, const struct eng_opts *o, berr *e)
 {
 	int r = net_link_index(n->nl, n->bridge, &n->bridge_index, e);
@@ -92,39 +127,10 @@ static int bridge_setup(struct eng_net *n, const struct eng_opts *o, berr *e)
 	if (r < 0 && e->errnum != ENOENT)
 		return -1;
 	berr_clear(e);
-	if (choose_address(n, o, exists, e) < 0)
+	if (choose_address(n, o, exists, e) < 0 ||
+	    eng_bridge_ensure(n->nl, n->bridge, n->gateway, n->subnet.prefix, &n->bridge_index, e) < 0)
 		return -1;
-	if (!exists) {
-		uint8_t mac[6] = {0x02, 0x42};
-		if (getrandom(mac + 2, 4, 0) != 4)
-			return berr_sys(e, "bridge %s: a MAC address", n->bridge);
-		if (net_bridge_create(n->nl, n->bridge, mac, e) < 0 ||
-		    net_link_index(n->nl, n->bridge, &n->bridge_index, e) < 0)
-			return -1;
-	}
-	struct net_subnet have[8];
-	uint32_t have_ips[8];
-	size_t n_have = 0;
-	bool present = false;
-	if (net_addr_list(n->nl, n->bridge_index, have, have_ips, 8, &n_have, e) < 0)
-		return -1;
-	for (size_t i = 0; i < n_have; i++) {
-		if (have_ips[i] == n->gateway && have[i].prefix == n->subnet.prefix)
-			present = true;
-		else if (net_addr_del(n->nl, n->bridge_index, have_ips[i], have[i].prefix, e) < 0)
-			return -1;
-	}
-	if (!present && net_addr_add(n->nl, n->bridge_index, n->gateway, n->subnet.prefix, e) < 0)
-		return -1;
-	if (net_link_up(n->nl, n->bridge_index, e) < 0)
-		return -1;
-	/* Forwarding for the containers' traffic; route_localnet so that 127.0.0.1 reaches published ports. */
-	_cleanup_free_ char *localnet = NULL;
-	if (asprintf(&localnet, "net/ipv4/conf/%s/route_localnet", n->bridge) < 0)
-		return berr_set(e, ENOMEM, "bridge %s", n->bridge);
-	if (net_sysctl_set("net/ipv4/ip_forward", "1", e) < 0 || net_sysctl_set(localnet, "1", e) < 0)
-		return -1;
-	return 0;
+	return net_sysctl_set("net/ipv4/ip_forward", "1", e);
 }
 
 int eng_net_open(struct eng *eng, const struct eng_opts *o, const char *db_path, berr *e)
@@ -151,7 +157,7 @@ int eng_net_open(struct eng *eng, const struct eng_opts *o, const char *db_path,
 	for (int i = 0; i < ENG_NET_COUNT; i++)
 		if (net_ipam_network_id(n->ipam, eng_net_names[i], &n->ids[i], &n->created[i], e) < 0)
 			return -1;
-	return 0;
+	return eng_unets_open(eng, db_path, e) < 0 ? berr_wrap(e, "user networks") : 0;
 }
 
 void eng_net_close(struct eng *eng)
@@ -160,6 +166,7 @@ void eng_net_close(struct eng *eng)
 	if (!n)
 		return;
 	eng_ports_unhold(eng, NULL);
+	eng_unets_close(eng);
 	net_nl_close(n->nl);
 	net_ipam_close(n->ipam);
 	net_nft_close(n->nft);
@@ -433,4 +440,31 @@ void ctr_net_release(struct eng *eng, struct ctr *c)
 		berr_clear(&e);
 	}
 	json_object_del(c->doc, "BerthNetwork");
+}
+
+int ctr_net_connect(struct eng *eng, struct ctr *c, struct eng_unet *u, json_t *epc, berr *e)
+{
+	(void)eng, (void)c, (void)epc;
+	return berr_plain(e, ENOTSUP, "connecting a container to network %s is not supported yet by berthd", u->name);
+}
+
+int ctr_net_disconnect(struct eng *eng, struct ctr *c, struct eng_unet *u, bool force, berr *e)
+{
+	(void)eng, (void)c, (void)force;
+	return berr_plain(e, ENOTSUP, "disconnecting a container from network %s is not supported yet by berthd",
+			  u->name);
+}
+
+int ctr_net_connect_predefined(struct eng *eng, struct ctr *c, int network, berr *e)
+{
+	(void)eng, (void)c;
+	return berr_plain(e, ENOTSUP, "connecting a container to network %s is not supported yet by berthd",
+			  eng_net_names[network]);
+}
+
+int ctr_net_disconnect_predefined(struct eng *eng, struct ctr *c, int network, berr *e)
+{
+	(void)eng, (void)c;
+	return berr_plain(e, ENOTSUP, "disconnecting a container from network %s is not supported yet by berthd",
+			  eng_net_names[network]);
 }

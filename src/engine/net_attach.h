@@ -12,7 +12,21 @@
 #include <jansson.h>
 
 #include "engine/engine_internal.h"
+#include "engine/network_db.h"
 #include "net/net.h"
+
+/* A user network (user_networks.c): its record and its bridge. */
+struct eng_unet {
+	char *id, *name;
+	json_t *doc;     /* Docker's Network object without Containers, as recorded in berth.db */
+	char bridge[16]; /* "br-" and the ID's first 12 digits, as Docker names them */
+	struct net_subnet subnet;
+	struct net_subnet range; /* where addresses are leased: IPAM's IPRange, else the subnet */
+	uint32_t gateway;
+	bool internal;
+};
+
+enum { ENG_NET_MAX_POOLS = 64 };
 
 /* The default bridge and what serves it (struct eng's net). */
 struct eng_net {
@@ -27,6 +41,12 @@ struct eng_net {
 	unsigned next_port;          /* where the search for a free ephemeral port goes on */
 	struct eng_port_hold *holds; /* net_ports.c: a bound socket per published port */
 	size_t n_holds, cap_holds;
+	struct net_pool pools[ENG_NET_MAX_POOLS]; /* where subnets are taken from */
+	size_t n_pools;
+	struct net_db *db;       /* network_db.h: the user networks' records */
+	struct eng_unet **unets; /* in creation order */
+	size_t n_unets;
+	struct net_dns *dns; /* the embedded DNS server of user networks */
 };
 
 /* A published host port held by a socket bound to it, so that no host process takes it meanwhile. */
@@ -60,6 +80,35 @@ void ctr_net_release(struct eng *eng, struct ctr *c);
 json_t *ctr_net_settings(struct eng *eng, const struct ctr *c);
 /* A `ps` row's Ports ([{IP, PrivatePort, PublicPort, Type}]) and NetworkSettings.Networks. */
 void ctr_net_list_fields(struct eng *eng, const struct ctr *c, json_t *row);
+
+/* The endpoint of c on user network u while it runs there, or NULL (networks.c). */
+json_t *ctr_net_endpoint_on(const struct ctr *c, const struct eng_unet *u);
+/*
+ * POST /networks/{id}/connect and /disconnect: a running container's interface added or removed at
+ * once, a stopped one's network list changed for its next start; Docker's 403 (EPERM) for what it
+ * forbids. epc: the request's EndpointConfig (IPAMConfig.IPv4Address, Aliases), or NULL.
+ */
+int ctr_net_connect(struct eng *eng, struct ctr *c, struct eng_unet *u, json_t *epc, berr *e);
+int ctr_net_disconnect(struct eng *eng, struct ctr *c, struct eng_unet *u, bool force, berr *e);
+/* The same for the predefined networks (what Docker forbids, and what berthd cannot do yet). */
+int ctr_net_connect_predefined(struct eng *eng, struct ctr *c, int network, berr *e);
+int ctr_net_disconnect_predefined(struct eng *eng, struct ctr *c, int network, berr *e);
+
+/* ---------- user networks (user_networks.c) ---------- */
+
+/* At daemon start (after eng_net_open): the records loaded, their bridges made where missing. */
+int eng_unets_open(struct eng *eng, const char *db_path, berr *e);
+void eng_unets_close(struct eng *eng);
+/* The user network a name, ID or unique ID prefix names; ENOENT "network X not found". */
+int eng_unet_find(struct eng *eng, const char *name, struct eng_unet **out, berr *e);
+/* POST /networks/create's body checked and the network made (record, bridge, rules); *id malloc'd. */
+int eng_unet_create(struct eng *eng, json_t *body, char **id, berr *e);
+/* The network, its bridge, rules and leases removed (the caller checked that no container uses it). */
+int eng_unet_remove(struct eng *eng, struct eng_unet *u, berr *e);
+/* The bridge name up with gateway/prefix as its only IPv4 address (made when missing); *index its link. */
+int eng_bridge_ensure(struct net_nl *nl, const char *name, uint32_t gateway, int prefix, int *index, berr *e);
+/* The user networks' masquerade and isolation rules set again. */
+int eng_unets_rules(struct eng *eng, berr *e);
 
 /* ---------- published ports (net_ports.c) ---------- */
 

@@ -100,6 +100,10 @@ int net_ipam_network_id(struct net_ipam *ip, const char *name, char **id, char *
 /* An address of subnet for owner: its lease when it has one, else the lowest free one but gateway. */
 int net_ipam_lease(struct net_ipam *ip, const char *network, const struct net_subnet *subnet, uint32_t gateway,
 		   const char *owner, uint32_t *out, berr *e);
+/* The address ip of subnet for owner (its own lease when it has it); EEXIST when another owner has it. */
+int net_ipam_lease_at(struct net_ipam *ip, const char *network, uint32_t addr, const char *owner, berr *e);
+/* Free every lease of network. */
+int net_ipam_release_all(struct net_ipam *ip, const char *network, berr *e);
 /* Free the owner's leases in network (none is fine). */
 int net_ipam_release(struct net_ipam *ip, const char *network, const char *owner, berr *e);
 /* Every lease of network: owners and addresses (malloc'd; free owners with their strings). */
@@ -132,6 +136,18 @@ void net_nft_close(struct net_nft *n);
  * of other interfaces, localhost and hairpin masquerade, port dispatch) and the owners' rules.
  */
 int net_nft_rebuild(struct net_nft *n, const struct net_nft_owner *owners, size_t n_owners, berr *e);
+/* A user network: its bridge and subnet; an internal one has no way out (no masquerade, no forwarding off its bridge).
+ */
+struct net_nft_network {
+	const char *bridge;
+	struct net_subnet subnet;
+	bool internal;
+};
+/*
+ * The user networks' masquerade and isolation rules replaced by those of nets (one transaction);
+ * kept for later rebuilds. Traffic between two of berth's bridges (the default one too) is dropped.
+ */
+int net_nft_networks(struct net_nft *n, const struct net_nft_network *nets, size_t count, berr *e);
 /* Add an owner's port rules (one transaction). */
 int net_nft_add(struct net_nft *n, const char *owner, const struct net_port_rule *rules, size_t n_rules, berr *e);
 /* Remove every rule of owner (found by its comment; one transaction). */
