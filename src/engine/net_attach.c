@@ -32,11 +32,6 @@ static const char *mode_of(const struct ctr *c)
 	return json_string_value(json_object_get(json_object_get(c->doc, "HostConfig"), "NetworkMode"));
 }
 
-static bool on_bridge(const struct ctr *c)
-{
-	return eng_net_mode_network(mode_of(c)) == ENG_NET_BRIDGE;
-}
-
 /* The bridge's address: --bip, else the one it has, else the first pool's subnet no route uses. */
 static int choose_address(struct eng_net *n, const struct eng_opts *o, bool exists, berr *e)
 {
@@ -201,7 +196,9 @@ int eng_net_reconcile(struct eng *eng, berr *e)
 	for (struct ctr *c = eng->ctrs; c; c = c->next) {
 		json_t *bn = held(c);
 		uint32_t ip;
-		if (!bn || !net_ip_parse(json_string_value(json_object_get(bn, "IPAddress")), &ip))
+		const char *addr = json_string_value(json_object_get(bn, "IPAddress"))
+				       ?: json_string_value(json_object_get(bn, "PortsAddress"));
+		if (!bn || !net_ip_parse(addr, &ip))
 			continue;
 		struct net_port_rule *rules = NULL;
 		size_t nr = 0;
@@ -235,6 +232,7 @@ int eng_net_reconcile(struct eng *eng, berr *e)
 	}
 	free(lease_owners);
 	free(addrs);
+	eng_endpoints_reconcile(eng);
 
 	/* Namespaces kept for containers that no longer run. */
 	_cleanup_closedir_ DIR *d = opendir(n->netns_dir);
@@ -254,27 +252,61 @@ int eng_net_reconcile(struct eng *eng, berr *e)
 	return 0;
 }
 
-int ctr_net_check(struct eng *eng, json_t *host_config, berr *e)
+enum eng_net_kind eng_net_kind_of(const struct ctr *c)
 {
-	(void)eng;
-	json_t *jm = json_object_get(host_config, "NetworkMode");
-	if (jm && !json_is_string(jm) && !json_is_null(jm))
-		return berr_invalid(e, "HostConfig.NetworkMode: expected a string");
-	const char *mode = json_string_value(jm);
-	if (eng_net_mode_network(mode) < 0 && strncmp(mode, "container:", 10) != 0)
-		return berr_plain(e, ENOENT, "network %s not found", mode);
-	return eng_ports_check(host_config, e);
+	const char *mode = mode_of(c);
+	switch (eng_net_mode_network(mode)) {
+	case ENG_NET_BRIDGE: return ENG_KIND_BRIDGE;
+	case ENG_NET_HOST: return ENG_KIND_HOST;
+	case ENG_NET_NONE: return ENG_KIND_NONE;
+	}
+	return strncmp(mode, "container:", 10) == 0 ? ENG_KIND_CONTAINER : ENG_KIND_USER;
+}
+
+bool ctr_net_has_sandbox(const struct ctr *c)
+{
+	enum eng_net_kind k = eng_net_kind_of(c);
+	return k == ENG_KIND_BRIDGE || k == ENG_KIND_USER;
+}
+
+/* The running container that container:<id> names, with a reference; NULL when there is none. */
+static struct ctr *joined(struct eng *eng, const struct ctr *c)
+{
+	struct ctr *target = NULL;
+	berr ignored = {0};
+	if (eng_net_kind_of(c) != ENG_KIND_CONTAINER || ctr_find(eng, mode_of(c) + 10, &target, &ignored) < 0) {
+		berr_clear(&ignored);
+		return NULL;
+	}
+	if (!ctr_running(target)) {
+		ctr_put(eng, target);
+		return NULL;
+	}
+	return target;
 }
 
 char *ctr_net_netns_path(struct eng *eng, const struct ctr *c)
 {
 	char *path = NULL;
-	if (on_bridge(c) && asprintf(&path, "%s/%s", eng->net->netns_dir, c->id) < 0)
+	if (ctr_net_has_sandbox(c)) {
+		if (asprintf(&path, "%s/%s", eng->net->netns_dir, c->id) < 0)
+			return NULL;
+		return path;
+	}
+	/* container:<id>: the other container's namespace, its file when berthd made it, else its init's. */
+	struct ctr *target = joined(eng, c);
+	if (!target)
 		return NULL;
+	const char *key =
+	    json_string_value(json_object_get(json_object_get(target->doc, "BerthNetwork"), "SandboxKey"));
+	int pid = (int)json_integer_value(json_object_get(json_object_get(target->doc, "State"), "Pid"));
+	if (key ? asprintf(&path, "%s", key) < 0 : pid <= 0 || asprintf(&path, "/proc/%d/ns/net", pid) < 0)
+		path = NULL;
+	ctr_put(eng, target);
 	return path;
 }
 
-static void random_hex(char *out, size_t n_digits)
+void eng_net_random_hex(char *out, size_t n_digits)
 {
 	unsigned char raw[32];
 	size_t bytes = (n_digits + 1) / 2;
@@ -294,10 +326,41 @@ static void net_event(struct eng *eng, const struct ctr *c, const char *action)
 	    json_pack("{s:s, s:s, s:s}", "container", c->id, "name", eng_net_names[ENG_NET_BRIDGE], "type", "bridge"));
 }
 
-/* /etc/hosts with the container's address and name, as Docker writes it. */
+/* HostConfig.ExtraHosts ("name:ip", Docker's --add-host) as hosts lines; "host-gateway" is the bridge's address. */
+static int extra_hosts(struct eng *eng, const struct ctr *c, char **out, berr *e)
+{
+	json_t *list = json_object_get(json_object_get(c->doc, "HostConfig"), "ExtraHosts");
+	size_t i, len = 0;
+	json_t *v;
+	char *text = NULL;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return berr_sys(e, "container %s: hosts", c->id);
+	json_array_foreach (list, i, v) {
+		const char *entry = json_string_value(v) ?: "";
+		const char *sep = strchr(entry, ':');
+		if (!sep)
+			continue;
+		const char *addr = sep + 1;
+		char gw[NET_IP_LEN];
+		if (strcmp(addr, "host-gateway") == 0) {
+			net_ip_format(eng->net->gateway, gw);
+			addr = gw;
+		}
+		fprintf(f, "%s\t%.*s\n", addr, (int)(sep - entry), entry);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return berr_set(e, ENOMEM, "container %s: hosts", c->id);
+	}
+	*out = text;
+	return 0;
+}
+
+/* /etc/hosts with the container's address (when it has one) and name, and ExtraHosts, as Docker writes it. */
 static int write_hosts(struct eng *eng, struct ctr *c, const char *ip, berr *e)
 {
-	_cleanup_free_ char *path = ctr_path(eng, c, "hosts"), *text = NULL;
+	_cleanup_free_ char *path = ctr_path(eng, c, "hosts"), *text = NULL, *self = NULL, *extra = NULL;
 	json_t *config = json_object_get(c->doc, "Config");
 	const char *hostname = json_string_value(json_object_get(config, "Hostname")) ?: "";
 	const char *domain = json_string_value(json_object_get(config, "Domainname")) ?: "";
@@ -306,72 +369,109 @@ static int write_hosts(struct eng *eng, struct ctr *c, const char *ip, berr *e)
 	short_id[12] = '\0';
 	if (!*hostname)
 		hostname = short_id;
-	int r =
-	    *domain
-		? asprintf(&text,
-			   "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-			   "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n%s\t%s.%s %s\n",
-			   ip, hostname, domain, hostname)
-		: asprintf(&text,
-			   "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-			   "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n%s\t%s\n",
-			   ip, hostname);
+	if (extra_hosts(eng, c, &extra, e) < 0)
+		return -1;
+	int r = !ip || !*ip ? asprintf(&self, "%s", "")
+		: *domain   ? asprintf(&self, "%s\t%s.%s %s\n", ip, hostname, domain, hostname)
+			    : asprintf(&self, "%s\t%s\n", ip, hostname);
+	if (r >= 0)
+		r = asprintf(&text,
+			     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+			     "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n%s%s",
+			     extra, self);
 	if (!path || r < 0)
 		return berr_set(e, ENOMEM, "container %s: hosts", c->id);
 	/* In place, not renamed over: the file is bind-mounted into a container that may run already. */
 	return b_write_file(path, text, strlen(text), 0644, e);
 }
 
-/* The container end: loopback up, eth0 with its address, the default route via the bridge. */
-static int configure_inside(struct eng_net *n, int netns_fd, uint32_t ip, berr *e)
+int eng_net_inside_setup(int netns_fd, const char *ifname, uint32_t ip, int prefix, uint32_t gateway, berr *e)
 {
 	struct net_nl *nl = NULL;
 	if (net_nl_open(netns_fd, &nl, e) < 0)
 		return -1;
-	int lo, eth0;
+	int lo, link;
 	int r = net_link_index(nl, "lo", &lo, e);
 	if (r == 0)
 		r = net_link_up(nl, lo, e);
 	if (r == 0)
-		r = net_link_index(nl, "eth0", &eth0, e);
+		r = net_link_index(nl, ifname, &link, e);
 	if (r == 0)
-		r = net_addr_add(nl, eth0, ip, n->subnet.prefix, e);
+		r = net_addr_add(nl, link, ip, prefix, e);
 	if (r == 0)
-		r = net_link_up(nl, eth0, e);
-	if (r == 0)
-		r = net_route_default_add(nl, eth0, n->gateway, e);
+		r = net_link_up(nl, link, e);
+	if (r == 0 && gateway)
+		r = net_route_default_add(nl, link, gateway, e);
 	net_nl_close(nl);
+	return r;
+}
+
+/* container:<id>: the other container's hosts and resolv.conf, as Docker shares them. */
+static int join_files(struct eng *eng, struct ctr *c, berr *e)
+{
+	struct ctr *target = joined(eng, c);
+	if (!target)
+		return berr_plain(e, EBUSY, "cannot join network of a non running container: %s", mode_of(c) + 10);
+	static const char *const files[] = {"hosts", "resolv.conf"};
+	int r = 0;
+	for (size_t i = 0; i < 2 && r == 0; i++) {
+		_cleanup_free_ char *from = ctr_path(eng, target, files[i]), *to = ctr_path(eng, c, files[i]),
+				    *text = NULL;
+		size_t len = 0;
+		if (!from || !to)
+			r = berr_set(e, ENOMEM, "container %s", c->id);
+		else if ((r = b_read_file(from, &text, &len, e)) == 0)
+			r = b_write_file(to, text, len, 0644, e);
+	}
+	ctr_put(eng, target);
 	return r;
 }
 
 int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 {
-	if (!on_bridge(c))
-		return 0;
+	enum eng_net_kind kind = eng_net_kind_of(c);
+	if (kind == ENG_KIND_CONTAINER)
+		return join_files(eng, c, e);
+	if (!ctr_net_has_sandbox(c)) {
+		/* host, none: only ExtraHosts to add. */
+		if (json_array_size(json_object_get(json_object_get(c->doc, "HostConfig"), "ExtraHosts")) == 0)
+			return 0;
+		return write_hosts(eng, c, NULL, e);
+	}
 	struct eng_net *n = eng->net;
+	bool bridge = kind == ENG_KIND_BRIDGE;
 	ctr_net_release(eng, c); /* what a crash may have left */
 	_cleanup_free_ char *netns = ctr_net_netns_path(eng, c);
 	if (!netns)
 		return berr_set(e, ENOMEM, "container %s: network", c->id);
-	char endpoint[65], sandbox[65], veth[16] = "veth", ip_s[NET_IP_LEN], gw_s[NET_IP_LEN], mac_s[18];
-	random_hex(endpoint, 64);
-	random_hex(sandbox, 64);
-	uint32_t ip;
+	char endpoint[65] = "", sandbox[65], veth[16] = "veth", ip_s[NET_IP_LEN] = "", gw_s[NET_IP_LEN] = "",
+	     mac_s[18] = "";
+	eng_net_random_hex(sandbox, 64);
+	uint32_t ip = 0;
 	uint8_t mac[6];
 	json_t *ports = NULL;
 	struct net_port_rule *rules = NULL;
 	size_t n_rules = 0;
 	int fd = -1, r = -1;
 	bool wrap = false; /* Docker's port errors stand as they are */
-	if (net_ipam_lease(n->ipam, eng_net_names[ENG_NET_BRIDGE], &n->subnet, n->gateway, c->id, &ip, e) < 0)
-		return berr_wrap(e, "container %s: an address", c->id);
-	net_mac_from_ip(ip, mac);
-	net_mac_format(mac, mac_s);
-	net_ip_format(ip, ip_s);
-	net_ip_format(n->gateway, gw_s);
-	if (eng_ports_bind(eng, c, endpoint, ip, &ports, e) < 0)
-		goto fail;
+	uint32_t primary = 0;
+	json_t *bn = NULL;
+	if (bridge) {
+		eng_net_random_hex(endpoint, 64);
+		if (net_ipam_lease(n->ipam, eng_net_names[ENG_NET_BRIDGE], &n->subnet, n->gateway, c->id, &ip, e) < 0)
+			return berr_wrap(e, "container %s: an address", c->id);
+		net_mac_from_ip(ip, mac);
+		net_mac_format(mac, mac_s);
+		net_ip_format(ip, ip_s);
+		net_ip_format(n->gateway, gw_s);
+		if (eng_ports_bind(eng, c, endpoint, ip, &ports, e) < 0)
+			goto fail;
+	}
 	wrap = true;
+	/* The record says what is held from here on, so that a failure below gives all of it back. */
+	json_object_set_new(
+	    c->doc, "BerthNetwork",
+	    json_pack("{s:s, s:s, s:s}", "SandboxID", sandbox, "SandboxKey", netns, "EndpointID", endpoint));
 	if (net_netns_create(netns, e) < 0)
 		goto fail;
 	fd = open(netns, O_RDONLY | O_CLOEXEC);
@@ -379,92 +479,95 @@ int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 		berr_sys(e, "opening %s", netns);
 		goto fail;
 	}
-	/* The host end's name is random: a stopped container's may linger while its namespace is torn down. */
-	for (int tries = 0; tries < 4; tries++) {
-		random_hex(veth + 4, 7);
-		berr_clear(e);
-		if ((r = net_veth_create(n->nl, veth, n->bridge_index, fd, "eth0", mac, e)) == 0 || e->errnum != EEXIST)
-			break;
+	if (bridge) {
+		/* The host end's name is random: a stopped container's may linger while its namespace is torn down. */
+		for (int tries = 0; tries < 4; tries++) {
+			eng_net_random_hex(veth + 4, 7);
+			berr_clear(e);
+			if ((r = net_veth_create(n->nl, veth, n->bridge_index, fd, "eth0", mac, e)) == 0 ||
+			    e->errnum != EEXIST)
+				break;
+		}
+		if (r < 0 || (r = eng_net_inside_setup(fd, "eth0", ip, n->subnet.prefix, n->gateway, e)) < 0)
+			goto fail;
 	}
-	if (r < 0 || (r = configure_inside(n, fd, ip, e)) < 0 ||
-	    (r = eng_ports_rules(ports, ip, &rules, &n_rules, e)) < 0 ||
-	    (r = net_nft_add(n->nft, c->id, rules, n_rules, e)) < 0 || (r = write_hosts(eng, c, ip_s, e)) < 0)
+	if ((r = ctr_endpoints_attach(eng, c, fd, bridge ? 1 : 0, !bridge, &primary, e)) < 0)
+		goto fail;
+	if (!bridge && primary) {
+		/* On a user network the published ports lead to the address on the first one. */
+		ip = primary;
+		net_ip_format(ip, ip_s);
+		wrap = false;
+		if ((r = eng_ports_bind(eng, c, "", ip, &ports, e)) < 0)
+			goto fail;
+		wrap = true;
+	}
+	if (ports && ((r = eng_ports_rules(ports, ip, &rules, &n_rules, e)) < 0 ||
+		      (r = net_nft_add(n->nft, c->id, rules, n_rules, e)) < 0))
+		goto fail;
+	if ((r = write_hosts(eng, c, ip_s, e)) < 0 || (r = ctr_dns_attach(eng, c, fd, e)) < 0)
 		goto fail;
 	close(fd);
 	free(rules);
-	json_object_set_new(c->doc, "BerthNetwork",
-			    json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o}", "IPAddress", ip_s, "Gateway",
-				      gw_s, "IPPrefixLen", n->subnet.prefix, "MacAddress", mac_s, "EndpointID",
-				      endpoint, "SandboxID", sandbox, "SandboxKey", netns, "Veth", veth, "Ports",
-				      ports));
-	net_event(eng, c, "connect");
+	bn = json_object_get(c->doc, "BerthNetwork");
+	if (bridge) {
+		json_t *fields = json_pack("{s:s, s:s, s:i, s:s, s:s}", "IPAddress", ip_s, "Gateway", gw_s,
+					   "IPPrefixLen", n->subnet.prefix, "MacAddress", mac_s, "Veth", veth);
+		json_object_update(bn, fields);
+		json_decref(fields);
+		net_event(eng, c, "connect");
+	} else if (ip) {
+		json_object_set_new(bn, "PortsAddress", json_string(ip_s));
+	}
+	json_object_set_new(bn, "Ports", ports ? ports : json_object());
 	return 0;
 fail:
 	if (fd >= 0)
 		close(fd);
 	free(rules);
 	json_decref(ports);
-	eng_ports_unhold(eng, c->id);
-	berr ignored = {0};
-	net_nft_remove(n->nft, c->id, &ignored);
-	berr_clear(&ignored);
-	net_netns_remove(netns, &ignored);
-	berr_clear(&ignored);
-	net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], c->id, &ignored);
-	berr_clear(&ignored);
+	{
+		/* Ports are removed by the owner's comment even before the record names them. */
+		berr ignored = {0};
+		eng_ports_unhold(eng, c->id);
+		net_nft_remove(n->nft, c->id, &ignored);
+		berr_clear(&ignored);
+		ctr_net_release(eng, c);
+		/* The bridge's lease, even when the record never said so. */
+		net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], c->id, &ignored);
+		berr_clear(&ignored);
+		net_netns_remove(netns, &ignored);
+		berr_clear(&ignored);
+	}
 	return wrap ? berr_wrap(e, "container %s: network", c->id) : -1;
 }
 
 void ctr_net_release(struct eng *eng, struct ctr *c)
 {
 	struct eng_net *n = eng->net;
-	if (!n || !on_bridge(c))
+	if (!n || !ctr_net_has_sandbox(c))
 		return;
 	json_t *bn = json_object_get(c->doc, "BerthNetwork");
-	if (bn)
+	bool bridge = eng_net_kind_of(c) == ENG_KIND_BRIDGE;
+	if (bn && bridge && json_object_get(bn, "IPAddress"))
 		net_event(eng, c, "disconnect");
 	berr e = {0};
+	ctr_dns_release(eng, c);
 	eng_ports_unhold(eng, c->id);
 	if (json_object_size(json_object_get(bn, "Ports")) > 0 && net_nft_remove(n->nft, c->id, &e) < 0) {
 		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&e));
 		berr_clear(&e);
 	}
-	if (net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], c->id, &e) < 0) {
+	if (bridge && net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], c->id, &e) < 0) {
 		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&e));
 		berr_clear(&e);
 	}
-	/* The namespace goes with its last process, and its veth with it: no synchronous delete. */
+	ctr_endpoints_release(eng, c);
+	/* The namespace goes with its last process, and its veths with it: no synchronous delete. */
 	_cleanup_free_ char *netns = ctr_net_netns_path(eng, c);
 	if (netns && net_netns_remove(netns, &e) < 0) {
 		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&e));
 		berr_clear(&e);
 	}
 	json_object_del(c->doc, "BerthNetwork");
-}
-
-int ctr_net_connect(struct eng *eng, struct ctr *c, struct eng_unet *u, json_t *epc, berr *e)
-{
-	(void)eng, (void)c, (void)epc;
-	return berr_plain(e, ENOTSUP, "connecting a container to network %s is not supported yet by berthd", u->name);
-}
-
-int ctr_net_disconnect(struct eng *eng, struct ctr *c, struct eng_unet *u, bool force, berr *e)
-{
-	(void)eng, (void)c, (void)force;
-	return berr_plain(e, ENOTSUP, "disconnecting a container from network %s is not supported yet by berthd",
-			  u->name);
-}
-
-int ctr_net_connect_predefined(struct eng *eng, struct ctr *c, int network, berr *e)
-{
-	(void)eng, (void)c;
-	return berr_plain(e, ENOTSUP, "connecting a container to network %s is not supported yet by berthd",
-			  eng_net_names[network]);
-}
-
-int ctr_net_disconnect_predefined(struct eng *eng, struct ctr *c, int network, berr *e)
-{
-	(void)eng, (void)c;
-	return berr_plain(e, ENOTSUP, "disconnecting a container from network %s is not supported yet by berthd",
-			  eng_net_names[network]);
 }

@@ -68,8 +68,20 @@ void eng_net_close(struct eng *eng);
 /* Which predefined network a NetworkMode means: "default" and "bridge" the bridge; -1 for others. */
 int eng_net_mode_network(const char *mode);
 
-/* At create: NetworkMode names a network we have, PortBindings are well formed (Docker's words). */
-int ctr_net_check(struct eng *eng, json_t *host_config, berr *e);
+/* What a NetworkMode asks for. */
+enum eng_net_kind { ENG_KIND_BRIDGE, ENG_KIND_HOST, ENG_KIND_NONE, ENG_KIND_CONTAINER, ENG_KIND_USER };
+enum eng_net_kind eng_net_kind_of(const struct ctr *c);
+/* Does the container have a namespace of its own that berthd makes (the bridge, a user network)? */
+bool ctr_net_has_sandbox(const struct ctr *c);
+
+/*
+ * At create: NetworkMode names a network we have (or a container, for container:<id>),
+ * NetworkingConfig.EndpointsConfig is well formed and names networks we have, PortBindings are
+ * well formed (Docker's words).
+ */
+int ctr_net_check(struct eng *eng, json_t *host_config, json_t *networking_config, berr *e);
+/* At create, once checked: the user networks the container is to be on ("BerthNetworks" of its record). */
+int ctr_net_record(struct eng *eng, struct ctr *c, json_t *networking_config, berr *e);
 /* The network namespace the container joins (exec-root/netns/<id>), or NULL when the runtime makes or shares one. */
 char *ctr_net_netns_path(struct eng *eng, const struct ctr *c);
 /* At start, before the monitor: namespace, address, veth, routes, published ports, /etc/hosts. */
@@ -80,6 +92,33 @@ void ctr_net_release(struct eng *eng, struct ctr *c);
 json_t *ctr_net_settings(struct eng *eng, const struct ctr *c);
 /* A `ps` row's Ports ([{IP, PrivatePort, PublicPort, Type}]) and NetworkSettings.Networks. */
 void ctr_net_list_fields(struct eng *eng, const struct ctr *c, json_t *row);
+
+/* ---------- endpoints on user networks (net_endpoints.c) ---------- */
+
+/*
+ * At start, inside the namespace netns_fd: an interface on each user network of "BerthNetworks"
+ * (eth<first_if>, eth<first_if+1> ...), the default route through the first one that is not
+ * internal when default_route. *primary_ip: the first one's address (0 when none).
+ */
+int ctr_endpoints_attach(struct eng *eng, struct ctr *c, int netns_fd, int first_if, bool default_route,
+			 uint32_t *primary_ip, berr *e);
+/* At stop: leases given back and the endpoints' runtime fields cleared (the interfaces go with the namespace). */
+void ctr_endpoints_release(struct eng *eng, struct ctr *c);
+/* Leases of user networks that no running container holds given back (daemon start). */
+void eng_endpoints_reconcile(struct eng *eng);
+/* NetworkSettings.Networks entries of the user networks (Docker's EndpointSettings) added to networks. */
+void ctr_endpoints_settings(struct eng *eng, const struct ctr *c, json_t *networks);
+
+/* Docker's DNSNames of an endpoint: the container's name, its aliases, its short ID (a new array). */
+json_t *ctr_endpoint_dns_names(const struct ctr *c, json_t *ep);
+
+/* Shared by net_attach.c and net_endpoints.c. */
+void eng_net_random_hex(char *out, size_t n_digits);
+/* Inside netns_fd: lo up, ifname with ip/prefix and up, the default route via gateway (unless 0). */
+int eng_net_inside_setup(int netns_fd, const char *ifname, uint32_t ip, int prefix, uint32_t gateway, berr *e);
+/* The embedded DNS of user networks for a running container (net_dns.c): its server, names and resolv.conf. */
+int ctr_dns_attach(struct eng *eng, struct ctr *c, int netns_fd, berr *e);
+void ctr_dns_release(struct eng *eng, struct ctr *c);
 
 /* The endpoint of c on user network u while it runs there, or NULL (networks.c). */
 json_t *ctr_net_endpoint_on(const struct ctr *c, const struct eng_unet *u);

@@ -35,6 +35,8 @@ json_t *ctr_net_settings(struct eng *eng, const struct ctr *c)
 	json_t *networks = json_object();
 	if (network >= 0 && eng->net)
 		json_object_set_new(networks, eng_net_names[network], endpoint_doc(eng, network, bn));
+	if (eng->net)
+		ctr_endpoints_settings(eng, c, networks);
 	const char *ip = json_string_value(json_object_get(bn, "IPAddress")) ?: "";
 	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:i, s:o, s:n, s:n, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
 			 "Bridge", "", "SandboxID", json_string_value(json_object_get(bn, "SandboxID")) ?: "",

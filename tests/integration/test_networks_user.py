@@ -179,3 +179,193 @@ def test_networks_survive_kill_9(client, daemon):
     assert br in links() and addrs(br) == ["10.83.0.1/24"]
     assert "10.83.0.0/24" in nft_table()
     c.close()
+
+
+# ---------- containers on user networks ----------
+
+def run(client, net, name, **kw):
+    c = client.containers.run("busybox", ["sleep", "300"], name=name, network=net, detach=True, **kw)
+    c.reload()
+    return c
+
+
+def net_ip(c, net):
+    c.reload()
+    return c.attrs["NetworkSettings"]["Networks"][net]["IPAddress"]
+
+
+def test_containers_on_a_user_network(client, daemon):
+    api = client.api
+    net = api.create_network("app", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.84.0.0/24")]))
+    a = run(client, "app", "ua")
+    ns = a.attrs["NetworkSettings"]
+    ep = ns["Networks"]["app"]
+    assert list(ns["Networks"]) == ["app"] and ns["IPAddress"] == ""
+    assert ep["NetworkID"] == net["Id"] and HEX64.match(ep["EndpointID"])
+    assert ep["IPAddress"] == "10.84.0.2" and ep["Gateway"] == "10.84.0.1" and ep["IPPrefixLen"] == 24
+    assert ep["MacAddress"] == "02:42:0a:54:00:02"
+    assert ep["DNSNames"] == ["ua", a.id[:12]]
+    out = a.exec_run(["sh", "-c", "ip -o -4 addr show eth0; ip route; cat /etc/hosts"]).output.decode()
+    assert "inet 10.84.0.2/24" in out and "default via 10.84.0.1 dev eth0" in out
+    assert f"10.84.0.2\t{a.attrs['Config']['Hostname']}" in out
+    # A fixed address and aliases through NetworkingConfig (the docker CLI's --ip, --network-alias).
+    r = daemon.cli("run", "-d", "--name", "ub", "--network", "app", "--ip", "10.84.0.50", "--network-alias", "web",
+                   "busybox", "sleep", "300", check=True)
+    b = client.containers.get("ub")
+    assert net_ip(b, "app") == "10.84.0.50"
+    assert b.attrs["NetworkSettings"]["Networks"]["app"]["Aliases"] == ["web"]
+    assert a.exec_run(["ping", "-c", "1", "-W", "3", "10.84.0.50"]).exit_code == 0
+    # The network lists both.
+    inspected = api.inspect_network("app")["Containers"]
+    assert inspected[a.id]["IPv4Address"] == "10.84.0.2/24" and inspected[b.id]["Name"] == "ub"
+    # In use: 403, nothing changes.
+    status, msg = api_error(api.remove_network, "app")
+    assert status == 403 and "has active endpoints" in msg
+    assert net_ip(a, "app") == "10.84.0.2"
+    # The same fixed address again: refused at start, the container stays created.
+    c = client.containers.get(api.create_container(
+        "busybox", ["sleep", "300"], name="uc",
+        networking_config=api.create_networking_config({"app": api.create_endpoint_config(ipv4_address="10.84.0.50")}),
+        host_config=api.create_host_config(network_mode="app"))["Id"])
+    status, msg = api_error(c.start)
+    assert "Address already in use" in msg
+    c.reload()
+    assert c.status == "created"
+    # Stopped: no address; the network keeps it for the next start.
+    b.stop(timeout=1)
+    b.reload()
+    assert b.attrs["NetworkSettings"]["Networks"]["app"]["IPAddress"] == ""
+    assert b.id not in api.inspect_network("app")["Containers"]
+    b.start()
+    assert net_ip(b, "app") == "10.84.0.50"
+    # Bad input at create: Docker's words, nothing made.
+    status, msg = api_error(client.containers.create, "busybox", "true", network="nosuch")
+    assert status == 404 and "network nosuch not found" in msg
+    status, msg = api_error(api.create_container, "busybox", "true", host_config=api.create_host_config(network_mode="app"),
+                            networking_config=api.create_networking_config(
+                                {"app": api.create_endpoint_config(ipv4_address="10.99.0.5")}))
+    assert status == 400 and "no configured subnet or ip-range contain the IP address 10.99.0.5" in msg
+    status, msg = api_error(api.create_container, "busybox", "true",
+                            networking_config=api.create_networking_config(
+                                {"bridge": api.create_endpoint_config(aliases=["x"])}))
+    assert status == 400 and "network-scoped alias is supported only for containers in user defined networks" in msg
+
+
+def test_two_networks_are_isolated(client):
+    api = client.api
+    api.create_network("iso1", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.85.1.0/24")]))
+    api.create_network("iso2", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.85.2.0/24")]))
+    a1 = run(client, "iso1", "i1a")
+    a2 = run(client, "iso1", "i1b")
+    b1 = run(client, "iso2", "i2a")
+    d = client.containers.run("busybox", ["sleep", "300"], detach=True)
+    d.reload()
+    ip_a2, ip_b1 = net_ip(a2, "iso1"), net_ip(b1, "iso2")
+    assert a1.exec_run(["ping", "-c", "1", "-W", "2", ip_a2]).exit_code == 0
+    assert a1.exec_run(["ping", "-c", "1", "-W", "2", ip_b1]).exit_code != 0
+    assert b1.exec_run(["ping", "-c", "1", "-W", "2", ip_a2]).exit_code != 0
+    # The default bridge is isolated from them too.
+    assert d.exec_run(["ping", "-c", "1", "-W", "2", ip_a2]).exit_code != 0
+    # Both still reach their gateway (the host).
+    assert b1.exec_run(["ping", "-c", "1", "-W", "2", "10.85.2.1"]).exit_code == 0
+
+
+def test_connect_and_disconnect(client, daemon):
+    api = client.api
+    api.create_network("cn1", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.86.1.0/24")]))
+    api.create_network("cn2", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.86.2.0/24")]))
+    a = run(client, "cn1", "ca")
+    b = run(client, "cn2", "cb")
+    ip_b = net_ip(b, "cn2")
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", ip_b]).exit_code != 0
+    # Connect the running container: eth1 on cn2 at once.
+    api.connect_container_to_network(a.id, "cn2", aliases=["extra"])
+    a.reload()
+    ep = a.attrs["NetworkSettings"]["Networks"]["cn2"]
+    assert ep["IPAddress"].startswith("10.86.2.") and ep["Aliases"] == ["extra"]
+    out = a.exec_run(["ip", "-o", "-4", "addr"]).output.decode()
+    assert f"eth1    inet {ep['IPAddress']}/24" in out.replace("\\", " ") or f"inet {ep['IPAddress']}/24" in out
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", ip_b]).exit_code == 0
+    assert a.id in api.inspect_network("cn2")["Containers"]
+    # Twice: Docker's 403; an unknown container 404.
+    status, msg = api_error(api.connect_container_to_network, a.id, "cn2")
+    assert status == 403 and "already exists in network cn2" in msg
+    status, msg = api_error(api.connect_container_to_network, "nosuch", "cn2")
+    assert status == 404
+    status, msg = api_error(api.connect_container_to_network, a.id, "nosuchnet")
+    assert status == 404 and "network nosuchnet not found" in msg
+    # Disconnect: the interface goes, the lease is free.
+    daemon.cli("network", "disconnect", "cn2", "ca", check=True)
+    a.reload()
+    assert "cn2" not in a.attrs["NetworkSettings"]["Networks"]
+    assert "eth1" not in a.exec_run(["ip", "-o", "link"]).output.decode()
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", ip_b]).exit_code != 0
+    status, msg = api_error(api.disconnect_container_from_network, a.id, "cn2")
+    assert status == 403 and "is not connected to network cn2" in msg
+    # A stopped container: connected at its next start.
+    c = client.containers.create("busybox", ["sleep", "300"], name="cc", network="cn1")
+    daemon.cli("network", "connect", "--ip", "10.86.2.77", "cn2", "cc", check=True)
+    c.start()
+    c.reload()
+    assert c.attrs["NetworkSettings"]["Networks"]["cn2"]["IPAddress"] == "10.86.2.77"
+    assert c.exec_run(["ping", "-c", "1", "-W", "2", ip_b]).exit_code == 0
+    # Host-mode containers cannot be connected.
+    h = client.containers.create("busybox", "true", network_mode="host")
+    status, msg = api_error(api.connect_container_to_network, h.id, "cn1")
+    assert status == 403
+
+
+def leases(daemon):
+    import sqlite3
+    db = sqlite3.connect(f"file:{daemon.data_root}/berth.db?mode=ro", uri=True)
+    try:
+        return sorted(db.execute("SELECT network, address, owner FROM net_leases").fetchall())
+    finally:
+        db.close()
+
+
+def host_veths():
+    return sorted(name for name in links() if name.startswith("veth"))
+
+
+def test_kill_9_with_containers_on_three_networks(client, daemon):
+    api = client.api
+    nets = {}
+    for i in range(3):
+        nets[f"k{i}"] = api.create_network(f"k{i}", ipam=docker.types.IPAMConfig(
+            pool_configs=[docker.types.IPAMPool(subnet=f"10.87.{i}.0/24")]))["Id"]
+    ctrs = [run(client, f"k{i % 3}", f"kc{i}", ports={"80/tcp": None}) for i in range(7)]
+    api.connect_container_to_network("kc0", "k1", aliases=["zero"])
+    victim = ctrs[6]
+    before = {}
+    for c in ctrs:
+        c.reload()
+        before[c.name] = {k: v["IPAddress"] for k, v in c.attrs["NetworkSettings"]["Networks"].items()}
+    assert len(host_veths()) == 8
+    # kill -9 the daemon; one container dies while no daemon watches.
+    daemon.stop(signal.SIGKILL)
+    import os
+    os.kill(victim.attrs["State"]["Pid"], signal.SIGKILL)
+    daemon.start()
+    c2 = daemon.client()
+    try:
+        wait_until(lambda: c2.containers.get("kc6").status == "exited", timeout=15, what="kc6 to be seen exited")
+        for c in ctrs[:6]:
+            got = c2.containers.get(c.name)
+            assert got.status == "running"
+            assert {k: v["IPAddress"] for k, v in got.attrs["NetworkSettings"]["Networks"].items()} == before[c.name]
+        # Leases: exactly the running containers' endpoints.
+        want = sorted((nets[net], ip, c2.containers.get(name).id)
+                      for name, eps in before.items() if name != "kc6" for net, ip in eps.items())
+        wait_until(lambda: host_veths() and len(host_veths()) == 7, timeout=15, what="the dead container's veth to go")
+        assert leases(daemon) == want
+        # Published ports: a rule for each running container, none for the dead one.
+        table = nft_table()
+        assert victim.id not in table and all(c.id in table for c in ctrs[:6])
+        # They still reach each other, and connect/disconnect still work after the restart.
+        a = c2.containers.get("kc3")
+        assert a.exec_run(["ping", "-c", "1", "-W", "2", before["kc0"]["k0"]]).exit_code == 0
+        c2.api.disconnect_container_from_network("kc0", "k1")
+        assert len(host_veths()) == 6
+    finally:
+        c2.close()
