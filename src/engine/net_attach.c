@@ -147,7 +147,8 @@ int eng_net_open(struct eng *eng, const struct eng_opts *o, const char *db_path,
 		return -1;
 	if (bridge_setup(n, o, e) < 0)
 		return berr_wrap(e, "setting up the default bridge %s", n->bridge);
-	if (net_ipam_open(db_path, &n->ipam, e) < 0 || net_nft_open(n->table, n->bridge, &n->subnet, &n->nft, e) < 0)
+	if (net_dns_open(&n->dns, e) < 0 || net_ipam_open(db_path, &n->ipam, e) < 0 ||
+	    net_nft_open(n->table, n->bridge, &n->subnet, &n->nft, e) < 0)
 		return -1;
 	for (int i = 0; i < ENG_NET_COUNT; i++)
 		if (net_ipam_network_id(n->ipam, eng_net_names[i], &n->ids[i], &n->created[i], e) < 0)
@@ -160,6 +161,7 @@ void eng_net_close(struct eng *eng)
 	struct eng_net *n = eng->net;
 	if (!n)
 		return;
+	net_dns_close(n->dns);
 	eng_ports_unhold(eng, NULL);
 	eng_unets_close(eng);
 	net_nl_close(n->nl);
@@ -233,6 +235,22 @@ int eng_net_reconcile(struct eng *eng, berr *e)
 	free(lease_owners);
 	free(addrs);
 	eng_endpoints_reconcile(eng);
+
+	/* The DNS servers of the running containers on user networks, made again in their namespaces. */
+	for (struct ctr *c = eng->ctrs; c; c = c->next) {
+		json_t *bn = held(c);
+		const char *key = json_string_value(json_object_get(bn, "SandboxKey"));
+		if (!key || json_object_size(json_object_get(c->doc, "BerthNetworks")) == 0)
+			continue;
+		int fd = open(key, O_RDONLY | O_CLOEXEC);
+		berr err = {0};
+		if (fd < 0 || ctr_dns_attach(eng, c, fd, &err) < 0)
+			fprintf(stderr, "berthd: container %s: its DNS server: %s\n", c->id,
+				fd < 0 ? strerror(errno) : berr_msg(&err));
+		berr_clear(&err);
+		if (fd >= 0)
+			close(fd);
+	}
 
 	/* Namespaces kept for containers that no longer run. */
 	_cleanup_closedir_ DIR *d = opendir(n->netns_dir);
@@ -433,10 +451,11 @@ int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 	if (kind == ENG_KIND_CONTAINER)
 		return join_files(eng, c, e);
 	if (!ctr_net_has_sandbox(c)) {
-		/* host, none: only ExtraHosts to add. */
-		if (json_array_size(json_object_get(json_object_get(c->doc, "HostConfig"), "ExtraHosts")) == 0)
-			return 0;
-		return write_hosts(eng, c, NULL, e);
+		/* host, none: ExtraHosts and the resolver options to add. */
+		if (json_array_size(json_object_get(json_object_get(c->doc, "HostConfig"), "ExtraHosts")) > 0 &&
+		    write_hosts(eng, c, NULL, e) < 0)
+			return -1;
+		return ctr_dns_plain(eng, c, e);
 	}
 	struct eng_net *n = eng->net;
 	bool bridge = kind == ENG_KIND_BRIDGE;

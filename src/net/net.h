@@ -152,3 +152,25 @@ int net_nft_networks(struct net_nft *n, const struct net_nft_network *nets, size
 int net_nft_add(struct net_nft *n, const char *owner, const struct net_port_rule *rules, size_t n_rules, berr *e);
 /* Remove every rule of owner (found by its comment; one transaction). */
 int net_nft_remove(struct net_nft *n, const char *owner, berr *e);
+
+/* ---------- embedded DNS of user networks (dns.c) ---------- */
+
+/*
+ * One thread answers every container's queries. A container's server is a UDP socket bound to
+ * 127.0.0.11:53 inside its own network namespace; it answers the names of its scope networks
+ * (A, and PTR of their addresses) and forwards everything else to upstream (IPv4, port 53) from
+ * the daemon's namespace, SERVFAIL when none answers. Thread-safe.
+ */
+struct net_dns;
+int net_dns_open(struct net_dns **out, berr *e);
+void net_dns_close(struct net_dns *d);
+/* owner's server (made in netns_fd the first time, kept after), with its scope and upstreams set. */
+int net_dns_serve(struct net_dns *d, const char *owner, int netns_fd, const char *const *scope, size_t n_scope,
+		  const uint32_t *upstream, size_t n_upstream, berr *e);
+/* owner's server closed (none is fine). */
+void net_dns_stop(struct net_dns *d, const char *owner);
+/* owner's names on network at ip, added to those it has. */
+int net_dns_names_set(struct net_dns *d, const char *network, const char *owner, const char *const *names,
+		      size_t n_names, uint32_t ip, berr *e);
+/* Every name of owner, on every network, dropped. */
+void net_dns_names_drop(struct net_dns *d, const char *owner);

@@ -365,7 +365,132 @@ def test_kill_9_with_containers_on_three_networks(client, daemon):
         # They still reach each other, and connect/disconnect still work after the restart.
         a = c2.containers.get("kc3")
         assert a.exec_run(["ping", "-c", "1", "-W", "2", before["kc0"]["k0"]]).exit_code == 0
+        # Names too: the DNS servers are back in the containers' namespaces; the dead one's name is gone.
+        r = a.exec_run(["nslookup", "kc0", "127.0.0.11"])
+        assert r.exit_code == 0 and before["kc0"]["k0"] in r.output.decode(), r.output
+        r = c2.containers.get("kc4").exec_run(["nslookup", "zero", "127.0.0.11"])
+        assert r.exit_code == 0 and before["kc0"]["k1"] in r.output.decode(), r.output
+        assert a.exec_run(["nslookup", "kc6", "127.0.0.11"]).exit_code != 0
         c2.api.disconnect_container_from_network("kc0", "k1")
         assert len(host_veths()) == 6
+        assert c2.containers.get("kc4").exec_run(["nslookup", "zero", "127.0.0.11"]).exit_code != 0
     finally:
         c2.close()
+
+
+# ---------- names: the embedded DNS ----------
+
+HTTPD = "mkdir -p /www && echo hello-from-{} > /www/index.html && exec httpd -f -p 80 -h /www"
+
+
+class FakeUpstream:
+    """A name server on 127.0.0.1:53 of the test's namespace that answers every A query with
+    192.0.2.7: the 'host's resolver' the embedded server forwards to."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 53))
+        self.sock.settimeout(0.2)
+        self.queries = []
+        self.done = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        import struct
+        while not self.done:
+            try:
+                q, addr = self.sock.recvfrom(512)
+            except OSError:
+                continue
+            end = 12
+            while q[end] != 0:
+                end += q[end] + 1
+            question = q[12:end + 5]
+            name = []
+            i = 12
+            while q[i]:
+                name.append(q[i + 1:i + 1 + q[i]].decode())
+                i += q[i] + 1
+            self.queries.append(".".join(name))
+            header = q[:2] + b"\x81\x80" + struct.pack(">HHHH", 1, 1, 0, 0)
+            answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 7])
+            self.sock.sendto(header + question + answer, addr)
+
+    def close(self):
+        self.done = True
+        self.thread.join()
+        self.sock.close()
+
+
+def test_names_on_a_user_network(client, daemon):
+    api = client.api
+    api.create_network("dnsnet", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.88.0.0/24")]))
+    web = client.containers.run("busybox", ["sh", "-c", HTTPD.format("web")], name="web", detach=True,
+                                network="dnsnet")
+    daemon.cli("run", "-d", "--name", "api1", "--network", "dnsnet", "--network-alias", "backend",
+               "--dns-search", "example.test", "--dns-option", "timeout:1", "busybox", "sleep", "300", check=True)
+    cli = client.containers.get("api1")
+    web_ip = net_ip(web, "dnsnet")
+    cli_ip = net_ip(cli, "dnsnet")
+    resolv = cli.exec_run(["cat", "/etc/resolv.conf"]).output.decode()
+    assert resolv.splitlines()[0] == "nameserver 127.0.0.11"
+    assert resolv.splitlines()[1:] == ["search example.test", "options ndots:0 timeout:1"]
+    # By name, alias and short ID; PTR back to the name.
+    for name, ip in (("web", web_ip), ("backend", cli_ip), ("api1", cli_ip), (web.id[:12], web_ip)):
+        r = cli.exec_run(["nslookup", name, "127.0.0.11"])
+        out = r.output.decode()
+        assert r.exit_code == 0 and f"Address: {ip}" in out.replace("Address 1: ", "Address: "), (name, out)
+    r = web.exec_run(["nslookup", cli_ip])
+    assert r.exit_code == 0 and "api1" in r.output.decode(), r.output
+    # By the container's own resolver (resolv.conf): ping by name and alias. Busybox's static
+    # wget crashes in glibc's getaddrinfo without NSS modules, so it fetches from the address
+    # nslookup gives.
+    assert cli.exec_run(["ping", "-c", "1", "-W", "2", "backend"]).exit_code == 0
+    assert web.exec_run(["ping", "-c", "1", "-W", "2", "api1"]).exit_code == 0
+    fetch = "wget -q -O - http://$(nslookup web 127.0.0.11 | awk '/^Address: /{print $2}' | tail -n 1)/"
+    wait_until(lambda: cli.exec_run(["sh", "-c", fetch]).output.decode().strip() == "hello-from-web",
+               timeout=15, what="wget from web")
+    # Another network's names are not visible; a name of nobody goes to the upstream servers.
+    api.create_network("othernet", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.88.1.0/24")]))
+    other = run(client, "othernet", "other")
+    assert other.exec_run(["nslookup", "web", "127.0.0.11"]).exit_code != 0
+    # The default bridge keeps today's behaviour: no names.
+    plain = client.containers.run("busybox", ["sleep", "300"], detach=True)
+    assert "127.0.0.11" not in plain.exec_run(["cat", "/etc/resolv.conf"]).output.decode()
+    # A stopped container's name goes; it comes back with its start.
+    web.stop(timeout=1)
+    assert cli.exec_run(["nslookup", "web", "127.0.0.11"]).exit_code != 0
+    web.start()
+    web_ip = net_ip(web, "dnsnet")
+    r = cli.exec_run(["nslookup", "web", "127.0.0.11"])
+    assert r.exit_code == 0 and web_ip in r.output.decode()
+    # Connect gives the names of the new network, disconnect takes them away.
+    api.connect_container_to_network("other", "dnsnet", aliases=["late"])
+    assert cli.exec_run(["nslookup", "late", "127.0.0.11"]).exit_code == 0
+    assert other.exec_run(["nslookup", "web", "127.0.0.11"]).exit_code == 0
+    api.disconnect_container_from_network("other", "dnsnet")
+    assert cli.exec_run(["nslookup", "late", "127.0.0.11"]).exit_code != 0
+
+
+def test_forwarding_to_upstream(client, daemon):
+    api = client.api
+    api.create_network("fwd", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.89.0.0/24")]))
+    up = FakeUpstream()
+    try:
+        c = client.containers.run("busybox", ["sleep", "300"], name="asker", network="fwd", dns=["127.0.0.1"],
+                                  detach=True)
+        r = c.exec_run(["nslookup", "outside.example", "127.0.0.11"])
+        assert r.exit_code == 0 and "192.0.2.7" in r.output.decode(), r.output
+        assert "outside.example" in up.queries
+        # Names of the network never go out.
+        n = len(up.queries)
+        assert c.exec_run(["nslookup", "asker", "127.0.0.11"]).exit_code == 0
+        assert all(not q.startswith("asker") for q in up.queries[n:])
+    finally:
+        up.close()
+    # No upstream answering: SERVFAIL, quickly.
+    r = c.exec_run(["nslookup", "outside.example", "127.0.0.11"])
+    assert r.exit_code != 0
