@@ -287,17 +287,13 @@ bool ctr_net_has_sandbox(const struct ctr *c)
 	return k == ENG_KIND_BRIDGE || k == ENG_KIND_USER;
 }
 
-/* The running container that container:<id> names, with a reference; NULL when there is none. */
+/* The container that container:<id> names, with a reference; NULL when there is none. */
 static struct ctr *joined(struct eng *eng, const struct ctr *c)
 {
 	struct ctr *target = NULL;
 	berr ignored = {0};
 	if (eng_net_kind_of(c) != ENG_KIND_CONTAINER || ctr_find(eng, mode_of(c) + 10, &target, &ignored) < 0) {
 		berr_clear(&ignored);
-		return NULL;
-	}
-	if (!ctr_running(target)) {
-		ctr_put(eng, target);
 		return NULL;
 	}
 	return target;
@@ -311,14 +307,20 @@ char *ctr_net_netns_path(struct eng *eng, const struct ctr *c)
 			return NULL;
 		return path;
 	}
-	/* container:<id>: the other container's namespace, its file when berthd made it, else its init's. */
+	/*
+	 * container:<id>: the other container's namespace, its file when berthd made it, else its
+	 * init's. One that does not run gets the path its namespace would have: the start stops at
+	 * ctr_net_attach with Docker's words.
+	 */
 	struct ctr *target = joined(eng, c);
 	if (!target)
 		return NULL;
 	const char *key =
 	    json_string_value(json_object_get(json_object_get(target->doc, "BerthNetwork"), "SandboxKey"));
 	int pid = (int)json_integer_value(json_object_get(json_object_get(target->doc, "State"), "Pid"));
-	if (key ? asprintf(&path, "%s", key) < 0 : pid <= 0 || asprintf(&path, "/proc/%d/ns/net", pid) < 0)
+	int r = key || !ctr_running(target) || pid <= 0 ? asprintf(&path, "%s/%s", eng->net->netns_dir, target->id)
+							: asprintf(&path, "/proc/%d/ns/net", pid);
+	if (r < 0)
 		path = NULL;
 	ctr_put(eng, target);
 	return path;
@@ -344,7 +346,23 @@ static void net_event(struct eng *eng, const struct ctr *c, const char *action)
 	    json_pack("{s:s, s:s, s:s}", "container", c->id, "name", eng_net_names[ENG_NET_BRIDGE], "type", "bridge"));
 }
 
-/* HostConfig.ExtraHosts ("name:ip", Docker's --add-host) as hosts lines; "host-gateway" is the bridge's address. */
+const char *ctr_net_address(const struct ctr *c)
+{
+	if (!ctr_running(c))
+		return NULL;
+	const char *ip = json_string_value(json_object_get(json_object_get(c->doc, "BerthNetwork"), "IPAddress"));
+	if (ip && *ip)
+		return ip;
+	const char *key;
+	json_t *ep;
+	json_object_foreach (json_object_get(c->doc, "BerthNetworks"), key, ep)
+		if ((ip = json_string_value(json_object_get(ep, "IPAddress"))) && *ip)
+			return ip;
+	return NULL;
+}
+
+/* HostConfig.ExtraHosts ("name:ip", Docker's --add-host) and Links as hosts lines; "host-gateway" is the bridge's
+ * address. */
 static int extra_hosts(struct eng *eng, const struct ctr *c, char **out, berr *e)
 {
 	json_t *list = json_object_get(json_object_get(c->doc, "HostConfig"), "ExtraHosts");
@@ -366,6 +384,23 @@ static int extra_hosts(struct eng *eng, const struct ctr *c, char **out, berr *e
 			addr = gw;
 		}
 		fprintf(f, "%s\t%.*s\n", addr, (int)(sep - entry), entry);
+	}
+	/* Legacy links ("name:alias"): the other container's address under the alias and its name. */
+	json_array_foreach (json_object_get(json_object_get(c->doc, "HostConfig"), "Links"), i, v) {
+		const char *link = json_string_value(v) ?: "";
+		const char *colon = strchr(link, ':');
+		_cleanup_free_ char *name = strndup(link, colon ? (size_t)(colon - link) : strlen(link));
+		const char *alias = colon ? colon + 1 : name;
+		struct ctr *target = NULL;
+		berr ignored = {0};
+		if (name && ctr_find(eng, name[0] == '/' ? name + 1 : name, &target, &ignored) == 0) {
+			const char *ip = ctr_net_address(target);
+			if (ip && *ip)
+				fprintf(f, "%s\t%s %s\n", ip, strrchr(alias, '/') ? strrchr(alias, '/') + 1 : alias,
+					target->name + 1);
+			ctr_put(eng, target);
+		}
+		berr_clear(&ignored);
 	}
 	if (fclose(f) != 0) {
 		free(text);
@@ -428,8 +463,11 @@ int eng_net_inside_setup(int netns_fd, const char *ifname, uint32_t ip, int pref
 static int join_files(struct eng *eng, struct ctr *c, berr *e)
 {
 	struct ctr *target = joined(eng, c);
-	if (!target)
+	if (!target || !ctr_running(target)) {
+		if (target)
+			ctr_put(eng, target);
 		return berr_plain(e, EBUSY, "cannot join network of a non running container: %s", mode_of(c) + 10);
+	}
 	static const char *const files[] = {"hosts", "resolv.conf"};
 	int r = 0;
 	for (size_t i = 0; i < 2 && r == 0; i++) {
@@ -452,7 +490,9 @@ int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 		return join_files(eng, c, e);
 	if (!ctr_net_has_sandbox(c)) {
 		/* host, none: ExtraHosts and the resolver options to add. */
-		if (json_array_size(json_object_get(json_object_get(c->doc, "HostConfig"), "ExtraHosts")) > 0 &&
+		json_t *hc = json_object_get(c->doc, "HostConfig");
+		if (json_array_size(json_object_get(hc, "ExtraHosts")) + json_array_size(json_object_get(hc, "Links")) >
+			0 &&
 		    write_hosts(eng, c, NULL, e) < 0)
 			return -1;
 		return ctr_dns_plain(eng, c, e);

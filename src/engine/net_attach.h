@@ -88,6 +88,8 @@ char *ctr_net_netns_path(struct eng *eng, const struct ctr *c);
 int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e);
 /* At stop (or a failed start): all of it given back. Nothing to give back is fine. */
 void ctr_net_release(struct eng *eng, struct ctr *c);
+/* A running container's address: on the default bridge, else on its first user network; NULL when none. */
+const char *ctr_net_address(const struct ctr *c);
 /* Inspect's NetworkSettings in Docker's shape. */
 json_t *ctr_net_settings(struct eng *eng, const struct ctr *c);
 /* A `ps` row's Ports ([{IP, PrivatePort, PublicPort, Type}]) and NetworkSettings.Networks. */

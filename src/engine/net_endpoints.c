@@ -127,6 +127,26 @@ int ctr_net_check(struct eng *eng, json_t *host_config, json_t *networking_confi
 			return berr_invalid(e, "container cannot be connected to network %s in network mode %s", key,
 					    mode);
 	}
+	/* Legacy links name containers that exist (Docker's words). */
+	size_t i;
+	json_t *v;
+	json_t *links = json_object_get(host_config, "Links");
+	if (links && !json_is_null(links) && !json_is_array(links))
+		return berr_invalid(e, "HostConfig.Links: expected an array of strings");
+	json_array_foreach (links, i, v) {
+		const char *link = json_string_value(v);
+		if (!link)
+			return berr_invalid(e, "HostConfig.Links: expected an array of strings");
+		_cleanup_free_ char *name = strndup(link, strcspn(link, ":"));
+		struct ctr *target;
+		if (!name)
+			return berr_set(e, ENOMEM, "links");
+		if (ctr_find(eng, name[0] == '/' ? name + 1 : name, &target, e) < 0) {
+			berr_clear(e);
+			return berr_invalid(e, "could not get container for %s", name[0] == '/' ? name + 1 : name);
+		}
+		ctr_put(eng, target);
+	}
 	return eng_ports_check(host_config, e);
 }
 

@@ -235,6 +235,12 @@ static bool match_label(const char *v, void *arg)
 	return b_labels_match(json_object_get(((struct match_ctx *)arg)->doc, "Labels"), v);
 }
 
+/* Label filters must all hold (Docker's AND). */
+static bool label_missing(const char *v, void *arg)
+{
+	return !match_label(v, arg);
+}
+
 static bool match_dangling(const char *v, void *arg)
 {
 	struct match_ctx *m = arg;
@@ -247,7 +253,8 @@ static bool network_matches(json_t *filters, json_t *doc, bool builtin)
 	struct match_ctx m = {doc, builtin};
 	return b_filter_any(filters, "name", match_name, &m) && b_filter_any(filters, "id", match_id, &m) &&
 	       b_filter_any(filters, "driver", match_driver, &m) && b_filter_any(filters, "type", match_type, &m) &&
-	       b_filter_any(filters, "scope", match_scope, &m) && b_filter_any(filters, "label", match_label, &m) &&
+	       b_filter_any(filters, "scope", match_scope, &m) &&
+	       (!b_filter_given(filters, "label") || !b_filter_any(filters, "label", label_missing, &m)) &&
 	       b_filter_any(filters, "dangling", match_dangling, &m);
 }
 
@@ -344,7 +351,8 @@ int eng_network_prune(struct eng *eng, json_t *filters, json_t **out, berr *e)
 		struct eng_unet *u = eng->net->unets[i];
 		struct match_ctx m = {u->doc, false};
 		struct timespec created;
-		if (unet_in_use(eng, u) || !b_filter_any(filters, "label", match_label, &m))
+		if (unet_in_use(eng, u) ||
+		    (b_filter_given(filters, "label") && b_filter_any(filters, "label", label_missing, &m)))
 			continue;
 		json_t *neg = json_object_get(filters, "label!");
 		bool excluded = false;

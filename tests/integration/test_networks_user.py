@@ -93,6 +93,7 @@ def test_create_inspect_list_remove(client, daemon):
     assert names(filters={"type": "builtin"}) == ["bridge", "host", "none"]
     assert names(filters={"label": "tier=db"}) == ["back"]
     assert names(filters={"label": "tier"}) == ["back", "front"]
+    assert names(filters={"label": ["tier", "tier=db"]}) == ["back"]  # every label filter must hold
     assert names(names=["fro"]) == ["front"]
     assert names(ids=[back["Id"][:8]]) == ["back"]
     assert names(filters={"driver": "bridge"}) == ["back", "bridge", "front"]
@@ -494,3 +495,110 @@ def test_forwarding_to_upstream(client, daemon):
     # No upstream answering: SERVFAIL, quickly.
     r = c.exec_run(["nslookup", "outside.example", "127.0.0.11"])
     assert r.exit_code != 0
+
+
+# ---------- container:<id>, --add-host, --link ----------
+
+def test_container_network_mode(client, daemon):
+    api = client.api
+    api.create_network("shared", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.91.0.0/24")]))
+    owner = client.containers.run("busybox", ["sh", "-c", HTTPD.format("owner").replace("-p 80", "-p 127.0.0.1:8080")],
+                                  name="owner", network="shared", dns_search=["inner.test"], detach=True)
+    ip = net_ip(owner, "shared")
+    r = daemon.cli("run", "--rm", "--network", "container:owner", "busybox", "sh", "-c",
+                   "ip -o -4 addr show eth0; cat /etc/resolv.conf; wget -q -O - http://127.0.0.1:8080/", check=True)
+    out = r.stdout.decode()
+    assert f"inet {ip}/24" in out and "nameserver 127.0.0.11" in out and "search inner.test" in out
+    assert "hello-from-owner" in out
+    # Its names are the owner's: the embedded DNS answers inside the shared namespace.
+    joiner = client.containers.run("busybox", ["sleep", "300"], network_mode=f"container:{owner.id[:12]}", detach=True)
+    joiner.reload()
+    assert joiner.attrs["NetworkSettings"]["Networks"] == {}
+    assert joiner.exec_run(["nslookup", "owner", "127.0.0.11"]).exit_code == 0
+    # Nothing of the owner's network goes with the joiner.
+    joiner.remove(force=True)
+    assert owner.exec_run(["nslookup", "owner", "127.0.0.11"]).exit_code == 0
+    assert net_ip(owner, "shared") == ip
+    # A container that is not there, or does not run.
+    status, msg = api_error(client.containers.create, "busybox", "true", network_mode="container:nosuch")
+    assert status == 404
+    stopped = client.containers.create("busybox", ["sleep", "300"], name="stopped")
+    c = client.containers.create("busybox", "true", network_mode="container:stopped")
+    status, msg = api_error(c.start)
+    assert status == 409 and "cannot join network of a non running container: stopped" in msg
+    stopped.remove()
+
+
+def test_add_host_and_links(client, daemon):
+    r = daemon.cli("run", "--rm", "--add-host", "db.example:10.1.2.3", "--add-host", "gw:host-gateway", "busybox",
+                   "cat", "/etc/hosts", check=True)
+    hosts = r.stdout.decode()
+    gateway = client.api.inspect_network("bridge")["IPAM"]["Config"][0]["Gateway"]
+    assert "10.1.2.3\tdb.example\n" in hosts and f"{gateway}\tgw\n" in hosts
+    r = daemon.cli("run", "--rm", "--network", "host", "--add-host", "h.example:10.9.9.9", "busybox", "cat",
+                   "/etc/hosts", check=True)
+    assert "10.9.9.9\th.example" in r.stdout.decode()
+    target = client.containers.run("busybox", ["sleep", "300"], name="linked", detach=True)
+    target.reload()
+    tip = target.attrs["NetworkSettings"]["IPAddress"]
+    r = daemon.cli("run", "--rm", "--link", "linked:db", "busybox", "sh", "-c", "cat /etc/hosts; ping -c 1 -W 2 db",
+                   check=True)
+    out = r.stdout.decode()
+    assert f"{tip}\tdb linked\n" in out and "1 packets received" in out
+    status, msg = api_error(client.api.create_container, "busybox", "true",
+                            host_config=client.api.create_host_config(links={"nosuch": "db"}))
+    assert status == 400 and "could not get container for nosuch" in msg
+
+
+# ---------- docker-compose ----------
+
+COMPOSE = """version: "3.8"
+services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www"]
+  front:
+    image: busybox
+    command: ["sleep", "300"]
+"""
+
+
+def test_compose_project(client, daemon, tmp_path):
+    import os
+    import shutil
+    exe = shutil.which("docker-compose")
+    if not exe:
+        pytest.skip("docker-compose is not installed (scripts/install-deps installs it)")
+    (tmp_path / "docker-compose.yml").write_text(COMPOSE)
+    env = dict(os.environ, DOCKER_HOST=daemon.host, COMPOSE_INTERACTIVE_NO_CLI="1")
+
+    def compose(*args):
+        r = subprocess.run([exe, "-p", "proj", *args], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+        assert r.returncode == 0, f"docker-compose {args}: {r.stderr.decode()}"
+        return r.stdout.decode()
+
+    compose("up", "-d")
+    net = client.api.inspect_network("proj_default")
+    assert net["Labels"]["com.docker.compose.project"] == "proj"
+    front = client.containers.get("proj_front_1")
+    web = client.containers.get("proj_web_1")
+    assert set(front.attrs["NetworkSettings"]["Networks"]) == {"proj_default"}
+    # The front fetches from the web service by its service name.
+    fetch = "wget -q -O - http://$(nslookup web 127.0.0.11 | awk '/^Address: /{print $2}' | tail -n 1)/"
+    got = wait_until(lambda: front.exec_run(["sh", "-c", fetch]).output.decode().strip(), timeout=20,
+                     what="the front to fetch from web")
+    assert got == web.attrs["Config"]["Hostname"]
+    assert front.exec_run(["ping", "-c", "1", "-W", "2", "web"]).exit_code == 0
+    # Scaled to two: the service name gives both addresses.
+    compose("up", "-d", "--scale", "web=2")
+    assert client.containers.get("proj_front_1").id == front.id  # only web changed
+    ips = sorted(c.attrs["NetworkSettings"]["Networks"]["proj_default"]["IPAddress"]
+                 for c in client.containers.list(filters={"label": "com.docker.compose.service=web"}))
+    assert len(ips) == 2
+    out = front.exec_run(["nslookup", "web", "127.0.0.11"]).output.decode()
+    assert all(ip in out for ip in ips), out
+    # down: containers and the network gone, with its bridge and rules.
+    compose("down")
+    assert client.containers.list(all=True, filters={"label": "com.docker.compose.project=proj"}) == []
+    assert [n for n in client.api.networks() if n["Name"] == "proj_default"] == []
+    assert bridge_name(net["Id"]) not in links() and bridge_name(net["Id"]) not in nft_table()
