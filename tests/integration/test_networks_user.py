@@ -252,6 +252,38 @@ def test_containers_on_a_user_network(client, daemon):
     assert status == 400 and "network-scoped alias is supported only for containers in user defined networks" in msg
 
 
+def test_published_port_and_internal_network(client, daemon):
+    import urllib.request
+    api = client.api
+    api.create_network("pub", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.92.0.0/24")]))
+    client.containers.run("busybox", ["sh", "-c", HTTPD.format("pub")], name="pubweb", network="pub",
+                          ports={"80/tcp": ("127.0.0.1", 18080)}, detach=True)
+
+    def fetch():
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:18080/", timeout=1) as r:
+                return r.read().decode().strip()
+        except OSError:
+            return None
+    assert wait_until(fetch, timeout=15, what="the published port") == "hello-from-pub"
+    r = daemon.cli("port", "pubweb", check=True)
+    assert r.stdout.decode().strip() == "80/tcp -> 127.0.0.1:18080"
+    # Internal: no default route, nothing leaves its bridge; its members still reach each other.
+    api.create_network("closed", internal=True,
+                       ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.92.1.0/24")]))
+    a = run(client, "closed", "closed1", cap_add=["NET_ADMIN"])
+    b = run(client, "closed", "closed2")
+    routes = a.exec_run(["ip", "route"]).output.decode()
+    assert "default" not in routes and "10.92.1.0/24 dev eth0" in routes
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", net_ip(b, "closed")]).exit_code == 0
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", "closed2"]).exit_code == 0
+    pub_ip = net_ip(client.containers.get("pubweb"), "pub")
+    # Even with a route of its own, the rules drop what leaves the internal network's bridge.
+    assert a.exec_run(["ip", "route", "add", "default", "via", "10.92.1.1"]).exit_code == 0
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", pub_ip]).exit_code != 0
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", "10.92.1.1"]).exit_code == 0
+
+
 def test_two_networks_are_isolated(client):
     api = client.api
     api.create_network("iso1", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.85.1.0/24")]))
@@ -335,14 +367,14 @@ def test_kill_9_with_containers_on_three_networks(client, daemon):
     for i in range(3):
         nets[f"k{i}"] = api.create_network(f"k{i}", ipam=docker.types.IPAMConfig(
             pool_configs=[docker.types.IPAMPool(subnet=f"10.87.{i}.0/24")]))["Id"]
-    ctrs = [run(client, f"k{i % 3}", f"kc{i}", ports={"80/tcp": None}) for i in range(7)]
+    ctrs = [run(client, f"k{i % 3}", f"kc{i}", ports={"80/tcp": None}) for i in range(20)]
     api.connect_container_to_network("kc0", "k1", aliases=["zero"])
     victim = ctrs[6]
     before = {}
     for c in ctrs:
         c.reload()
         before[c.name] = {k: v["IPAddress"] for k, v in c.attrs["NetworkSettings"]["Networks"].items()}
-    assert len(host_veths()) == 8
+    assert len(host_veths()) == 21
     # kill -9 the daemon; one container dies while no daemon watches.
     daemon.stop(signal.SIGKILL)
     import os
@@ -351,18 +383,18 @@ def test_kill_9_with_containers_on_three_networks(client, daemon):
     c2 = daemon.client()
     try:
         wait_until(lambda: c2.containers.get("kc6").status == "exited", timeout=15, what="kc6 to be seen exited")
-        for c in ctrs[:6]:
+        for c in ctrs[:6] + ctrs[7:]:
             got = c2.containers.get(c.name)
             assert got.status == "running"
             assert {k: v["IPAddress"] for k, v in got.attrs["NetworkSettings"]["Networks"].items()} == before[c.name]
         # Leases: exactly the running containers' endpoints.
         want = sorted((nets[net], ip, c2.containers.get(name).id)
                       for name, eps in before.items() if name != "kc6" for net, ip in eps.items())
-        wait_until(lambda: host_veths() and len(host_veths()) == 7, timeout=15, what="the dead container's veth to go")
+        wait_until(lambda: len(host_veths()) == 20, timeout=15, what="the dead container's veth to go")
         assert leases(daemon) == want
         # Published ports: a rule for each running container, none for the dead one.
         table = nft_table()
-        assert victim.id not in table and all(c.id in table for c in ctrs[:6])
+        assert victim.id not in table and all(c.id in table for c in ctrs[:6] + ctrs[7:])
         # They still reach each other, and connect/disconnect still work after the restart.
         a = c2.containers.get("kc3")
         assert a.exec_run(["ping", "-c", "1", "-W", "2", before["kc0"]["k0"]]).exit_code == 0
@@ -373,7 +405,7 @@ def test_kill_9_with_containers_on_three_networks(client, daemon):
         assert r.exit_code == 0 and before["kc0"]["k1"] in r.output.decode(), r.output
         assert a.exec_run(["nslookup", "kc6", "127.0.0.11"]).exit_code != 0
         c2.api.disconnect_container_from_network("kc0", "k1")
-        assert len(host_veths()) == 6
+        assert len(host_veths()) == 19
         assert c2.containers.get("kc4").exec_run(["nslookup", "zero", "127.0.0.11"]).exit_code != 0
     finally:
         c2.close()
