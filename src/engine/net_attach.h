@@ -121,6 +121,8 @@ int eng_net_inside_setup(int netns_fd, const char *ifname, uint32_t ip, int pref
 /* The embedded DNS of user networks for a running container (net_dns.c): its server, names and resolv.conf. */
 int ctr_dns_attach(struct eng *eng, struct ctr *c, int netns_fd, berr *e);
 void ctr_dns_release(struct eng *eng, struct ctr *c);
+/* After a rename: a running container's names on its user networks are the new ones (failures logged). */
+void ctr_net_renamed(struct eng *eng, struct ctr *c);
 /* host and none: resolv.conf with --dns, --dns-search, --dns-option when given. */
 int ctr_dns_plain(struct eng *eng, struct ctr *c, berr *e);
 

@@ -7,9 +7,11 @@
  */
 #include "engine/net_attach.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -172,6 +174,22 @@ int ctr_dns_plain(struct eng *eng, struct ctr *c, berr *e)
 		r = resolv_write(eng, c, &rv, false, e);
 	resolv_free(&rv);
 	return r;
+}
+
+void ctr_net_renamed(struct eng *eng, struct ctr *c)
+{
+	const char *key = json_string_value(json_object_get(json_object_get(c->doc, "BerthNetwork"), "SandboxKey"));
+	if (!ctr_running(c) || !key || json_object_size(json_object_get(c->doc, "BerthNetworks")) == 0)
+		return;
+	berr e = {0};
+	int fd = open(key, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		berr_sys(&e, "opening %s", key);
+	if (fd < 0 || ctr_dns_attach(eng, c, fd, &e) < 0)
+		fprintf(stderr, "berthd: container %s: its names: %s\n", c->id, berr_msg(&e));
+	if (fd >= 0)
+		close(fd);
+	berr_clear(&e);
 }
 
 void ctr_dns_release(struct eng *eng, struct ctr *c)

@@ -500,6 +500,10 @@ def test_names_on_a_user_network(client, daemon):
     web_ip = net_ip(web, "dnsnet")
     r = cli.exec_run(["nslookup", "web", "127.0.0.11"])
     assert r.exit_code == 0 and web_ip in r.output.decode()
+    # A rename: the new name answers, the old one no more.
+    cli.rename("api2")
+    assert web.exec_run(["nslookup", "api2", "127.0.0.11"]).exit_code == 0
+    assert web.exec_run(["nslookup", "api1", "127.0.0.11"]).exit_code != 0
     # Connect gives the names of the new network, disconnect takes them away.
     api.connect_container_to_network("other", "dnsnet", aliases=["late"])
     assert cli.exec_run(["nslookup", "late", "127.0.0.11"]).exit_code == 0
