@@ -55,8 +55,10 @@ struct net_dns {
 	int epfd, stop_fd;
 	pthread_t thread;
 	bool started;
-	atomic_int forwards; /* forwarding threads in flight */
 };
+
+/* Forwarding threads in flight. Not in struct net_dns: a thread may outlive the server it served. */
+static atomic_int forwards;
 
 static void strv_free(char **v, size_t n)
 {
@@ -205,7 +207,6 @@ static bool answer_local(struct net_dns *d, const struct listener *l, const ldns
 /* ---------- forwarding ---------- */
 
 struct forward {
-	struct net_dns *d;
 	int fd; /* a dup of the listener's socket */
 	struct sockaddr_in from;
 	uint8_t *query;
@@ -265,26 +266,24 @@ static void *forward_run(void *arg)
 	}
 	if (!answered)
 		reply_servfail(f->fd, f->query, f->len, &f->from);
-	atomic_fetch_sub(&f->d->forwards, 1);
+	atomic_fetch_sub(&forwards, 1);
 	forward_free(f);
 	return NULL;
 }
 
 /* Forward a query of l (under the lock: l's upstreams are copied). */
-static void forward_start(struct net_dns *d, const struct listener *l, const uint8_t *query, size_t len,
-			  const struct sockaddr_in *from)
+static void forward_start(const struct listener *l, const uint8_t *query, size_t len, const struct sockaddr_in *from)
 {
 	if (l->n_upstream == 0) {
 		reply_servfail(l->fd, query, len, from);
 		return;
 	}
-	if (atomic_fetch_add(&d->forwards, 1) >= MAX_FORWARDS) {
-		atomic_fetch_sub(&d->forwards, 1);
+	if (atomic_fetch_add(&forwards, 1) >= MAX_FORWARDS) {
+		atomic_fetch_sub(&forwards, 1);
 		return; /* the client asks again */
 	}
 	struct forward *f = calloc(1, sizeof *f);
 	if (f) {
-		f->d = d;
 		f->from = *from;
 		f->len = len;
 		f->fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 0);
@@ -295,7 +294,7 @@ static void forward_start(struct net_dns *d, const struct listener *l, const uin
 	pthread_t t;
 	pthread_attr_t attr;
 	if (!f || f->fd < 0 || !f->query || !f->upstream || pthread_attr_init(&attr) != 0) {
-		atomic_fetch_sub(&d->forwards, 1);
+		atomic_fetch_sub(&forwards, 1);
 		if (f)
 			forward_free(f);
 		return;
@@ -305,7 +304,7 @@ static void forward_start(struct net_dns *d, const struct listener *l, const uin
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	if (pthread_create(&t, &attr, forward_run, f) != 0) {
-		atomic_fetch_sub(&d->forwards, 1);
+		atomic_fetch_sub(&forwards, 1);
 		forward_free(f);
 	}
 	pthread_attr_destroy(&attr);
@@ -332,7 +331,7 @@ static void serve_one(struct net_dns *d, int fd)
 		ldns_rr *question = ldns_rr_list_rr(ldns_pkt_question(q), 0);
 		char *qname = question ? ldns_rdf2str(ldns_rr_owner(question)) : NULL;
 		if (qname && !answer_local(d, l, q, question, qname, &from))
-			forward_start(d, l, buf, (size_t)got, &from);
+			forward_start(l, buf, (size_t)got, &from);
 		free(qname);
 	}
 	ldns_pkt_free(q);
