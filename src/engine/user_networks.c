@@ -7,6 +7,7 @@
  */
 #include "engine/net_attach.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 #include <sys/random.h>
 
 #include "engine/events.h"
-#include "engine/names.h"
 #include "lib/cleanup.h"
 #include "lib/timefmt.h"
 
@@ -141,6 +141,17 @@ int eng_unet_find(struct eng *eng, const char *name, struct eng_unet **out, berr
 		return berr_plain(e, ENOENT, "network %s not found", name);
 	*out = found;
 	return 0;
+}
+
+/* [a-zA-Z0-9][a-zA-Z0-9_.-]*: a container's characters, one of them enough (Docker takes "a"). */
+static bool network_name_valid(const char *name)
+{
+	if (!isalnum((unsigned char)name[0]) || strlen(name) > 255)
+		return false;
+	for (const char *p = name + 1; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return false;
+	return true;
 }
 
 /* A string field of the body, or NULL; EINVAL when it is there and not a string. */
@@ -308,7 +319,7 @@ int eng_unet_create(struct eng *eng, json_t *body, char **id_out, berr *e)
 		return -1;
 	if (!name || !*name)
 		return berr_invalid(e, "invalid name: name is empty");
-	if (!eng_name_valid(name))
+	if (!network_name_valid(name))
 		return berr_invalid(e, "invalid network name %s: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
 	if (driver && *driver && strcmp(driver, "bridge") != 0) {
 		if (strcmp(driver, "host") == 0 || strcmp(driver, "null") == 0)

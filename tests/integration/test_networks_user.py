@@ -99,6 +99,7 @@ def test_create_inspect_list_remove(client, daemon):
     assert names(filters={"driver": "bridge"}) == ["back", "bridge", "front"]
     assert names(filters={"dangling": "true"}) == ["back", "front"]
     # The docker CLI.
+    api.remove_network(api.create_network("x")["Id"])  # one character is a name
     r = daemon.cli("network", "create", "--subnet", "10.78.0.0/16", "cli-net", check=True)
     cli_id = r.stdout.decode().strip()
     r = daemon.cli("network", "inspect", "-f", "{{.Name}} {{(index .IPAM.Config 0).Subnet}}", "cli-net", check=True)
