@@ -125,6 +125,8 @@ int ctr_dns_attach(struct eng *eng, struct ctr *c, int netns_fd, berr *e)
 	net_dns_names_drop(n->dns, c->id);
 	const char *scope[64];
 	size_t n_scope = 0;
+	/* Only internal networks: no way out, not even for names (Docker's embedded DNS does not forward then). */
+	bool external = eng_net_kind_of(c) == ENG_KIND_BRIDGE;
 	const char *key;
 	json_t *ep;
 	json_object_foreach (json_object_get(c->doc, "BerthNetworks"), key, ep) {
@@ -149,11 +151,12 @@ int ctr_dns_attach(struct eng *eng, struct ctr *c, int netns_fd, berr *e)
 		if (r < 0)
 			return -1;
 		scope[n_scope++] = u->id;
+		external = external || !u->internal;
 	}
 	struct resolv rv = {0};
 	int r = resolv_read(c, &rv, n_scope > 0, e);
 	if (r == 0 && n_scope > 0)
-		r = net_dns_serve(n->dns, c->id, netns_fd, scope, n_scope, rv.up, rv.n_up, e);
+		r = net_dns_serve(n->dns, c->id, netns_fd, scope, n_scope, rv.up, external ? rv.n_up : 0, e);
 	else if (r == 0)
 		net_dns_stop(n->dns, c->id);
 	/* The bridge's containers keep the host's resolv.conf unless they ask for their own. */

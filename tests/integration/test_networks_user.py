@@ -527,6 +527,15 @@ def test_forwarding_to_upstream(client, daemon):
         n = len(up.queries)
         assert c.exec_run(["nslookup", "asker", "127.0.0.11"]).exit_code == 0
         assert all(not q.startswith("asker") for q in up.queries[n:])
+        # A container on internal networks only: its names answer, nothing is forwarded.
+        api.create_network("fwd-int", internal=True,
+                           ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.89.1.0/24")]))
+        i = client.containers.run("busybox", ["sleep", "300"], name="inner", network="fwd-int", dns=["127.0.0.1"],
+                                  detach=True)
+        n = len(up.queries)
+        assert i.exec_run(["nslookup", "inner", "127.0.0.11"]).exit_code == 0
+        assert i.exec_run(["nslookup", "other.example", "127.0.0.11"]).exit_code != 0
+        assert up.queries[n:] == []
     finally:
         up.close()
     # No upstream answering: SERVFAIL, quickly.
