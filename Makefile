@@ -5,8 +5,8 @@ PKGS := jansson libseccomp libcap
 IMAGE_PKGS := libarchive libcrypto sqlite3 libcurl
 # The daemon adds its HTTP server.
 DAEMON_PKGS := libmicrohttpd
-# The network layer: netlink and nftables.
-NET_PKGS := libmnl libnftables
+# The network layer: netlink, nftables and DNS wire format.
+NET_PKGS := libmnl libnftables ldns
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(IMAGE_PKGS) $(DAEMON_PKGS) $(NET_PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 IMAGE_LIBS := $(shell pkg-config --libs $(IMAGE_PKGS))

@@ -1,5 +1,6 @@
-/* /networks: list and inspect (the predefined bridge, host and none); user networks' verbs are not supported yet. */
+/* /networks: list, inspect, create, remove, prune, connect and disconnect (engine/networks.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api_internal.h"
@@ -31,18 +32,38 @@ static void inspect(struct api_request *r)
 	berr_clear(&e);
 }
 
+/* Docker answers 403 for what it forbids on networks (predefined ones, one in use, overlapping pools). */
+static void reply_network_error(struct api_request *r, const berr *e)
+{
+	if (e->errnum == EPERM)
+		api_reply_message(r, 403, "%s", berr_msg(e));
+	else
+		api_reply_error(r, e);
+}
+
+static void create(struct api_request *r)
+{
+	json_t *body;
+	if (!api_body_json(r, false, &body))
+		return;
+	berr e = {0};
+	char *id = NULL;
+	if (eng_network_create(r->eng, body, &id, &e) < 0)
+		reply_network_error(r, &e);
+	else
+		api_reply_json(r, 201, json_pack("{s:s, s:s}", "Id", id, "Warning", ""));
+	free(id);
+	json_decref(body);
+	berr_clear(&e);
+}
+
 static void remove_(struct api_request *r)
 {
 	berr e = {0};
-	if (eng_network_remove(r->eng, r->params[0], &e) < 0) {
-		/* Docker answers 403 for the predefined networks. */
-		if (e.errnum == EPERM)
-			api_reply_message(r, 403, "%s", berr_msg(&e));
-		else
-			api_reply_error(r, &e);
-	} else {
+	if (eng_network_remove(r->eng, r->params[0], &e) < 0)
+		reply_network_error(r, &e);
+	else
 		api_reply_empty(r, 204);
-	}
 	berr_clear(&e);
 }
 
@@ -51,36 +72,47 @@ static void prune(struct api_request *r)
 	json_t *filters;
 	if (!api_query_filters(r, &filters))
 		return;
-	/* Only the predefined networks exist, and they are never pruned. */
+	berr e = {0};
+	json_t *out;
+	if (eng_network_prune(r->eng, filters, &out, &e) < 0)
+		api_reply_error(r, &e);
+	else
+		api_reply_json(r, 200, out);
 	json_decref(filters);
-	api_reply_json(r, 200, json_pack("{s:n}", "NetworksDeleted"));
+	berr_clear(&e);
 }
 
-static void not_yet(struct api_request *r)
+static void connection(struct api_request *r, bool connect)
 {
-	api_reply_message(r, 501, "user-defined networks (%s %s) are not supported yet by berthd", r->method, r->path);
+	json_t *body;
+	if (!api_body_json(r, false, &body))
+		return;
+	berr e = {0};
+	if (eng_network_connect(r->eng, r->params[0], body, connect, &e) < 0)
+		reply_network_error(r, &e);
+	else
+		api_reply_empty(r, 200);
+	json_decref(body);
+	berr_clear(&e);
 }
 
 static void connect_(struct api_request *r)
 {
-	/* The predefined networks take no connect (Docker's words); user networks are not there yet. */
-	berr e = {0};
-	json_t *out = NULL;
-	if (eng_network_inspect(r->eng, r->params[0], &out, &e) < 0)
-		api_reply_error(r, &e);
-	else
-		not_yet(r);
-	json_decref(out);
-	berr_clear(&e);
+	connection(r, true);
+}
+
+static void disconnect(struct api_request *r)
+{
+	connection(r, false);
 }
 
 const struct api_route api_network_routes[] = {
     {"GET", "/networks", list, 0},
-    {"POST", "/networks/create", not_yet, 0},
+    {"POST", "/networks/create", create, 0},
     {"POST", "/networks/prune", prune, 0},
     {"GET", "/networks/*", inspect, 0},
     {"DELETE", "/networks/*", remove_, 0},
     {"POST", "/networks/*/connect", connect_, 0},
-    {"POST", "/networks/*/disconnect", connect_, 0},
+    {"POST", "/networks/*/disconnect", disconnect, 0},
     {0},
 };

@@ -220,7 +220,7 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 	if (json_array_size(cmd) == 0 && json_array_size(ep) == 0)
 		return berr_invalid(e, "No command specified");
 	if (eng_mounts_parse(host_config, w->merged, &w->mounts, &w->n_mounts, e) < 0 ||
-	    ctr_net_check(eng, host_config, e) < 0)
+	    ctr_net_check(eng, host_config, json_object_get(body, "NetworkingConfig"), e) < 0)
 		return -1;
 
 	/* Name and ID. */
@@ -297,6 +297,8 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 	if (!json_object_get(hc, "RestartPolicy"))
 		json_object_set_new(hc, "RestartPolicy", json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
 	json_object_set_new(c->doc, "HostConfig", hc);
+	if (ctr_net_record(eng, c, json_object_get(body, "NetworkingConfig"), e) < 0)
+		return -1;
 	json_object_set(c->doc, "Config", w->merged);
 	/* Path and Args: what runs, Entrypoint then Cmd. */
 	json_t *argv = json_array();

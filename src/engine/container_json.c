@@ -167,6 +167,12 @@ static bool match_label(struct ctr *c, const char *v)
 	return val && strcmp(val, eq + 1) == 0;
 }
 
+/* Label filters must all hold (Docker's AND), where other filters need any one value. */
+static bool label_missing(struct ctr *c, const char *v)
+{
+	return !match_label(c, v);
+}
+
 static bool match_exited(struct ctr *c, const char *v)
 {
 	return strcmp(ctr_status(c), "exited") == 0 &&
@@ -299,7 +305,9 @@ int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, js
 		for (size_t f = 0; f < ARRAY_SIZE(filter_kinds) && ok; f++) {
 			json_t *vals;
 			if (filter_values(filters, filter_kinds[f].key, &vals))
-				ok = filter_match_any(vals, filter_kinds[f].match, c);
+				ok = filter_kinds[f].match == match_label
+					 ? !filter_match_any(vals, label_missing, c)
+					 : filter_match_any(vals, filter_kinds[f].match, c);
 		}
 		if (ok)
 			json_array_append_new(arr, list_entry(eng, c));

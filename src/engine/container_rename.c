@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/events.h"
+#include "engine/net_attach.h"
 #include "engine/names.h"
 
 int eng_container_rename(struct eng *eng, const char *name, const char *new_name, berr *e)
@@ -46,6 +47,7 @@ int eng_container_rename(struct eng *eng, const char *name, const char *new_name
 		} else {
 			slash_name = old;
 			ctr_event(eng, c, "rename", json_pack("{s:s}", "oldName", old));
+			ctr_net_renamed(eng, c);
 		}
 	}
 	ctr_put(eng, c);

@@ -243,3 +243,49 @@ int net_ipam_release(struct net_ipam *ip, const char *network, const char *owner
 		return db_fail(ip, e, "releasing an address lease");
 	return 0;
 }
+
+int net_ipam_lease_at(struct net_ipam *ip, const char *network, uint32_t addr, const char *owner, berr *e)
+{
+	char s[NET_IP_LEN];
+	net_ip_format(addr, s);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ip->h, "SELECT owner FROM net_leases WHERE network = ?1 AND address = ?2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(ip, e, "reading the address leases");
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, s, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	bool mine = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), owner) == 0;
+	bool taken = rc == SQLITE_ROW && !mine;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(ip, e, "reading the address leases");
+	if (taken)
+		return berr_plain(e, EEXIST, "Address already in use");
+	if (mine)
+		return 0;
+	if (sqlite3_prepare_v2(ip->h, "INSERT INTO net_leases (network, address, owner) VALUES (?1, ?2, ?3)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(ip, e, "recording an address lease");
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, s, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(ip, e, "recording an address lease");
+	return 0;
+}
+
+int net_ipam_release_all(struct net_ipam *ip, const char *network, berr *e)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ip->h, "DELETE FROM net_leases WHERE network = ?1", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ip, e, "releasing the address leases");
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(ip, e, "releasing the address leases");
+	return 0;
+}

@@ -100,6 +100,10 @@ int net_ipam_network_id(struct net_ipam *ip, const char *name, char **id, char *
 /* An address of subnet for owner: its lease when it has one, else the lowest free one but gateway. */
 int net_ipam_lease(struct net_ipam *ip, const char *network, const struct net_subnet *subnet, uint32_t gateway,
 		   const char *owner, uint32_t *out, berr *e);
+/* The address ip of subnet for owner (its own lease when it has it); EEXIST when another owner has it. */
+int net_ipam_lease_at(struct net_ipam *ip, const char *network, uint32_t addr, const char *owner, berr *e);
+/* Free every lease of network. */
+int net_ipam_release_all(struct net_ipam *ip, const char *network, berr *e);
 /* Free the owner's leases in network (none is fine). */
 int net_ipam_release(struct net_ipam *ip, const char *network, const char *owner, berr *e);
 /* Every lease of network: owners and addresses (malloc'd; free owners with their strings). */
@@ -132,7 +136,41 @@ void net_nft_close(struct net_nft *n);
  * of other interfaces, localhost and hairpin masquerade, port dispatch) and the owners' rules.
  */
 int net_nft_rebuild(struct net_nft *n, const struct net_nft_owner *owners, size_t n_owners, berr *e);
+/* A user network: its bridge and subnet; an internal one has no way out (no masquerade, no forwarding off its bridge).
+ */
+struct net_nft_network {
+	const char *bridge;
+	struct net_subnet subnet;
+	bool internal;
+};
+/*
+ * The user networks' masquerade and isolation rules replaced by those of nets (one transaction);
+ * kept for later rebuilds. Traffic between two of berth's bridges (the default one too) is dropped.
+ */
+int net_nft_networks(struct net_nft *n, const struct net_nft_network *nets, size_t count, berr *e);
 /* Add an owner's port rules (one transaction). */
 int net_nft_add(struct net_nft *n, const char *owner, const struct net_port_rule *rules, size_t n_rules, berr *e);
 /* Remove every rule of owner (found by its comment; one transaction). */
 int net_nft_remove(struct net_nft *n, const char *owner, berr *e);
+
+/* ---------- embedded DNS of user networks (dns.c) ---------- */
+
+/*
+ * One thread answers every container's queries. A container's server is a UDP socket bound to
+ * 127.0.0.11:53 inside its own network namespace; it answers the names of its scope networks
+ * (A, and PTR of their addresses) and forwards everything else to upstream (IPv4, port 53) from
+ * the daemon's namespace, SERVFAIL when none answers. Thread-safe.
+ */
+struct net_dns;
+int net_dns_open(struct net_dns **out, berr *e);
+void net_dns_close(struct net_dns *d);
+/* owner's server (made in netns_fd the first time, kept after), with its scope and upstreams set. */
+int net_dns_serve(struct net_dns *d, const char *owner, int netns_fd, const char *const *scope, size_t n_scope,
+		  const uint32_t *upstream, size_t n_upstream, berr *e);
+/* owner's server closed (none is fine). */
+void net_dns_stop(struct net_dns *d, const char *owner);
+/* owner's names on network at ip, added to those it has. */
+int net_dns_names_set(struct net_dns *d, const char *network, const char *owner, const char *const *names,
+		      size_t n_names, uint32_t ip, berr *e);
+/* Every name of owner, on every network, dropped. */
+void net_dns_names_drop(struct net_dns *d, const char *owner);

@@ -7,6 +7,10 @@
  *     bridge from 127.0.0.0/8 (localhost access, with route_localnet on the bridge) or from the
  *     subnet itself (hairpin) masqueraded too, so that replies come back through the host.
  *
+ *   netpost (from postrouting): the same masquerades for each user network (none out of an internal one)
+ *   isolate (from forward, filter): traffic between two of berth's bridges dropped, and any traffic
+ *     in or out of an internal network's bridge that does not stay on it
+ *
  * Every change is one transaction of libnftables; nothing outside the table is read or touched.
  */
 #include "net/net.h"
@@ -25,7 +29,16 @@ struct net_nft {
 	struct nft_ctx *ctx;
 	char *table, *bridge;
 	struct net_subnet subnet;
+	struct net_nft_network *nets; /* the other networks' (net_nft_networks), bridge names owned */
+	size_t n_nets;
 };
+
+static void nets_free(struct net_nft_network *nets, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((char *)nets[i].bridge);
+	free(nets);
+}
 
 void net_nft_close(struct net_nft *n)
 {
@@ -35,6 +48,7 @@ void net_nft_close(struct net_nft *n)
 		nft_ctx_free(n->ctx);
 	free(n->table);
 	free(n->bridge);
+	nets_free(n->nets, n->n_nets);
 	free(n);
 }
 
@@ -117,6 +131,47 @@ static void add_rules(struct net_nft *n, struct text *t, const char *owner, cons
 	}
 }
 
+/* The user networks' chains, flushed and filled again. */
+static void add_networks(struct net_nft *n, struct text *t)
+{
+	/* "add" first: on the first start the table does not exist yet (a rebuild follows). */
+	text_add(t,
+		 "add table ip %1$s\nadd chain ip %1$s netpost\nadd chain ip %1$s isolate\n"
+		 "flush chain ip %1$s netpost\nflush chain ip %1$s isolate\n",
+		 n->table);
+	for (size_t i = 0; i < n->n_nets; i++) {
+		const struct net_nft_network *net = &n->nets[i];
+		char subnet[24];
+		net_subnet_format(&net->subnet, subnet, sizeof subnet);
+		if (!net->internal)
+			text_add(t, "add rule ip %s netpost oifname != \"%s\" ip saddr %s masquerade\n", n->table,
+				 net->bridge, subnet);
+		text_add(t,
+			 "add rule ip %1$s netpost oifname \"%2$s\" ip saddr 127.0.0.0/8 masquerade\n"
+			 "add rule ip %1$s netpost oifname \"%2$s\" ip saddr %3$s ct status dnat masquerade\n",
+			 n->table, net->bridge, subnet);
+		if (net->internal)
+			text_add(t,
+				 "add rule ip %1$s isolate iifname \"%2$s\" oifname != \"%2$s\" drop\n"
+				 "add rule ip %1$s isolate oifname \"%2$s\" iifname != \"%2$s\" drop\n",
+				 n->table, net->bridge);
+	}
+	/* Each bridge (the default one too) against every other one. */
+	for (size_t i = 0; i <= n->n_nets && n->n_nets > 0; i++) {
+		const char *from = i < n->n_nets ? n->nets[i].bridge : n->bridge;
+		text_add(t, "add rule ip %s isolate iifname \"%s\" oifname { ", n->table, from);
+		bool first = true;
+		for (size_t j = 0; j <= n->n_nets; j++) {
+			const char *to = j < n->n_nets ? n->nets[j].bridge : n->bridge;
+			if (strcmp(to, from) == 0)
+				continue;
+			text_add(t, "%s\"%s\"", first ? "" : ", ", to);
+			first = false;
+		}
+		text_add(t, " } drop\n");
+	}
+}
+
 int net_nft_rebuild(struct net_nft *n, const struct net_nft_owner *owners, size_t n_owners, berr *e)
 {
 	char subnet[24];
@@ -135,11 +190,39 @@ int net_nft_rebuild(struct net_nft *n, const struct net_nft_owner *owners, size_
 		 "add rule ip %1$s output fib daddr type local jump ports\n"
 		 "add rule ip %1$s postrouting oifname != \"%2$s\" ip saddr %3$s masquerade\n"
 		 "add rule ip %1$s postrouting oifname \"%2$s\" ip saddr 127.0.0.0/8 masquerade\n"
-		 "add rule ip %1$s postrouting oifname \"%2$s\" ip saddr %3$s ct status dnat masquerade\n",
+		 "add rule ip %1$s postrouting oifname \"%2$s\" ip saddr %3$s ct status dnat masquerade\n"
+		 "add chain ip %1$s netpost\n"
+		 "add chain ip %1$s isolate\n"
+		 "add chain ip %1$s forward { type filter hook forward priority 0; policy accept; }\n"
+		 "add rule ip %1$s postrouting jump netpost\n"
+		 "add rule ip %1$s forward jump isolate\n",
 		 n->table, n->bridge, subnet);
+	add_networks(n, &t);
 	for (size_t i = 0; i < n_owners; i++)
 		add_rules(n, &t, owners[i].owner, owners[i].rules, owners[i].n_rules);
 	int r = t.nomem ? berr_set(e, ENOMEM, "nftables rules") : run(n, t.s, "setting up", e);
+	free(t.s);
+	return r;
+}
+
+int net_nft_networks(struct net_nft *n, const struct net_nft_network *nets, size_t count, berr *e)
+{
+	struct net_nft_network *copy = calloc(count ? count : 1, sizeof *copy);
+	if (!copy)
+		return berr_set(e, ENOMEM, "nftables rules");
+	for (size_t i = 0; i < count; i++) {
+		copy[i] = nets[i];
+		if (!(copy[i].bridge = strdup(nets[i].bridge))) {
+			nets_free(copy, i);
+			return berr_set(e, ENOMEM, "nftables rules");
+		}
+	}
+	nets_free(n->nets, n->n_nets);
+	n->nets = copy;
+	n->n_nets = count;
+	struct text t = {0};
+	add_networks(n, &t);
+	int r = t.nomem ? berr_set(e, ENOMEM, "nftables rules") : run(n, t.s, "setting up the networks", e);
 	free(t.s);
 	return r;
 }

@@ -135,8 +135,6 @@ def test_networks_errors(client, daemon):
     assert status == 404 and "network nosuch not found" in msg
     status, msg = api_error(client.api.remove_network, "bridge")
     assert status == 403 and "bridge is a pre-defined network and cannot be removed" in msg
-    status, msg = api_error(client.api.create_network, "mynet")
-    assert status == 501 and "not supported yet" in msg
     assert client.api.prune_networks() == {"NetworksDeleted": None}
     # A container on a network that does not exist: Docker's 404 at create.
     status, msg = api_error(client.containers.create, "busybox", "true", network_mode="nosuchnet")
