@@ -26,6 +26,21 @@ int img_registry_auth_parse(const char *header, struct img_registry_auth *out, b
 void img_registry_auth_free(struct img_registry_auth *a);
 
 /*
+ * The registry a login's server address names: "host[:port]" from "host:port", "http(s)://host/..."
+ * ...; Docker Hub's addresses ("", "docker.io", "https://index.docker.io/v1/") give "docker.io".
+ */
+char *img_registry_server_domain(const char *server);
+
+struct img_registry_opts;
+
+/*
+ * `docker login`: o->auth's credentials checked against server's registry (GET /v2/ with them; a
+ * Bearer challenge answered by a token from its realm). Refused: EACCES with Docker's words
+ * ("login attempt to http://host/v2/ failed with status: 401 Unauthorized"); unreachable: EIO.
+ */
+int img_registry_login(const char *server, const struct img_registry_opts *o, berr *e);
+
+/*
  * Progress as Docker streams it: id is a layer's short ID (12 hex digits) or NULL for a line of its
  * own; status is Docker's word ("Pulling fs layer", "Downloading", "Download complete", "Extracting",
  * "Pull complete", "Already exists", "Preparing", "Pushing", "Pushed", "Layer already exists",

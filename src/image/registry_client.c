@@ -461,13 +461,17 @@ static int fetch_token(struct reg_client *c, const char *params, berr *e)
 	if (!realm || !*realm)
 		return berr_plain(e, EACCES, "%s: a Bearer challenge without a realm", c->domain);
 	_cleanup_free_ char *scope = NULL, *url = NULL;
+	/* A login asks for no repository: the token only proves the credentials. */
 	if (asprintf(&scope, "repository:%s:%s", c->repo, c->actions) < 0)
 		return oom(e);
 	char *esc_scope = curl_easy_escape(NULL, scope, 0),
 	     *esc_service = curl_easy_escape(NULL, service ? service : "", 0);
-	int r = esc_scope && esc_service ? asprintf(&url, "%s%s%s%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?",
-						    service ? "service=" : "", service ? esc_service : "", esc_scope)
-					 : -1;
+	bool with_scope = *c->repo != '\0';
+	int r = esc_scope && esc_service
+		    ? asprintf(&url, "%s%s%s%s%s%s%s", realm, strchr(realm, '?') ? "&" : "?", service ? "service=" : "",
+			       service ? esc_service : "", service && with_scope ? "&" : "", with_scope ? "scope=" : "",
+			       with_scope ? esc_scope : "")
+		    : -1;
 	curl_free(esc_scope);
 	curl_free(esc_service);
 	if (r < 0) {
@@ -705,6 +709,27 @@ int reg_manifest_put(struct reg_client *c, const char *ref, const char *media_ty
 	int r = perform(c, &q, e);
 	if (r == 0 && q.status != 201)
 		r = registry_error(c, &q, "manifest", e);
+	req_free(&q);
+	return r;
+}
+
+int reg_ping(struct reg_client *c, berr *e)
+{
+	_cleanup_free_ char *url = NULL;
+	if (asprintf(&url, "%s/v2/", c->base) < 0) {
+		url = NULL;
+		return oom(e);
+	}
+	struct req q = {.method = "GET", .url = url, .body_fd = -1, .follow = true};
+	int r = perform(c, &q, e);
+	if (r < 0 && e->errnum == EACCES)
+		berr_wrap(e, "login attempt to %s failed", url);
+	else if (r == 0 && q.status != 200)
+		r = berr_plain(e, q.status == 401 || q.status == 403 ? EACCES : EIO,
+			       "login attempt to %s failed with status: %ld %s", url, q.status,
+			       q.status == 401   ? "Unauthorized"
+			       : q.status == 403 ? "Forbidden"
+						 : "");
 	req_free(&q);
 	return r;
 }

@@ -28,6 +28,13 @@ void reg_client_free(struct reg_client *c);
  */
 int reg_manifest_get(struct reg_client *c, const char *ref, char **body, size_t *len, char **content_type, berr *e);
 
+/*
+ * GET /v2/ with the client's credentials (a Bearer challenge answered by a token from its realm):
+ * 0 when the registry takes them, EACCES with Docker's "login attempt to <url> failed with
+ * status: 401 Unauthorized" when it does not, EIO when it cannot be reached.
+ */
+int reg_ping(struct reg_client *c, berr *e);
+
 /* Where a blob's bytes go, as they come; < 0 (with e set) stops the transfer. */
 typedef int (*reg_sink_fn)(void *arg, const void *data, size_t len, berr *e);
 

@@ -8,10 +8,12 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import docker
@@ -35,14 +37,29 @@ def free_port(host="127.0.0.1"):
 
 
 class Registry:
-    """docker-registry serving plain HTTP on host:port, its storage in a temp dir."""
+    """docker-registry serving plain HTTP on host:port, its storage in a temp dir. users
+    ({name: password}) turns on basic auth (htpasswd, bcrypt); tls=(cert, key) serves HTTPS."""
 
-    def __init__(self, base_dir, host="127.0.0.1"):
+    def __init__(self, base_dir, host="127.0.0.1", users=None, tls=None):
         self.dir = tempfile.mkdtemp(prefix="registry-", dir=base_dir)
         self.host = host
         self.port = free_port(host)
         self.addr = f"{host}:{self.port}"
         self.config = os.path.join(self.dir, "config.yml")
+        self.users = users
+        self.tls = tls
+        auth = tls_conf = ""
+        if users:
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                import crypt
+            with open(os.path.join(self.dir, "htpasswd"), "w") as f:
+                for name, password in users.items():
+                    f.write(f"{name}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n")
+            auth = f"auth:\n  htpasswd:\n    realm: test-registry\n    path: {self.dir}/htpasswd\n"
+        if tls:
+            tls_conf = f"  tls:\n    certificate: {tls[0]}\n    key: {tls[1]}\n"
         with open(self.config, "w") as f:
             f.write(f"""version: 0.1
 log:
@@ -54,7 +71,7 @@ storage:
     enabled: true
 http:
   addr: {self.addr}
-""")
+""" + tls_conf + auth)
         self.proc = None
 
     def start(self):
@@ -66,9 +83,13 @@ http:
     def _answers(self):
         if self.proc.poll() is not None:
             raise AssertionError(f"docker-registry exited with {self.proc.returncode}: {self.read_log()}")
+        ctx = ssl._create_unverified_context()
+        scheme = "https" if self.tls else "http"
         try:
-            with urllib.request.urlopen(f"http://{self.addr}/v2/", timeout=2) as r:
+            with urllib.request.urlopen(f"{scheme}://{self.addr}/v2/", timeout=2, context=ctx) as r:
                 return r.status == 200
+        except urllib.error.HTTPError as err:
+            return err.code == 401
         except OSError:
             return False
 
