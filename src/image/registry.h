@@ -12,6 +12,15 @@
 #include "image/image.h"
 #include "lib/err.h"
 
+/*
+ * Where registries' certificates are looked for, in order: <dir>/<host[:port]>/ with, as Docker
+ * reads them, every *.crt a CA trusted besides the system's, and a *.cert with its *.key a client
+ * certificate. Read at each pull, push or login, so that new files need no restart. Set once
+ * before the first request (berthd: certs.d beside its daemon.json, then /etc/docker/certs.d);
+ * dirs NULL-terminated, copied. Until then: /etc/berth/certs.d, /etc/docker/certs.d.
+ */
+int img_registry_certs_dirs_set(const char *const *dirs, berr *e);
+
 /* Credentials as the docker CLI sends them (X-Registry-Auth). Every field may be NULL. */
 struct img_registry_auth {
 	char *username, *password, *identity_token, *registry_token;

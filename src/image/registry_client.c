@@ -6,6 +6,7 @@
  * between the threads of one client.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "image/manifest.h"
 #include "image/registry_internal.h"
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/json.h"
 
 #define DOCKER_HUB_ENDPOINT "registry-1.docker.io"
@@ -36,11 +38,38 @@ struct reg_client {
 	char *base;  /* "https://host:port" */
 	char *basic; /* "Basic <base64 user:password>" or NULL */
 	char *registry_token;
-	pthread_mutex_t mu; /* guards authz */
-	char *authz;        /* the Authorization header value that worked last, or NULL */
+	char *certs_dir; /* the certs.d/<domain> directory that has files for us, or NULL */
+	char *ca_blob;   /* the system's CAs and certs.d's *.crt, PEM; NULL: libcurl's own */
+	size_t ca_blob_len;
+	char *client_cert, *client_key; /* certs.d's *.cert and *.key */
+	pthread_mutex_t mu;             /* guards authz */
+	char *authz;                    /* the Authorization header value that worked last, or NULL */
 	CURLSH *share;
 	pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 };
+
+static pthread_mutex_t certs_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **certs_dirs; /* NULL: the defaults */
+
+int img_registry_certs_dirs_set(const char *const *dirs, berr *e)
+{
+	size_t n = 0;
+	while (dirs && dirs[n])
+		n++;
+	char **v = calloc(n + 1, sizeof *v);
+	if (!v)
+		return berr_set(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] = strdup(dirs[i]))) {
+			b_strv_free(v);
+			return berr_set(e, ENOMEM, "out of memory");
+		}
+	pthread_mutex_lock(&certs_mu);
+	b_strv_free(certs_dirs);
+	certs_dirs = v;
+	pthread_mutex_unlock(&certs_mu);
+	return 0;
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -107,6 +136,104 @@ static char *base64(const void *data, size_t len)
 	return out;
 }
 
+/* Append a file's bytes (and a newline) to the CA blob; files that cannot be read are skipped. */
+static int blob_add(struct reg_client *c, const char *path, berr *e)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	berr ignored = {0};
+	if (b_read_file(path, &text, &len, &ignored) < 0) {
+		berr_clear(&ignored);
+		return 0;
+	}
+	char *b = realloc(c->ca_blob, c->ca_blob_len + len + 2);
+	if (!b)
+		return oom(e);
+	memcpy(b + c->ca_blob_len, text, len);
+	b[c->ca_blob_len + len] = '\n';
+	c->ca_blob = b;
+	c->ca_blob_len += len + 1;
+	c->ca_blob[c->ca_blob_len] = '\0';
+	return 0;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+	return n > t && strcmp(s + n - t, tail) == 0;
+}
+
+/* certs.d/<domain>/ of the first directory that has one: its CAs and client certificate. */
+static int load_certs(struct reg_client *c, berr *e)
+{
+	static const char *const defaults[] = {"/etc/berth/certs.d", "/etc/docker/certs.d", NULL};
+	pthread_mutex_lock(&certs_mu);
+	_cleanup_strv_ char **dirs = NULL;
+	size_t n = 0;
+	const char *const *src = certs_dirs ? (const char *const *)certs_dirs : defaults;
+	while (src[n])
+		n++;
+	dirs = calloc(n + 1, sizeof *dirs);
+	for (size_t i = 0; dirs && i < n; i++)
+		dirs[i] = strdup(src[i]);
+	pthread_mutex_unlock(&certs_mu);
+	if (!dirs)
+		return oom(e);
+	for (size_t i = 0; i < n; i++) {
+		if (!dirs[i])
+			return oom(e);
+		_cleanup_free_ char *dir = NULL;
+		if (asprintf(&dir, "%s/%s", dirs[i], c->domain) < 0) {
+			dir = NULL;
+			return oom(e);
+		}
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *de;
+		int r = 0;
+		while (r == 0 && (de = readdir(d))) {
+			_cleanup_free_ char *path = NULL;
+			if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+				path = NULL;
+				r = oom(e);
+				break;
+			}
+			if (ends_with(de->d_name, ".crt")) {
+				if (!c->ca_blob) {
+					/* Docker adds these to the system's roots: start from libcurl's bundle. */
+					CURL *h = curl_easy_init();
+					char *bundle = NULL;
+					if (h && curl_easy_getinfo(h, CURLINFO_CAINFO, &bundle) == CURLE_OK && bundle)
+						r = blob_add(c, bundle, e);
+					if (h)
+						curl_easy_cleanup(h);
+				}
+				if (r == 0)
+					r = blob_add(c, path, e);
+			} else if (ends_with(de->d_name, ".cert") && !c->client_cert) {
+				c->client_cert = strdup(path);
+				size_t len = strlen(path);
+				if (c->client_cert && (c->client_key = malloc(len)))
+					snprintf(c->client_key, len, "%.*s.key", (int)(len - 5), path);
+				if (!c->client_cert || !c->client_key)
+					r = oom(e);
+			}
+		}
+		closedir(d);
+		if (r < 0)
+			return -1;
+		if (c->client_cert && access(c->client_key, R_OK) != 0)
+			return berr_plain(e, EINVAL, "%s: client certificate %s without its key %s", c->domain,
+					  c->client_cert, c->client_key);
+		if (c->ca_blob || c->client_cert) {
+			c->certs_dir = steal_ptr(dir);
+			break;
+		}
+	}
+	return 0;
+}
+
 int reg_client_new(const char *domain, const char *repository, const char *actions, const struct img_registry_opts *o,
 		   struct reg_client **out, berr *e)
 {
@@ -142,6 +269,8 @@ int reg_client_new(const char *domain, const char *repository, const char *actio
 	}
 	if (a && a->registry_token && *a->registry_token && !(c->registry_token = strdup(a->registry_token)))
 		return oom(e);
+	if (strncmp(c->base, "https:", 6) == 0 && load_certs(c, e) < 0)
+		return -1;
 	if (!(c->share = curl_share_init()))
 		return oom(e);
 	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
@@ -168,6 +297,10 @@ void reg_client_free(struct reg_client *c)
 	free(c->base);
 	free(c->basic);
 	free(c->registry_token);
+	free(c->certs_dir);
+	free(c->ca_blob);
+	free(c->client_cert);
+	free(c->client_key);
 	free(c->authz);
 	free(c);
 }
@@ -375,6 +508,14 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 	/* Redirects (blobs kept elsewhere): libcurl does not carry our Authorization to another host. */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, q->follow ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+	if (c->ca_blob) {
+		struct curl_blob blob = {.data = c->ca_blob, .len = c->ca_blob_len, .flags = CURL_BLOB_NOCOPY};
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (c->client_cert) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->client_key);
+	}
 	if (strcmp(q->method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(q->method, "PUT") == 0) {
@@ -403,6 +544,12 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 	if (q->resp_too_big)
 		return berr_plain(e, EFBIG, "%s %s: the answer is larger than %d bytes", q->method, q->url,
 				  REG_MANIFEST_MAX);
+	if (res == CURLE_PEER_FAILED_VERIFICATION)
+		return berr_plain(e, EIO,
+				  "%s %s: the registry's certificate is not trusted (%s): add its CA as "
+				  "certs.d/%s/ca.crt in berth's configuration directory or /etc/docker, or name the "
+				  "registry with --insecure-registry",
+				  q->method, q->url, errbuf[0] ? errbuf : curl_easy_strerror(res), c->domain);
 	return berr_plain(e, EIO, "%s %s: %s", q->method, q->url, errbuf[0] ? errbuf : curl_easy_strerror(res));
 }
 

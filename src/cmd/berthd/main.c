@@ -21,6 +21,7 @@
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/monitor.h"
+#include "image/registry.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 
@@ -321,6 +322,16 @@ int main(int argc, char **argv)
 	berr e = {0};
 	if (read_config_file(&o, given['f'], given, &e) < 0) {
 		fprintf(stderr, "berthd: configuration: %s\n", berr_msg(&e));
+		return 1;
+	}
+	/* berth's own certs.d is beside its daemon.json (/etc/berth), then Docker's. */
+	_cleanup_free_ char *config_dir = strdup(o.config_file), *certs_d = NULL;
+	char *slash = config_dir ? strrchr(config_dir, '/') : NULL;
+	if (slash)
+		*slash = '\0';
+	if (!config_dir || asprintf(&certs_d, "%s/certs.d", slash ? (*config_dir ? config_dir : "") : ".") < 0 ||
+	    img_registry_certs_dirs_set((const char *const[]){certs_d, "/etc/docker/certs.d", NULL}, &e) < 0) {
+		fprintf(stderr, "berthd: out of memory\n");
 		return 1;
 	}
 	if (!o.live_restore)
