@@ -27,12 +27,13 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 
-#define PULL_WORKERS   3
-#define UNPACK_WORKERS 2 /* layers unpacked side by side */
-#define CONFIG_MAX     (32 << 20)
-#define PROGRESS_EVERY (512 << 10) /* bytes between two "Downloading" lines of one layer */
-#define SHORT_ID_LEN   12
-#define INDEX_DEPTH    2 /* an index naming an index is followed this deep */
+#define PULL_WORKERS      3
+#define DOWNLOAD_ATTEMPTS 3 /* a broken layer download is resumed this many times, less one */
+#define UNPACK_WORKERS    2 /* layers unpacked side by side */
+#define CONFIG_MAX        (32 << 20)
+#define PROGRESS_EVERY    (512 << 10) /* bytes between two "Downloading" lines of one layer */
+#define SHORT_ID_LEN      12
+#define INDEX_DEPTH       2 /* an index naming an index is followed this deep */
 
 struct player {
 	const char *blob, *diff, *chain, *parent; /* point into the manifest, config, chain list */
@@ -117,20 +118,51 @@ static int dl_sink(void *arg, const void *data, size_t len, berr *e)
 	return 0;
 }
 
-/* Download a blob into the store, checked against digest and size (-1: unknown). */
+/* Sleep ms milliseconds unless another layer fails meanwhile. */
+static void backoff(struct pull *p, int ms)
+{
+	for (int waited = 0; waited < ms && !atomic_load(&p->failed); waited += 50)
+		usleep(50 * 1000);
+}
+
+/*
+ * Download a blob into the store, checked against digest and size (-1: unknown). A transfer that
+ * breaks is resumed from the bytes already written (Range), as Docker does, up to
+ * DOWNLOAD_ATTEMPTS times; a registry that cannot resume starts the blob again.
+ */
 static int fetch_blob(struct pull *p, const char *digest, int64_t size, const char *id, berr *e)
 {
 	struct dl d = {.p = p, .id = id, .total = size};
 	if (img_blob_writer_new(p->env->store, digest, size, &d.w, e) < 0)
 		return -1;
-	if (reg_blob_get(p->c, digest, dl_sink, &d, e) < 0) {
-		img_blob_writer_abort(d.w);
-		return -1;
+	for (int attempt = 1;; attempt++) {
+		if (reg_blob_get(p->c, digest, d.got, dl_sink, &d, e) == 0)
+			break;
+		bool again = (e->errnum == EIO || e->errnum == ERANGE) && attempt < DOWNLOAD_ATTEMPTS &&
+			     !atomic_load(&p->failed);
+		if (again && e->errnum == ERANGE) {
+			img_blob_writer_abort(d.w);
+			d.w = NULL;
+			d.got = d.said = 0;
+			if (img_blob_writer_new(p->env->store, digest, size, &d.w, e) < 0)
+				return -1;
+		}
+		if (!again) {
+			img_blob_writer_abort(d.w);
+			return -1;
+		}
+		berr_clear(e);
+		if (id) {
+			char status[64];
+			snprintf(status, sizeof status, "Retrying in %d second%s", attempt, attempt == 1 ? "" : "s");
+			say(p, id, status, 0, 0);
+		}
+		backoff(p, attempt * 1000);
 	}
 	if (id)
 		say(p, id, "Verifying Checksum", 0, 0);
 	if (img_blob_writer_commit(d.w, NULL, e) < 0)
-		return -1;
+		return id ? berr_wrap(e, "filesystem layer verification failed for digest %s", digest) : -1;
 	return added(p, digest, e);
 }
 

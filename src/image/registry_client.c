@@ -320,6 +320,8 @@ struct req {
 	int64_t body_size, body_off;
 	reg_sink_fn sink; /* where a 2xx body goes (NULL: kept in resp) */
 	void *sink_arg;
+	int64_t range_from; /* > 0: "Range: bytes=N-", and only a 206 goes to the sink */
+	bool range_ignored; /* a 200 came instead */
 	berr sink_err;
 	bool sink_failed;
 	reg_sent_fn sent;
@@ -390,6 +392,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	long code = 0;
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &code);
 	if (q->sink && code >= 200 && code < 300) {
+		if (q->range_from > 0 && code != 206) {
+			q->range_ignored = true;
+			return 0;
+		}
 		if (q->sink(q->sink_arg, buf, len, &q->sink_err) < 0) {
 			q->sink_failed = true;
 			return 0;
@@ -508,6 +514,11 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 	/* Redirects (blobs kept elsewhere): libcurl does not carry our Authorization to another host. */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, q->follow ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+	char range[32];
+	if (q->range_from > 0) {
+		snprintf(range, sizeof range, "%lld-", (long long)q->range_from);
+		curl_easy_setopt(h, CURLOPT_RANGE, range);
+	}
 	if (c->ca_blob) {
 		struct curl_blob blob = {.data = c->ca_blob, .len = c->ca_blob_len, .flags = CURL_BLOB_NOCOPY};
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
@@ -541,6 +552,9 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 		e->msg = steal_ptr(q->sink_err.msg);
 		return -1;
 	}
+	if (q->range_ignored)
+		return berr_plain(e, ERANGE, "%s %s: the registry sent the whole blob, not from byte %lld", q->method,
+				  q->url, (long long)q->range_from);
 	if (q->resp_too_big)
 		return berr_plain(e, EFBIG, "%s %s: the answer is larger than %d bytes", q->method, q->url,
 				  REG_MANIFEST_MAX);
@@ -749,14 +763,20 @@ int reg_manifest_get(struct reg_client *c, const char *ref, char **body, size_t 
 	return r;
 }
 
-int reg_blob_get(struct reg_client *c, const char *digest, reg_sink_fn sink, void *arg, berr *e)
+int reg_blob_get(struct reg_client *c, const char *digest, int64_t from, reg_sink_fn sink, void *arg, berr *e)
 {
 	_cleanup_free_ char *url = repo_url(c, "blobs", digest);
 	if (!url)
 		return oom(e);
-	struct req q = {.method = "GET", .url = url, .body_fd = -1, .sink = sink, .sink_arg = arg, .follow = true};
+	struct req q = {.method = "GET",
+			.url = url,
+			.body_fd = -1,
+			.sink = sink,
+			.sink_arg = arg,
+			.range_from = from,
+			.follow = true};
 	int r = perform(c, &q, e);
-	if (r == 0 && q.status != 200)
+	if (r == 0 && q.status != 200 && q.status != 206)
 		r = registry_error(c, &q, digest, e);
 	req_free(&q);
 	return r;

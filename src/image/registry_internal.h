@@ -38,8 +38,12 @@ int reg_ping(struct reg_client *c, berr *e);
 /* Where a blob's bytes go, as they come; < 0 (with e set) stops the transfer. */
 typedef int (*reg_sink_fn)(void *arg, const void *data, size_t len, berr *e);
 
-/* GET /v2/<repo>/blobs/<digest>, redirects followed; every byte to sink. */
-int reg_blob_get(struct reg_client *c, const char *digest, reg_sink_fn sink, void *arg, berr *e);
+/*
+ * GET /v2/<repo>/blobs/<digest>, redirects followed; every byte to sink. from > 0 asks for the
+ * bytes from there on (a download resumed): a registry that sends the whole blob instead fails
+ * with ERANGE before the sink sees a byte. A broken transfer or a registry's 5xx: EIO.
+ */
+int reg_blob_get(struct reg_client *c, const char *digest, int64_t from, reg_sink_fn sink, void *arg, berr *e);
 
 /* HEAD /v2/<repo>/blobs/<digest>: 1 when the registry has it, 0 when not. */
 int reg_blob_exists(struct reg_client *c, const char *digest, berr *e);

@@ -4,9 +4,11 @@ stopped by PID. Driven by the Docker SDK and the docker CLI; skopeo reads what b
 A registry that breaks in the middle of a layer leaves the store as it was."""
 
 import base64
+import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -93,6 +95,13 @@ http:
         except OSError:
             return False
 
+    def kill(self):
+        """SIGKILL by PID, as a crash would end it; start() brings it back on the same port."""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.log.close()
+        self.proc = None
+
     def read_log(self):
         with open(os.path.join(self.dir, "registry.log"), errors="replace") as f:
             return f.read()
@@ -123,19 +132,25 @@ http:
 
 
 class Proxy:
-    """A registry in front of the real one, for GET and HEAD. mode "truncate": every blob answer
-    of more than `cut` bytes is cut short (the whole Content-Length announced, half of the body
-    sent, then the connection closed); "bearer": a request without the token gets a Bearer
-    challenge whose realm (/token here) hands the token out; "basic": a request without
-    u:p gets a Basic challenge."""
+    """A registry in front of the real one, for GET and HEAD; blobs are streamed through in
+    64 KiB pieces, `delay` seconds apart. mode "truncate": every blob answer of more than `cut`
+    bytes is cut short (the whole Content-Length announced, half of the body sent, then the
+    connection closed; Range is not passed on); "cut-once": only the first answer for each blob
+    is cut so, and Range is passed on (a resumed download completes); "corrupt": one byte in
+    the middle of every blob of more than `cut` bytes is changed; "slow": nothing but the delay; "bearer": a request
+    without the token gets a Bearer challenge whose realm (/token here) hands the token out;
+    "basic": a request without u:p gets a Basic challenge. A registry that is gone: 502."""
 
     TOKEN = "t0k3n"
     BASIC = "Basic " + base64.b64encode(b"u:p").decode()
 
-    def __init__(self, target, mode="truncate", cut=64 * 1024):
+    def __init__(self, target, mode="truncate", cut=64 * 1024, delay=0):
         self.target = target
         self.mode = mode
         self.cut = cut
+        self.delay = delay
+        self.seen = set()
+        self.ranges = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -193,25 +208,57 @@ class Proxy:
                 if self.mode == "basic" and auth != self.BASIC:
                     self._challenge(conn, method, "Basic")
                     continue
-                req = urllib.request.Request(f"http://{self.target}{path}", method=method,
-                                             headers={"Accept": headers.get("accept", "*/*")})
+                fwd = {"Accept": headers.get("accept", "*/*")}
+                if "range" in headers:
+                    self.ranges.append(headers["range"])
+                    if self.mode != "truncate":
+                        fwd["Range"] = headers["range"]
+                req = urllib.request.Request(f"http://{self.target}{path}", method=method, headers=fwd)
                 try:
                     r = urllib.request.urlopen(req, timeout=10)
-                    status, rh, body = r.status, r.headers, r.read()
+                    status, rh = r.status, r.headers
                 except urllib.error.HTTPError as err:
-                    status, rh, body = err.code, err.headers, err.read()
-                keep = {k: rh[k] for k in ("Content-Type", "Docker-Content-Digest") if rh.get(k)}
-                if self.mode == "truncate" and method == "GET" and "/blobs/" in path and len(body) > self.cut:
-                    self.cuts += 1
-                    head = [f"HTTP/1.1 {status} X\r\n"] + [f"{k}: {v}\r\n" for k, v in keep.items()]
-                    head.append(f"Content-Length: {len(body)}\r\n\r\n")
-                    conn.sendall("".join(head).encode() + body[:len(body) // 2])
+                    r, status, rh = err, err.code, err.headers
+                except OSError:
+                    self._answer(conn, method, 502, {}, b"")
+                    continue
+                keep = {k: rh[k] for k in ("Content-Type", "Docker-Content-Digest", "Content-Range") if rh.get(k)}
+                if not (method == "GET" and "/blobs/" in path and status in (200, 206)):
+                    self._answer(conn, method, status, keep, r.read())
+                    continue
+                if not self._stream_blob(conn, path, status, keep, r, int(rh["Content-Length"])):
                     return
-                self._answer(conn, method, status, keep, body)
-        except (OSError, ValueError):
+        except (OSError, ValueError, http.client.HTTPException):
             pass
         finally:
             conn.close()
+
+    def _stream_blob(self, conn, path, status, keep, upstream, length):
+        """Pass a blob on as the mode says; False when the connection was cut."""
+        cut = None
+        if length > self.cut and (self.mode == "truncate" or (self.mode == "cut-once" and path not in self.seen)):
+            cut = length // 2
+            self.cuts += 1
+        self.seen.add(path)
+        head = [f"HTTP/1.1 {status} X\r\n"] + [f"{k}: {v}\r\n" for k, v in keep.items()]
+        head.append(f"Content-Length: {length}\r\n\r\n")
+        conn.sendall("".join(head).encode())
+        sent = 0
+        while sent < length:
+            chunk = upstream.read(min(65536, length - sent))
+            if not chunk:
+                return False  # the registry went away: so does this answer
+            if self.mode == "corrupt" and length > self.cut and sent <= length // 2 < sent + len(chunk):
+                i = length // 2 - sent
+                chunk = chunk[:i] + bytes([chunk[i] ^ 0xff]) + chunk[i + 1:]
+            if cut is not None and sent + len(chunk) >= cut:
+                conn.sendall(chunk[:cut - sent])
+                return False
+            conn.sendall(chunk)
+            sent += len(chunk)
+            if self.delay:
+                time.sleep(self.delay)
+        return True
 
     def close(self):
         self.sock.close()
@@ -500,3 +547,94 @@ def test_bearer_token_and_basic_auth(client, daemon, registry):
         basic.close()
     client.images.get(image.id).tag("busybox", "latest")
     remove_all_but_busybox(client)
+
+
+def big_image(client, repo, tag, megabytes):
+    """busybox and a layer of random bytes (that no compression shrinks)."""
+    ct = client.containers.run("busybox", ["sh", "-c", f"head -c {megabytes * 1000000} /dev/urandom > /big"],
+                               detach=True)
+    ct.wait()
+    image = ct.commit(repo, tag)
+    ct.remove()
+    return image
+
+
+def ingest_files(daemon):
+    d = os.path.join(daemon.data_root, "blobs", "ingest")
+    return os.listdir(d) if os.path.isdir(d) else []
+
+
+def push_then_forget(client, daemon, repo, megabytes):
+    """A pushed image whose own layer the store no longer has; its ID."""
+    image = big_image(client, repo, "t", megabytes)
+    api = daemon.api()
+    push_lines(api, repo, "t")
+    api.close()
+    client.images.remove(f"{repo}:t")
+    return image.id
+
+
+def test_broken_download_resumes_where_it_broke(client, daemon, registry):
+    image_id = push_then_forget(client, daemon, f"{registry.addr}/resume", 4)
+    proxy = Proxy(registry.addr, mode="cut-once")
+    api = daemon.api()
+    try:
+        lines = list(api.pull(f"{proxy.addr}/resume", tag="t", stream=True, decode=True))
+    finally:
+        proxy.close()
+        api.close()
+    assert not [l for l in lines if "error" in l], lines
+    assert proxy.cuts >= 1
+    assert [r for r in proxy.ranges if r.startswith("bytes=") and r != "bytes=0-"], proxy.ranges
+    assert "Retrying in 1 second" in [l.get("status") for l in lines], lines
+    assert client.images.get(f"{proxy.addr}/resume:t").id == image_id
+    assert ingest_files(daemon) == []
+    remove_all_but_busybox(client)
+
+
+def test_registry_killed_mid_pull_then_pulled_again(client, daemon, registry):
+    image_id = push_then_forget(client, daemon, f"{registry.addr}/killed", 8)
+    before = store_state(daemon)
+    proxy = Proxy(registry.addr, mode="slow", delay=0.02)  # ~2.5 s for the big layer
+    api = daemon.api()
+    lines, killed = [], False
+    try:
+        for line in api.pull(f"{proxy.addr}/killed", tag="t", stream=True, decode=True):
+            lines.append(line)
+            if (not killed and line.get("status") == "Downloading"
+                    and line["progressDetail"].get("current", 0) > 1000000):
+                registry.kill()
+                killed = True
+        assert killed, lines
+        assert "error" in lines[-1], lines
+        assert store_state(daemon) == before  # no partial layer, no blob nothing refers to
+        assert ingest_files(daemon) == []
+        registry.start()
+        lines = list(api.pull(f"{proxy.addr}/killed", tag="t", stream=True, decode=True))
+        assert not [l for l in lines if "error" in l], lines
+        assert client.images.get(f"{proxy.addr}/killed:t").id == image_id
+    finally:
+        if registry.proc is None:
+            registry.start()
+        proxy.close()
+        api.close()
+    assert ingest_files(daemon) == []
+    remove_all_but_busybox(client)
+
+
+def test_blob_with_a_wrong_digest_is_refused_with_nothing_kept(client, daemon, registry):
+    push_then_forget(client, daemon, f"{registry.addr}/corrupt", 1)
+    before = store_state(daemon)
+    images_before = sorted(i.id for i in client.images.list(all=True))
+    proxy = Proxy(registry.addr, mode="corrupt")
+    api = daemon.api()
+    try:
+        lines = list(api.pull(f"{proxy.addr}/corrupt", tag="t", stream=True, decode=True))
+    finally:
+        proxy.close()
+        api.close()
+    assert "error" in lines[-1], lines
+    assert "filesystem layer verification failed for digest sha256:" in lines[-1]["error"], lines[-1]
+    assert store_state(daemon) == before
+    assert ingest_files(daemon) == []
+    assert sorted(i.id for i in client.images.list(all=True)) == images_before
