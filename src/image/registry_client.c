@@ -316,9 +316,11 @@ struct req {
 	bool no_auth;             /* never the client's token (a token request, a redirect elsewhere) */
 	const char *body;         /* a body in memory ... */
 	size_t body_len;
-	int body_fd; /* ... or from a file (-1: none) */
-	int64_t body_size, body_off;
-	reg_sink_fn sink; /* where a 2xx body goes (NULL: kept in resp) */
+	int body_fd;                             /* ... or from a file (-1: none) */
+	int64_t body_start, body_size, body_off; /* the file's bytes [start, start + size) */
+	int64_t sent_total;                      /* for progress: the whole blob (0: body_size) */
+	const char *extra_header;                /* one more header line, or NULL */
+	reg_sink_fn sink;                        /* where a 2xx body goes (NULL: kept in resp) */
 	void *sink_arg;
 	int64_t range_from; /* > 0: "Range: bytes=N-", and only a 206 goes to the sink */
 	bool range_ignored; /* a 200 came instead */
@@ -429,6 +431,8 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 	if (q->body_fd < 0) {
 		size_t left = q->body_len - (size_t)q->body_off;
 		size_t k = left < want ? left : want;
+		if (!k)
+			return 0;
 		memcpy(buf, q->body + q->body_off, k);
 		q->body_off += (int64_t)k;
 		return k;
@@ -440,12 +444,13 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 		return 0;
 	ssize_t k;
 	do
-		k = pread(q->body_fd, buf, want, q->body_off);
+		k = pread(q->body_fd, buf, want, q->body_start + q->body_off);
 	while (k < 0 && errno == EINTR);
 	if (k <= 0)
 		return CURL_READFUNC_ABORT;
 	q->body_off += k;
-	if (q->sent && q->sent(q->sent_arg, q->body_off, q->body_size) < 0)
+	if (q->sent &&
+	    q->sent(q->sent_arg, q->body_start + q->body_off, q->sent_total ? q->sent_total : q->body_size) < 0)
 		return CURL_READFUNC_ABORT;
 	return (size_t)k;
 }
@@ -482,7 +487,7 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 		if (!ok)
 			ctype_line = NULL;
 	}
-	const char *lines[] = {q->accept, authz_line, ctype_line, "Expect:"};
+	const char *lines[] = {q->accept, authz_line, ctype_line, q->extra_header, "Expect:"};
 	for (size_t i = 0; ok && i < ARRAY_SIZE(lines); i++) {
 		if (!lines[i])
 			continue;
@@ -529,8 +534,10 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 	}
 	if (strcmp(q->method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(q->method, "PUT") == 0) {
+	} else if (strcmp(q->method, "PUT") == 0 || strcmp(q->method, "PATCH") == 0) {
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		if (strcmp(q->method, "PATCH") == 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PATCH");
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(h, CURLOPT_READDATA, q);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
@@ -847,16 +854,51 @@ int reg_blob_put(struct reg_client *c, const char *digest, int fd, int64_t size,
 		req_free(&q);
 		return r;
 	}
-	_cleanup_free_ char *put = upload_url(c, q.location, digest);
+	_cleanup_free_ char *location = steal_ptr(q.location);
 	req_free(&q);
+	/* Large blobs go in chunks, each PATCH sending the next piece to the Location it got. */
+	for (int64_t off = 0; size > REG_CHUNK_SIZE && off < size;) {
+		int64_t n = size - off < REG_CHUNK_SIZE ? size - off : REG_CHUNK_SIZE;
+		_cleanup_free_ char *url = NULL, *range = NULL;
+		bool absolute = strncmp(location, "http://", 7) == 0 || strncmp(location, "https://", 8) == 0;
+		if (asprintf(&url, "%s%s", absolute ? "" : c->base, location) < 0 ||
+		    asprintf(&range, "Content-Range: %lld-%lld", (long long)off, (long long)(off + n - 1)) < 0) {
+			url = range = NULL;
+			return oom(e);
+		}
+		struct req pq = {.method = "PATCH",
+				 .url = url,
+				 .content_type = "application/octet-stream",
+				 .extra_header = range,
+				 .body_fd = fd,
+				 .body_start = off,
+				 .body_size = n,
+				 .sent_total = size,
+				 .sent = sent,
+				 .sent_arg = arg};
+		r = perform(c, &pq, e);
+		if (r == 0 && (pq.status != 202 || !pq.location))
+			r = pq.status == 202 ? berr_plain(e, EIO, "uploading %s: no Location after a chunk", digest)
+					     : registry_error(c, &pq, digest, e);
+		if (r == 0) {
+			free(location);
+			location = steal_ptr(pq.location);
+		}
+		req_free(&pq);
+		if (r < 0)
+			return -1;
+		off += n;
+	}
+	bool chunked = size > REG_CHUNK_SIZE;
+	_cleanup_free_ char *put = upload_url(c, location, digest);
 	if (!put)
 		return oom(e);
 	struct req p = {.method = "PUT",
 			.url = put,
 			.content_type = "application/octet-stream",
-			.body_fd = fd,
-			.body_size = size,
-			.sent = sent,
+			.body_fd = chunked ? -1 : fd,
+			.body_size = chunked ? 0 : size,
+			.sent = chunked ? NULL : sent,
 			.sent_arg = arg};
 	r = perform(c, &p, e);
 	if (r == 0 && p.status != 201)

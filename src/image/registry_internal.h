@@ -7,7 +7,8 @@
 #include "image/registry.h"
 #include "lib/err.h"
 
-#define REG_MANIFEST_MAX (4 << 20) /* Docker's limit for a manifest or index */
+#define REG_MANIFEST_MAX (4 << 20)  /* Docker's limit for a manifest or index */
+#define REG_CHUNK_SIZE   (16 << 20) /* blobs larger than this are uploaded in PATCHes of this size */
 
 struct reg_client;
 
@@ -54,7 +55,8 @@ typedef int (*reg_sent_fn)(void *arg, int64_t sent, int64_t total);
 /*
  * Put a blob from fd (size bytes from offset 0): with from (another repository of the same
  * registry, may be NULL) a cross-repository mount is tried first. *mounted (may be NULL) tells
- * whether the mount did it. Else POST /v2/<repo>/blobs/uploads/ and one PUT of the whole blob.
+ * whether the mount did it. Else POST /v2/<repo>/blobs/uploads/, then one PUT of the whole blob,
+ * or for one larger than REG_CHUNK_SIZE, PATCHes of that size (Content-Range) and an empty PUT.
  */
 int reg_blob_put(struct reg_client *c, const char *digest, int fd, int64_t size, const char *from, bool *mounted,
 		 reg_sent_fn sent, void *arg, berr *e);

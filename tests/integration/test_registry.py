@@ -4,6 +4,7 @@ stopped by PID. Driven by the Docker SDK and the docker CLI; skopeo reads what b
 A registry that breaks in the middle of a layer leaves the store as it was."""
 
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -22,7 +23,7 @@ import docker
 import pytest
 
 from conftest import remove_tree, wait_until
-from daemon_util import Daemon, busybox_daemon, load_busybox
+from daemon_util import Daemon, busybox_archive, busybox_daemon, load_busybox
 
 REGISTRY = "/usr/bin/docker-registry"
 
@@ -40,9 +41,10 @@ def free_port(host="127.0.0.1"):
 
 class Registry:
     """docker-registry serving plain HTTP on host:port, its storage in a temp dir. users
-    ({name: password}) turns on basic auth (htpasswd, bcrypt); tls=(cert, key) serves HTTPS."""
+    ({name: password}) turns on basic auth (htpasswd, bcrypt); tls=(cert, key) serves HTTPS;
+    log_level "info" logs every request."""
 
-    def __init__(self, base_dir, host="127.0.0.1", users=None, tls=None):
+    def __init__(self, base_dir, host="127.0.0.1", users=None, tls=None, log_level="warn"):
         self.dir = tempfile.mkdtemp(prefix="registry-", dir=base_dir)
         self.host = host
         self.port = free_port(host)
@@ -65,7 +67,7 @@ class Registry:
         with open(self.config, "w") as f:
             f.write(f"""version: 0.1
 log:
-  level: warn
+  level: {log_level}
 storage:
   filesystem:
     rootdirectory: {self.dir}/data
@@ -638,3 +640,139 @@ def test_blob_with_a_wrong_digest_is_refused_with_nothing_kept(client, daemon, r
     assert store_state(daemon) == before
     assert ingest_files(daemon) == []
     assert sorted(i.id for i in client.images.list(all=True)) == images_before
+
+
+def request_methods(registry, path_part):
+    """The methods of the requests the registry logged (log_level "info") on paths with path_part."""
+    out = []
+    for line in registry.read_log().splitlines():
+        if "response completed" in line and path_part in line:
+            for field in line.split():
+                if field.startswith("http.request.method="):
+                    out.append(field.split("=", 1)[1])
+    return out
+
+
+def test_large_blob_goes_up_in_chunks_and_a_known_one_is_mounted(client, daemon, session_dir):
+    reg = Registry(session_dir, log_level="info").start()
+    try:
+        repo = f"{reg.addr}/chunked"
+        image = big_image(client, repo, "t", 40)  # 40 MB: three PATCHes of at most 16 MiB
+        api = daemon.api()
+        lines = push_lines(api, repo, "t")
+        digest = [l for l in lines if "aux" in l][0]["aux"]["Digest"]
+        assert reg.manifest_digest("chunked", "t") == digest
+        methods = request_methods(reg, "/v2/chunked/blobs/uploads/")
+        assert methods.count("PATCH") == 3, methods
+        # The same layers for another repository of that registry: mounted, not sent again.
+        image.tag(f"{reg.addr}/other", "t")
+        lines = push_lines(api, f"{reg.addr}/other", "t")
+        assert any(l.get("status") == "Mounted from chunked" for l in lines), lines
+        assert request_methods(reg, "/v2/other/blobs/uploads/").count("PATCH") == 0
+        api.close()
+        client.images.remove(f"{reg.addr}/other:t")
+        client.images.remove(f"{repo}:t")
+        pulled = client.images.pull(repo, tag="t")
+        assert pulled.id == image.id
+    finally:
+        reg.cleanup()
+    remove_all_but_busybox(client)
+
+
+def skopeo(session_dir, *args):
+    policy = os.path.join(session_dir, "skopeo-policy.json")
+    with open(policy, "w") as f:
+        f.write('{"default": [{"type": "insecureAcceptAnything"}]}\n')
+    r = subprocess.run(["skopeo", "--policy", policy, *args], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def registry_get(registry, path, accept=None):
+    req = urllib.request.Request(f"http://{registry.addr}{path}", headers={"Accept": accept} if accept else {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.read(), r.headers
+
+
+def registry_put_blob(registry, repo, data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    req = urllib.request.Request(f"http://{registry.addr}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        location = r.headers["Location"]
+    if location.startswith("/"):
+        location = f"http://{registry.addr}{location}"
+    sep = "&" if "?" in location else "?"
+    req = urllib.request.Request(f"{location}{sep}digest={digest}", method="PUT", data=data,
+                                 headers={"Content-Type": "application/octet-stream"})
+    urllib.request.urlopen(req, timeout=10).close()
+    return digest
+
+
+def registry_put_manifest(registry, repo, tag, media_type, doc):
+    body = json.dumps(doc).encode()
+    req = urllib.request.Request(f"http://{registry.addr}/v2/{repo}/manifests/{tag}", method="PUT", data=body,
+                                 headers={"Content-Type": media_type})
+    urllib.request.urlopen(req, timeout=10).close()
+    return "sha256:" + hashlib.sha256(body).hexdigest(), len(body)
+
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+@pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo is not installed")
+@pytest.mark.parametrize("fmt,media_type", [("oci", OCI_MANIFEST), ("v2s2", DOCKER_MANIFEST)])
+def test_image_pushed_by_skopeo_pulls_and_runs(client, daemon, registry, session_dir, fmt, media_type):
+    repo = f"{registry.addr}/byskopeo"
+    skopeo(session_dir, "copy", "--format", fmt, "--dest-tls-verify=false",
+           f"docker-archive:{busybox_archive(session_dir)}", f"docker://{repo}:{fmt}")
+    body, headers = registry_get(registry, f"/v2/byskopeo/manifests/{fmt}", f"{OCI_MANIFEST}, {DOCKER_MANIFEST}")
+    assert json.loads(body)["mediaType"] == media_type
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    lines = list(client.api.pull(repo, tag=fmt, stream=True, decode=True))
+    assert {"status": f"Digest: {digest}"} in lines, lines
+    assert f"{repo}@{digest}" in client.images.get(f"{repo}:{fmt}").attrs["RepoDigests"]
+    out = client.containers.run(f"{repo}:{fmt}", ["echo", "from", fmt], remove=True)
+    assert out == f"from {fmt}\n".encode()
+    client.images.remove(f"{repo}:{fmt}")
+
+
+@pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo is not installed")
+def test_multi_platform_index_pulls_the_platform_asked_for(client, daemon, registry, session_dir):
+    """An OCI index of linux/amd64 (runs here) and linux/arm64/v8 (the same layers, its own config)."""
+    repo = f"{registry.addr}/multi"
+    skopeo(session_dir, "copy", "--format", "oci", "--dest-tls-verify=false",
+           f"docker-archive:{busybox_archive(session_dir)}", f"docker://{repo}:amd64")
+    body, _ = registry_get(registry, "/v2/multi/manifests/amd64", OCI_MANIFEST)
+    amd64 = json.loads(body)
+    config, _ = registry_get(registry, f"/v2/multi/blobs/{amd64['config']['digest']}")
+    arm_config = json.loads(config)
+    arm_config.update(architecture="arm64", variant="v8")
+    arm_config_bytes = json.dumps(arm_config).encode()
+    arm64 = dict(amd64, config=dict(amd64["config"], digest=registry_put_blob(registry, "multi", arm_config_bytes),
+                                    size=len(arm_config_bytes)))
+    arm_digest, arm_size = registry_put_manifest(registry, "multi", "arm64", OCI_MANIFEST, arm64)
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": OCI_MANIFEST, "digest": arm_digest, "size": arm_size,
+         "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+        {"mediaType": OCI_MANIFEST, "digest": "sha256:" + hashlib.sha256(body).hexdigest(), "size": len(body),
+         "platform": {"os": "linux", "architecture": "amd64"}}]}
+    index_digest, _ = registry_put_manifest(registry, "multi", "both", OCI_INDEX, index)
+
+    lines = list(client.api.pull(repo, tag="both", stream=True, decode=True))
+    assert {"status": f"Digest: {index_digest}"} in lines, lines
+    img = client.images.get(f"{repo}:both")
+    assert img.id == amd64["config"]["digest"] and img.attrs["Architecture"] == "amd64"
+    assert client.containers.run(f"{repo}:both", ["echo", "native"], remove=True) == b"native\n"
+    client.images.remove(f"{repo}:both")
+    lines = list(client.api.pull(repo, tag="both", platform="linux/arm64", stream=True, decode=True))
+    assert not [l for l in lines if "error" in l], lines
+    img = client.images.get(f"{repo}:both")
+    assert img.id == "sha256:" + hashlib.sha256(arm_config_bytes).hexdigest()
+    assert img.attrs["Architecture"] == "arm64" and img.attrs.get("Variant") == "v8", img.attrs
+    client.images.remove(f"{repo}:both")
+    with pytest.raises(docker.errors.APIError) as err:
+        client.images.pull(repo, tag="both", platform="linux/s390x")
+    assert "s390x" in str(err.value), str(err.value)
+    remove_all_but_busybox(client)
