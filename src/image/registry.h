@@ -1,9 +1,9 @@
 /*
  * Registries: `docker pull` and `docker push` over the distribution API v2 (libcurl), into and out
- * of an img_env. Plain HTTP for loopback registries (127.0.0.0/8, ::1, localhost) and for those
- * named insecure, HTTPS with verification otherwise. Anonymous access, bearer tokens from the
- * registry's WWW-Authenticate challenge (realm, service, scope; one token reused across requests)
- * and basic auth with the credentials of X-Registry-Auth.
+ * of an img_env. Loopback registries (127.0.0.0/8, ::1, localhost) and those named insecure: HTTPS
+ * without verification when they speak it, else plain HTTP; others HTTPS with verification. Anonymous access, bearer
+ * tokens from the registry's WWW-Authenticate challenge (realm, service, scope; one token reused across requests) and
+ * basic auth with the credentials of X-Registry-Auth.
  */
 #pragma once
 #include <stdbool.h>

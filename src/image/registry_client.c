@@ -35,8 +35,9 @@ static const char ACCEPT_MANIFESTS[] =
 
 struct reg_client {
 	char *domain, *repo, *actions;
-	char *base;  /* "https://host:port" */
-	char *basic; /* "Basic <base64 user:password>" or NULL */
+	char *base;       /* "https://host:port" */
+	bool skip_verify; /* an insecure registry spoken to over HTTPS: its certificate is not checked */
+	char *basic;      /* "Basic <base64 user:password>" or NULL */
 	char *registry_token;
 	char *certs_dir; /* the certs.d/<domain> directory that has files for us, or NULL */
 	char *ca_blob;   /* the system's CAs and certs.d's *.crt, PEM; NULL: libcurl's own */
@@ -107,8 +108,8 @@ static char *domain_host(const char *domain)
 	return colon ? strndup(domain, (size_t)(colon - domain)) : strdup(domain);
 }
 
-/* Plain HTTP: loopback (as Docker treats it) and the registries named insecure. */
-static bool plain_http(const char *domain, char *const *insecure, const char *host)
+/* Insecure: loopback (as Docker treats it) and the registries named so. */
+static bool insecure_registry(const char *domain, char *const *insecure, const char *host)
 {
 	if (strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0)
 		return true;
@@ -135,6 +136,8 @@ static char *base64(const void *data, size_t len)
 		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
 	return out;
 }
+
+static int choose_scheme(struct reg_client *c, berr *e);
 
 /* Append a file's bytes (and a newline) to the CA blob; files that cannot be read are skipped. */
 static int blob_add(struct reg_client *c, const char *path, berr *e)
@@ -252,8 +255,8 @@ int reg_client_new(const char *domain, const char *repository, const char *actio
 	    !(c->actions = strdup(actions)))
 		return oom(e);
 	const char *endpoint = strcmp(domain, "docker.io") == 0 ? DOCKER_HUB_ENDPOINT : domain;
-	if (asprintf(&c->base, "%s://%s",
-		     plain_http(domain, o ? o->insecure_registries : NULL, host) ? "http" : "https", endpoint) < 0) {
+	c->skip_verify = insecure_registry(domain, o ? o->insecure_registries : NULL, host);
+	if (asprintf(&c->base, "https://%s", endpoint) < 0) {
 		c->base = NULL;
 		return oom(e);
 	}
@@ -279,7 +282,7 @@ int reg_client_new(const char *domain, const char *repository, const char *actio
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	return 0;
+	return c->skip_verify ? choose_scheme(c, e) : 0;
 }
 
 void reg_client_free(struct reg_client *c)
@@ -528,6 +531,10 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 		struct curl_blob blob = {.data = c->ca_blob, .len = c->ca_blob_len, .flags = CURL_BLOB_NOCOPY};
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
 	}
+	if (c->skip_verify) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (c->client_cert) {
 		curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert);
 		curl_easy_setopt(h, CURLOPT_SSLKEY, c->client_key);
@@ -572,6 +579,32 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 				  "registry with --insecure-registry",
 				  q->method, q->url, errbuf[0] ? errbuf : curl_easy_strerror(res), c->domain);
 	return berr_plain(e, EIO, "%s %s: %s", q->method, q->url, errbuf[0] ? errbuf : curl_easy_strerror(res));
+}
+
+/*
+ * An insecure registry as Docker speaks to it: HTTPS without checking its certificate when it
+ * answers HTTPS at all (any HTTP status will do), else plain HTTP.
+ */
+static int choose_scheme(struct reg_client *c, berr *e)
+{
+	_cleanup_free_ char *url = NULL;
+	if (asprintf(&url, "%s/v2/", c->base) < 0) {
+		url = NULL;
+		return oom(e);
+	}
+	struct req q = {.method = "GET", .url = url, .no_auth = true, .body_fd = -1};
+	berr ignored = {0};
+	int r = perform_once(c, &q, &ignored);
+	req_free(&q);
+	berr_clear(&ignored);
+	if (r == 0)
+		return 0;
+	char *http = NULL;
+	if (asprintf(&http, "http://%s", c->base + strlen("https://")) < 0)
+		return oom(e);
+	free(c->base);
+	c->base = http;
+	return 0;
 }
 
 /* The value of key in a challenge's parameters (realm="...",service="..."); NULL when absent. */

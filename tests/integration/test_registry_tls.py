@@ -40,7 +40,7 @@ def tls_registry(session_dir):
     os.makedirs(certs, exist_ok=True)
     ca, cert, key = make_certs(certs)
     reg = Registry(session_dir, host=ADDR, users={USER: PASSWORD}, tls=(cert, key)).start()
-    reg.ca = ca
+    reg.ca, reg.cert, reg.key = ca, cert, key
     yield reg
     reg.cleanup()
     remove_tree(certs)
@@ -104,3 +104,24 @@ def test_untrusted_certificate_is_refused_until_etc_docker_trusts_it(daemons, tl
     finally:
         umount_below("/etc/docker")
     c.close()
+
+
+def test_loopback_registry_over_https_is_insecure_as_dockers(daemons, tls_registry, session_dir):
+    """On 127.0.0.1 a registry that speaks HTTPS is used without checking its certificate
+    (its name is 10.213.0.2, its CA unknown), as dockerd does; plain HTTP ones fall back."""
+    _, plain = daemons
+    reg = Registry(session_dir, tls=(tls_registry.cert, tls_registry.key)).start()
+    try:
+        load_busybox(plain, session_dir)
+        c = plain.client()
+        repo = f"{reg.addr}/loopback"
+        image = c.images.get("busybox")
+        image.tag(repo, "t")
+        lines = list(c.api.push(repo, tag="t", stream=True, decode=True))
+        assert not [l for l in lines if "error" in l], lines
+        c.images.remove(f"{repo}:t")
+        c.images.remove("busybox:latest")
+        assert c.images.pull(repo, tag="t").id == image.id
+        c.close()
+    finally:
+        reg.cleanup()
