@@ -17,7 +17,7 @@ import pytest
 from conftest import remove_tree
 from daemon_util import busybox_daemon
 from test_cli import berth_path
-from test_registry import REGISTRY, Registry, remove_all_but_busybox
+from test_registry import REGISTRY, Proxy, Registry, remove_all_but_busybox
 
 pytestmark = pytest.mark.skipif(not os.access(REGISTRY, os.X_OK),
                                 reason="docker-registry is not installed (apt-get install docker-registry)")
@@ -96,6 +96,21 @@ def test_auth_endpoint_checks_the_credentials(client, registry, session_dir):
     gone.cleanup()
     resp = client.api._post_json(client.api._url("/auth"), data={"serveraddress": registry.addr})
     assert resp.status_code == 400 and "username" in resp.json()["message"], resp.text
+
+
+def test_login_through_a_token_server(client, open_registry):
+    """A Bearer challenge on /v2/: the credentials go to the realm, which must hand out a token
+    (for no repository), and the token is then taken by /v2/."""
+    proxy = Proxy(open_registry.addr, mode="bearer")
+    try:
+        answer = client.login("u", "p", registry=proxy.addr, reauth=True)
+    finally:
+        proxy.close()
+    assert answer["Status"] == "Login Succeeded", answer
+    assert len(proxy.token_requests) == 1, proxy.token_requests
+    path, auth = proxy.token_requests[0]
+    assert path == "/token?service=test-registry", path
+    assert auth == Proxy.BASIC
 
 
 def test_x_registry_auth_is_honoured_on_push_and_pull(client, daemon, registry):
