@@ -329,9 +329,13 @@ int main(int argc, char **argv)
 	char *slash = config_dir ? strrchr(config_dir, '/') : NULL;
 	if (slash)
 		*slash = '\0';
-	if (!config_dir || asprintf(&certs_d, "%s/certs.d", slash ? (*config_dir ? config_dir : "") : ".") < 0 ||
-	    img_registry_certs_dirs_set((const char *const[]){certs_d, "/etc/docker/certs.d", NULL}, &e) < 0) {
+	if (!config_dir || asprintf(&certs_d, "%s/certs.d", slash ? (*config_dir ? config_dir : "") : ".") < 0) {
+		certs_d = NULL;
 		fprintf(stderr, "berthd: out of memory\n");
+		return 1;
+	}
+	if (img_registry_certs_dirs_set((const char *const[]){certs_d, "/etc/docker/certs.d", NULL}, &e) < 0) {
+		fprintf(stderr, "berthd: %s\n", berr_msg(&e));
 		return 1;
 	}
 	if (!o.live_restore)
