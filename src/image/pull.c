@@ -140,18 +140,19 @@ static int fetch_blob(struct pull *p, const char *digest, int64_t size, const ch
 			break;
 		bool again = (e->errnum == EIO || e->errnum == ERANGE) && attempt < DOWNLOAD_ATTEMPTS &&
 			     !atomic_load(&p->failed);
-		if (again && e->errnum == ERANGE) {
+		if (!again) {
+			img_blob_writer_abort(d.w);
+			return -1;
+		}
+		bool restart = e->errnum == ERANGE; /* the registry cannot resume: from byte 0 */
+		berr_clear(e);
+		if (restart) {
 			img_blob_writer_abort(d.w);
 			d.w = NULL;
 			d.got = d.said = 0;
 			if (img_blob_writer_new(p->env->store, digest, size, &d.w, e) < 0)
 				return -1;
 		}
-		if (!again) {
-			img_blob_writer_abort(d.w);
-			return -1;
-		}
-		berr_clear(e);
 		if (id) {
 			char status[64];
 			snprintf(status, sizeof status, "Retrying in %d second%s", attempt, attempt == 1 ? "" : "s");
