@@ -252,6 +252,34 @@ fail:
 	return -1;
 }
 
+/*
+ * The client that has the manifest. Docker Hub's images: its mirrors first, in order (without the
+ * user's credentials, which are Docker Hub's), then Docker Hub; a mirror that fails in any way is
+ * passed over.
+ */
+static int connect_and_resolve(struct pull *p, const char *platform, berr *e)
+{
+	if (strcmp(p->ref.domain, "docker.io") == 0) {
+		_cleanup_strv_ char **urls = reg_mirrors();
+		if (!urls)
+			return oom(e);
+		struct img_registry_opts mo = p->o ? *p->o : (struct img_registry_opts){0};
+		mo.auth = NULL;
+		for (char **u = urls; *u; u++) {
+			berr ignored = {0};
+			if (reg_client_new_at(*u, p->ref.domain, p->ref.path, "pull", &mo, &p->c, &ignored) == 0 &&
+			    resolve_manifest(p, platform, &ignored) == 0)
+				return 0;
+			berr_clear(&ignored);
+			reg_client_free(p->c);
+			p->c = NULL;
+		}
+	}
+	if (reg_client_new(p->ref.domain, p->ref.path, "pull", p->o, &p->c, e) < 0)
+		return -1;
+	return resolve_manifest(p, platform, e);
+}
+
 static int get_config(struct pull *p, berr *e)
 {
 	const struct img_descriptor *d = &p->m.config;
@@ -589,7 +617,7 @@ int img_pull(struct img_env *env, const char *reference, const char *platform, c
 	if (img_ref_parse(reference, &p.ref, e) < 0 || img_platform_parse(platform, &want, e) < 0)
 		goto out;
 	img_platform_free(&want);
-	if (reg_client_new(p.ref.domain, p.ref.path, "pull", o, &p.c, e) < 0 || resolve_manifest(&p, platform, e) < 0)
+	if (connect_and_resolve(&p, platform, e) < 0)
 		goto out;
 	if (asprintf(&pulling, "Pulling from %s", p.ref.path) < 0) {
 		pulling = NULL;

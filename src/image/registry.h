@@ -21,6 +21,13 @@
  */
 int img_registry_certs_dirs_set(const char *const *dirs, berr *e);
 
+/*
+ * Docker Hub's mirrors ("http(s)://host[:port]", as --registry-mirror): a pull of a docker.io image
+ * asks them first, in order, and Docker Hub when none has the manifest. Set once before the first
+ * pull; urls NULL-terminated (or NULL: none), copied. Another scheme: EINVAL.
+ */
+int img_registry_mirrors_set(const char *const *urls, berr *e);
+
 /* Credentials as the docker CLI sends them (X-Registry-Auth). Every field may be NULL. */
 struct img_registry_auth {
 	char *username, *password, *identity_token, *registry_token;

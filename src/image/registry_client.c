@@ -49,8 +49,8 @@ struct reg_client {
 	pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 };
 
-static pthread_mutex_t certs_mu = PTHREAD_MUTEX_INITIALIZER;
-static char **certs_dirs; /* NULL: the defaults */
+static pthread_mutex_t certs_mu = PTHREAD_MUTEX_INITIALIZER; /* guards certs_dirs and mirrors */
+static char **certs_dirs;                                    /* NULL: the defaults */
 
 int img_registry_certs_dirs_set(const char *const *dirs, berr *e)
 {
@@ -70,6 +70,47 @@ int img_registry_certs_dirs_set(const char *const *dirs, berr *e)
 	certs_dirs = v;
 	pthread_mutex_unlock(&certs_mu);
 	return 0;
+}
+
+static char **mirrors; /* guarded by certs_mu too */
+
+int img_registry_mirrors_set(const char *const *urls, berr *e)
+{
+	size_t n = 0;
+	while (urls && urls[n]) {
+		if (strncmp(urls[n], "http://", 7) != 0 && strncmp(urls[n], "https://", 8) != 0)
+			return berr_invalid(e, "invalid mirror: unsupported scheme \"%s\" (http or https)", urls[n]);
+		n++;
+	}
+	char **v = calloc(n + 1, sizeof *v);
+	if (!v)
+		return berr_set(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] = strdup(urls[i]))) {
+			b_strv_free(v);
+			return berr_set(e, ENOMEM, "out of memory");
+		}
+	pthread_mutex_lock(&certs_mu);
+	b_strv_free(mirrors);
+	mirrors = v;
+	pthread_mutex_unlock(&certs_mu);
+	return 0;
+}
+
+char **reg_mirrors(void)
+{
+	pthread_mutex_lock(&certs_mu);
+	size_t n = 0;
+	while (mirrors && mirrors[n])
+		n++;
+	char **v = calloc(n + 1, sizeof *v);
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = strdup(mirrors[i]))) {
+			b_strv_free(v);
+			v = NULL;
+		}
+	pthread_mutex_unlock(&certs_mu);
+	return v;
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -237,9 +278,22 @@ static int load_certs(struct reg_client *c, berr *e)
 	return 0;
 }
 
-int reg_client_new(const char *domain, const char *repository, const char *actions, const struct img_registry_opts *o,
-		   struct reg_client **out, berr *e)
+int reg_client_new_at(const char *endpoint, const char *domain, const char *repository, const char *actions,
+		      const struct img_registry_opts *o, struct reg_client **out, berr *e)
 {
+	/* A mirror: its own host is the one certs.d and messages name. */
+	_cleanup_free_ char *mirror_host = NULL;
+	bool explicit_scheme = false;
+	if (endpoint) {
+		bool tls = strncmp(endpoint, "https://", 8) == 0;
+		if (!tls && strncmp(endpoint, "http://", 7) != 0)
+			return berr_invalid(e, "mirror %s: the scheme must be http or https", endpoint);
+		const char *h = endpoint + (tls ? 8 : 7);
+		if (!(mirror_host = strndup(h, strcspn(h, "/"))))
+			return oom(e);
+		domain = mirror_host;
+		explicit_scheme = true;
+	}
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_result != CURLE_OK)
 		return berr_plain(e, EIO, "initialising libcurl: %s", curl_easy_strerror(curl_init_result));
@@ -254,12 +308,18 @@ int reg_client_new(const char *domain, const char *repository, const char *actio
 	if (!host || !(c->domain = strdup(domain)) || !(c->repo = strdup(repository)) ||
 	    !(c->actions = strdup(actions)))
 		return oom(e);
-	const char *endpoint = strcmp(domain, "docker.io") == 0 ? DOCKER_HUB_ENDPOINT : domain;
 	c->skip_verify = insecure_registry(domain, o ? o->insecure_registries : NULL, host);
-	if (asprintf(&c->base, "https://%s", endpoint) < 0) {
+	if (explicit_scheme) {
+		size_t n = strlen(endpoint);
+		while (n && endpoint[n - 1] == '/')
+			n--;
+		c->base = strndup(endpoint, n);
+	} else if (asprintf(&c->base, "https://%s", strcmp(domain, "docker.io") == 0 ? DOCKER_HUB_ENDPOINT : domain) <
+		   0) {
 		c->base = NULL;
-		return oom(e);
 	}
+	if (!c->base)
+		return oom(e);
 	const struct img_registry_auth *a = o ? o->auth : NULL;
 	if (a && a->username && *a->username) {
 		_cleanup_free_ char *pair = NULL, *enc = NULL;
@@ -282,7 +342,13 @@ int reg_client_new(const char *domain, const char *repository, const char *actio
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	return c->skip_verify ? choose_scheme(c, e) : 0;
+	return c->skip_verify && !explicit_scheme ? choose_scheme(c, e) : 0;
+}
+
+int reg_client_new(const char *domain, const char *repository, const char *actions, const struct img_registry_opts *o,
+		   struct reg_client **out, berr *e)
+{
+	return reg_client_new_at(NULL, domain, repository, actions, o, out, e);
 }
 
 void reg_client_free(struct reg_client *c)

@@ -19,7 +19,13 @@ struct reg_client;
  */
 int reg_client_new(const char *domain, const char *repository, const char *actions, const struct img_registry_opts *o,
 		   struct reg_client **out, berr *e);
+/* The same at another endpoint: a mirror's URL ("http(s)://host[:port][/]") for domain's images. */
+int reg_client_new_at(const char *endpoint, const char *domain, const char *repository, const char *actions,
+		      const struct img_registry_opts *o, struct reg_client **out, berr *e);
 void reg_client_free(struct reg_client *c);
+
+/* A copy of the mirrors of img_registry_mirrors_set (NULL-terminated, maybe empty); NULL: no memory. */
+char **reg_mirrors(void);
 
 /*
  * GET /v2/<repo>/manifests/<ref> (a tag or a digest) with the Accept of every manifest and index

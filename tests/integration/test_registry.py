@@ -776,3 +776,35 @@ def test_multi_platform_index_pulls_the_platform_asked_for(client, daemon, regis
         client.images.pull(repo, tag="both", platform="linux/s390x")
     assert "s390x" in str(err.value), str(err.value)
     remove_all_but_busybox(client)
+
+
+def test_docker_hub_images_come_from_a_mirror_first(client, daemon, registry, session_dir, cgroup_parent):
+    """--registry-mirror: docker.io images asked of the mirror first, Docker Hub (out of this
+    test's reach) when the mirror lacks them; daemon.json's registry-mirrors the same."""
+    image = client.images.get("busybox")
+    image.tag(f"{registry.addr}/library/mirrored", "t")
+    push_lines(client.api, f"{registry.addr}/library/mirrored", "t")
+    client.images.remove(f"{registry.addr}/library/mirrored:t")
+    mirrored = Daemon(session_dir, cgroup_parent, "mirror").start("--registry-mirror", f"http://{registry.addr}/")
+    try:
+        c = mirrored.client()
+        lines = list(c.api.pull("mirrored", tag="t", stream=True, decode=True))
+        assert {"status": "Status: Downloaded newer image for mirrored:t"} in lines, lines
+        img = c.images.get("mirrored:t")
+        assert img.id == image.id and "docker.io/library/mirrored:t" not in img.tags, img.tags
+        assert c.containers.run("mirrored:t", ["echo", "mirrored"], remove=True) == b"mirrored\n"
+        with pytest.raises(docker.errors.APIError) as err:
+            c.images.pull("notmirrored", tag="t")
+        assert "registry-1.docker.io" in str(err.value), str(err.value)
+        c.close()
+    finally:
+        rc = mirrored.cleanup()
+    assert rc == 0, mirrored.last_log
+    bad = Daemon(session_dir, cgroup_parent, "badmirror")
+    with open(os.path.join(bad.dir, "daemon.json"), "w") as f:
+        json.dump({"registry-mirrors": ["ftp://mirror.example"]}, f)
+    with pytest.raises(AssertionError) as err:
+        bad.start()
+    assert "invalid mirror: unsupported scheme" in bad.read_log(), bad.read_log()
+    remove_tree(bad.dir)
+    remove_tree(bad.exec_root)

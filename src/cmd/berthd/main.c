@@ -33,6 +33,8 @@ struct daemon_opts {
 	bool live_restore;
 	char **insecure_registries; /* NULL-terminated */
 	size_t n_insecure;
+	char **mirrors; /* --registry-mirror: Docker Hub's mirrors, "http(s)://host[:port]", NULL-terminated */
+	size_t n_mirrors;
 };
 
 /* Add a registry reached over plain HTTP (--insecure-registry, daemon.json insecure-registries). */
@@ -45,6 +47,19 @@ static int add_insecure(struct daemon_opts *o, const char *value)
 	if (!(v[o->n_insecure] = strdup(value)))
 		return -1;
 	v[++o->n_insecure] = NULL;
+	return 0;
+}
+
+/* Add a mirror of Docker Hub (--registry-mirror, daemon.json registry-mirrors). */
+static int add_mirror(struct daemon_opts *o, const char *value)
+{
+	char **v = realloc(o->mirrors, (o->n_mirrors + 2) * sizeof *v);
+	if (!v)
+		return -1;
+	o->mirrors = v;
+	if (!(v[o->n_mirrors] = strdup(value)))
+		return -1;
+	v[++o->n_mirrors] = NULL;
 	return 0;
 }
 
@@ -83,6 +98,7 @@ static void usage(FILE *f)
 		   "      --cgroup-parent string    Parent cgroup of containers (default "
 		   "/berth)\n"
 		   "      --insecure-registry list  Registries reached over plain HTTP\n"
+		   "      --registry-mirror list    Preferred Docker registry mirror\n"
 		   "      --bridge string           Name of the default bridge (default berth0)\n"
 		   "      --bip string              Address of the default bridge (default "
 		   "172.17.0.1/16, or the next free pool)\n"
@@ -159,6 +175,19 @@ static int read_config_file(struct daemon_opts *o, bool required, const bool *gi
 				r = berr_invalid(e, "%s: insecure-registries: expected a list of strings",
 						 o->config_file);
 			else if (r == 0 && add_insecure(o, json_string_value(v)) < 0)
+				r = berr_set(e, ENOMEM, "%s", o->config_file);
+		}
+	}
+	json_t *mirrors = json_object_get(doc, "registry-mirrors");
+	if (r == 0 && mirrors && !given['m'] && o->n_mirrors == 0) {
+		size_t i;
+		json_t *v;
+		if (!json_is_array(mirrors))
+			r = berr_invalid(e, "%s: registry-mirrors: expected a list of strings", o->config_file);
+		json_array_foreach (mirrors, i, v) {
+			if (r == 0 && !json_is_string(v))
+				r = berr_invalid(e, "%s: registry-mirrors: expected a list of strings", o->config_file);
+			else if (r == 0 && add_mirror(o, json_string_value(v)) < 0)
 				r = berr_set(e, ENOMEM, "%s", o->config_file);
 		}
 	}
@@ -278,6 +307,7 @@ int main(int argc, char **argv)
 	    {"live-restore", optional_argument, NULL, 'L'},
 	    {"cgroup-parent", required_argument, NULL, 'c'},
 	    {"insecure-registry", required_argument, NULL, 'i'},
+	    {"registry-mirror", required_argument, NULL, 'm'},
 	    {"bridge", required_argument, NULL, 'n'},
 	    {"bip", required_argument, NULL, 'b'},
 	    {"default-address-pool", required_argument, NULL, 'a'},
@@ -303,6 +333,10 @@ int main(int argc, char **argv)
 		case 'c': set(&o.cgroup_parent, optarg); break;
 		case 'i':
 			if (add_insecure(&o, optarg) < 0)
+				return 1;
+			break;
+		case 'm':
+			if (add_mirror(&o, optarg) < 0)
 				return 1;
 			break;
 		case 'n': set(&o.bridge, optarg); break;
@@ -334,7 +368,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "berthd: out of memory\n");
 		return 1;
 	}
-	if (img_registry_certs_dirs_set((const char *const[]){certs_d, "/etc/docker/certs.d", NULL}, &e) < 0) {
+	if (img_registry_certs_dirs_set((const char *const[]){certs_d, "/etc/docker/certs.d", NULL}, &e) < 0 ||
+	    img_registry_mirrors_set((const char *const *)o.mirrors, &e) < 0) {
 		fprintf(stderr, "berthd: %s\n", berr_msg(&e));
 		return 1;
 	}
@@ -426,5 +461,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < o.n_insecure; i++)
 		free(o.insecure_registries[i]);
 	free(o.insecure_registries);
+	for (size_t i = 0; i < o.n_mirrors; i++)
+		free(o.mirrors[i]);
+	free(o.mirrors);
 	return 0;
 }
