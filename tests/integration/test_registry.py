@@ -800,6 +800,22 @@ def test_docker_hub_images_come_from_a_mirror_first(client, daemon, registry, se
     finally:
         rc = mirrored.cleanup()
     assert rc == 0, mirrored.last_log
+    # Without a mirror, then with one from daemon.json after a SIGHUP.
+    later = Daemon(session_dir, cgroup_parent, "hupmirror").start()
+    try:
+        c = later.client()
+        with pytest.raises(docker.errors.APIError) as err:
+            c.images.pull("mirrored", tag="t")
+        assert "registry-1.docker.io" in str(err.value), str(err.value)
+        with open(os.path.join(later.dir, "daemon.json"), "w") as f:
+            json.dump({"registry-mirrors": [f"http://{registry.addr}"]}, f)
+        later.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "reloaded" in later.read_log(), what="the reload")
+        assert c.images.pull("mirrored", tag="t").id == image.id
+        c.close()
+    finally:
+        rc = later.cleanup()
+    assert rc == 0, later.last_log
     bad = Daemon(session_dir, cgroup_parent, "badmirror")
     with open(os.path.join(bad.dir, "daemon.json"), "w") as f:
         json.dump({"registry-mirrors": ["ftp://mirror.example"]}, f)

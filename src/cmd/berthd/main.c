@@ -179,7 +179,7 @@ static int read_config_file(struct daemon_opts *o, bool required, const bool *gi
 		}
 	}
 	json_t *mirrors = json_object_get(doc, "registry-mirrors");
-	if (r == 0 && mirrors && !given['m'] && o->n_mirrors == 0) {
+	if (r == 0 && mirrors && !given['m']) {
 		size_t i;
 		json_t *v;
 		if (!json_is_array(mirrors))
@@ -428,7 +428,16 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			if (read_config_file(&o, false, given, &e) < 0) {
+			/* registry-mirrors is read afresh, as dockerd does (unless the command line named them). */
+			for (size_t i = 0; !given['m'] && i < o.n_mirrors; i++)
+				free(o.mirrors[i]);
+			if (!given['m']) {
+				free(o.mirrors);
+				o.mirrors = NULL;
+				o.n_mirrors = 0;
+			}
+			if (read_config_file(&o, false, given, &e) < 0 ||
+			    img_registry_mirrors_set((const char *const *)o.mirrors, &e) < 0) {
 				fprintf(stderr, "berthd: reloading %s: %s\n", o.config_file, berr_msg(&e));
 				berr_clear(&e);
 			} else {
