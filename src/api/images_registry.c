@@ -301,7 +301,48 @@ static void push(struct api_request *r)
 	api_reply_produced(r, "application/json", push_produce, j, job_free);
 }
 
+/* ---- login ---- */
+
+/*
+ * POST /auth: the credentials checked against the registry, as dockerd does; nothing is kept (the
+ * client stores them and sends them with each pull and push).
+ */
+static void login(struct api_request *r)
+{
+	json_t *body = NULL;
+	if (!api_body_json(r, false, &body))
+		return;
+	const char *user = json_string_value(json_object_get(body, "username"));
+	const char *password = json_string_value(json_object_get(body, "password"));
+	const char *server = json_string_value(json_object_get(body, "serveraddress"));
+	const char *identity = json_string_value(json_object_get(body, "identitytoken"));
+	if ((!user || !*user) && identity && *identity) {
+		json_decref(body);
+		api_reply_message(r, 501, "login with an identity token is not supported yet by berthd");
+		return;
+	}
+	if (!user || !*user) {
+		json_decref(body);
+		api_reply_message(r, 400, "login: a username is required");
+		return;
+	}
+	struct img_registry_auth auth = {.username = (char *)user, .password = (char *)password};
+	struct img_registry_opts o = {.insecure_registries = eng_insecure_registries(r->eng), .auth = &auth};
+	berr e = {0};
+	if (img_registry_login(server, &o, &e) < 0) {
+		if (e.errnum == EACCES)
+			api_reply_message(r, 401, "%s", berr_msg(&e));
+		else
+			api_reply_error(r, &e);
+		berr_clear(&e);
+	} else {
+		api_reply_json(r, 200, json_pack("{s:s, s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
+	}
+	json_decref(body);
+}
+
 const struct api_route api_image_registry_routes[] = {
     {"POST", "/images/**/push", push, 0},
+    {"POST", "/auth", login, 0},
     {0},
 };

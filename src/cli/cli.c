@@ -147,6 +147,25 @@ static const struct cli_flag volume_prune_flags[] = {
     {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation", NULL},
     {0},
 };
+static const struct cli_flag pull_flags[] = {
+    {"all-tags", 'a', CLI_BOOL, NULL, "Download all tagged images in the repository", NULL},
+    {"disable-content-trust", 0, CLI_BOOL, NULL, "Skip image verification", "true"},
+    {"platform", 0, CLI_STRING, "string", "Set platform if server is multi-platform capable", NULL},
+    {"quiet", 'q', CLI_BOOL, NULL, "Suppress verbose output", NULL},
+    {0},
+};
+static const struct cli_flag push_flags[] = {
+    {"all-tags", 'a', CLI_BOOL, NULL, "Push all tags of an image to the repository", NULL},
+    {"disable-content-trust", 0, CLI_BOOL, NULL, "Skip image signing", "true"},
+    {"quiet", 'q', CLI_BOOL, NULL, "Suppress verbose output", NULL},
+    {0},
+};
+static const struct cli_flag login_flags[] = {
+    {"password", 'p', CLI_STRING, "string", "Password", NULL},
+    {"password-stdin", 0, CLI_BOOL, NULL, "Take the password from stdin", NULL},
+    {"username", 'u', CLI_STRING, "string", "Username", NULL},
+    {0},
+};
 static const struct cli_flag no_flags[] = {{0}};
 
 #define VERB(var, ...) static const struct cli_verb var = {__VA_ARGS__, false}
@@ -222,12 +241,14 @@ VERB(v_history, "history", "[OPTIONS] IMAGE", "Show the history of an image", hi
 VERB(l_import, "import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
      "Import the contents from a tarball to create a filesystem image", import_flags, 1, 2, true, cli_verb_import,
      ALIASES("berth image import", "berth import"));
-LATER(l_login, "login", "[OPTIONS] [SERVER]", "Log in to a registry");
-LATER(l_logout, "logout", "[SERVER]", "Log out from a registry");
+VERB(l_login, "login", "[OPTIONS] [SERVER]", "Log in to a registry", login_flags, 0, 1, true, cli_verb_login, NULL);
+VERB(l_logout, "logout", "[SERVER]", "Log out from a registry", no_flags, 0, 1, true, cli_verb_logout, NULL);
 LATER(l_network, "network", "COMMAND", "Manage networks");
 LATER(l_port, "port", "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container");
-LATER(l_pull, "pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry");
-LATER(l_push, "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry");
+VERB(l_pull, "pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", pull_flags, 1, 1, true,
+     cli_verb_pull, ALIASES("berth image pull", "berth pull"));
+VERB(l_push, "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", push_flags, 1, 1, true, cli_verb_push,
+     ALIASES("berth image push", "berth push"));
 VERB(v_rename, "rename", "CONTAINER NEW_NAME", "Rename a container", no_flags, 2, 2, true, cli_verb_rename,
      ALIASES("berth container rename", "berth rename"));
 LATER(l_search, "search", "[OPTIONS] TERM", "Search a registry for images");
@@ -288,6 +309,8 @@ static const char *management_verb(const char *group, const char *sub)
 	    {"image", "load", "load"},
 	    {"image", "save", "save"},
 	    {"image", "tag", "tag"},
+	    {"image", "pull", "pull"},
+	    {"image", "push", "push"},
 	    {"system", "info", "info"},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
@@ -324,7 +347,7 @@ static int run_verb(struct cli *c, const struct cli_verb *verb, int argc, char *
 		status = 0;
 	else {
 		/* Only the default socket: a host the user named is never ours to start a daemon on. */
-		if (c->default_host && verb != &v_completion)
+		if (c->default_host && verb != &v_completion && verb != &l_logout)
 			cli_daemon_ensure(c);
 		status = verb->run(c, &a);
 	}

@@ -121,6 +121,7 @@ struct cli_stream_req {
 	const char *method, *path;
 	int upload_fd;            /* -1: no body; else the body, read to its end */
 	const char *content_type; /* of the upload */
+	const char *header;       /* one more header line ("X-Registry-Auth: ..."), or NULL */
 	cli_sink_fn sink;
 	void *sink_arg;
 };
@@ -296,6 +297,46 @@ int cli_verb_volume_prune(struct cli *c, struct cli_args *a);
 json_t *cli_get_json(struct cli *c, const char *path);
 /* Write a GET's body to -o's file (atomically) or to stdout (refused on a terminal). */
 int cli_download(struct cli *c, const char *path, const char *output, const char *what);
+
+/* ---------- registries (credentials.c, progress.c, pull.c) ---------- */
+
+/* config.json's path: $DOCKER_CONFIG/config.json, else ~/.docker/config.json. */
+char *cli_config_path(void);
+/* The key of config.json's auths for a login's server: "host[:port]", Docker Hub's index URL. */
+char *cli_registry_key(const char *server);
+/* The same for the registry an image reference names. */
+char *cli_image_registry_key(const char *image);
+/* 1 and the stored credentials of key, 0 when there are none, -1 on a bad file. */
+int cli_creds_get(const char *key, char **user, char **password, berr *e);
+int cli_creds_store(const char *key, const char *user, const char *password, berr *e);
+/* 1 when key's credentials were there and are removed, 0 when there were none. */
+int cli_creds_erase(const char *key, berr *e);
+/* "X-Registry-Auth: ..." with the stored credentials of image's registry; NULL when none. */
+char *cli_registry_auth_header(const char *image);
+
+/* Docker's JSON progress lines to out (NULL: quiet), bars on a terminal; the first error kept. */
+struct cli_progress {
+	FILE *out;
+	bool tty;
+	unsigned width;
+	char **ids; /* layer lines on the terminal, top to bottom */
+	size_t nids;
+	struct cli_buf partial; /* a line not ended yet */
+	char *error;
+};
+void cli_progress_init(struct cli_progress *p, FILE *out, bool tty);
+int cli_progress_feed(void *arg, const char *buf, size_t len); /* a cli_sink_fn */
+void cli_progress_free(struct cli_progress *p);
+
+/*
+ * Pull image (a reference) through berthd with the stored credentials, progress to out; prints
+ * its errors with prefix and returns an exit status.
+ */
+int cli_pull_image(struct cli *c, const char *image, const char *platform, FILE *out, bool quiet, const char *prefix);
+int cli_verb_pull(struct cli *c, struct cli_args *a);
+int cli_verb_push(struct cli *c, struct cli_args *a);
+int cli_verb_login(struct cli *c, struct cli_args *a);
+int cli_verb_logout(struct cli *c, struct cli_args *a);
 
 /* Version of this client, shown by `berth version`. */
 #define CLI_VERSION     "0.1.0"

@@ -211,6 +211,10 @@ int cli_http_stream(struct cli *c, const struct cli_stream_req *req, struct cli_
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
 	}
+	if (req->header) {
+		headers = curl_slist_append(headers, req->header);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	}
 	int r = perform(c, h, out, e);
 	curl_slist_free_all(headers);
 	cli_buf_free(&url);

@@ -7,9 +7,30 @@
 
 #define RUN_PREFIX "berth: "
 
-/* POST /containers/create; the new ID in *id. Prints docker's messages; returns an exit status. */
+/* The image named on the command line, through berthd; progress to stderr as docker shows it. */
+static int pull_for_run(struct cli *c, struct cli_args *a, const char *prefix)
+{
+	return cli_pull_image(c, a->pos[0], cli_arg_str(a, "platform"), stderr, cli_arg_bool(a, "quiet"), prefix) == 0
+		   ? 0
+		   : CLI_EXIT_ENGINE;
+}
+
+/*
+ * POST /containers/create; the new ID in *id. --pull always pulls first, missing pulls when
+ * berthd does not have the image and asks again. Prints docker's messages; returns an exit status.
+ */
 static int create_container(struct cli *c, struct cli_args *a, json_t *body, char **id, const char *prefix)
 {
+	const char *policy = cli_arg_str(a, "pull");
+	if (strcmp(policy, "always") != 0 && strcmp(policy, "missing") != 0 && strcmp(policy, "never") != 0) {
+		fprintf(stderr, "%sinvalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"\n",
+			prefix, policy);
+		return CLI_EXIT_ENGINE;
+	}
+	if (strcmp(policy, "always") == 0 && pull_for_run(c, a, prefix) != 0)
+		return CLI_EXIT_ENGINE;
+	bool may_pull = strcmp(policy, "missing") == 0;
+again:;
 	struct cli_buf path = {0};
 	cli_buf_add(&path, "/containers/create");
 	const char *name = cli_arg_str(a, "name");
@@ -31,6 +52,13 @@ static int create_container(struct cli *c, struct cli_args *a, json_t *body, cha
 			const char *ref = a->pos[0], *slash = strrchr(ref, '/');
 			bool tagged = strchr(slash ? slash : ref, ':') || strchr(ref, '@');
 			fprintf(stderr, "Unable to find image '%s%s' locally\n", ref, tagged ? "" : ":latest");
+			if (may_pull) {
+				cli_resp_free(&r);
+				if (pull_for_run(c, a, prefix) != 0)
+					return CLI_EXIT_ENGINE;
+				may_pull = false;
+				goto again;
+			}
 		}
 		cli_print_daemon_error(prefix, &r);
 		fprintf(stderr, "See 'berth %s --help'.\n", a->verb->name);

@@ -27,12 +27,13 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 
-#define PULL_WORKERS   3
-#define UNPACK_WORKERS 2 /* layers unpacked side by side */
-#define CONFIG_MAX     (32 << 20)
-#define PROGRESS_EVERY (512 << 10) /* bytes between two "Downloading" lines of one layer */
-#define SHORT_ID_LEN   12
-#define INDEX_DEPTH    2 /* an index naming an index is followed this deep */
+#define PULL_WORKERS      3
+#define DOWNLOAD_ATTEMPTS 3 /* a broken layer download is resumed this many times, less one */
+#define UNPACK_WORKERS    2 /* layers unpacked side by side */
+#define CONFIG_MAX        (32 << 20)
+#define PROGRESS_EVERY    (512 << 10) /* bytes between two "Downloading" lines of one layer */
+#define SHORT_ID_LEN      12
+#define INDEX_DEPTH       2 /* an index naming an index is followed this deep */
 
 struct player {
 	const char *blob, *diff, *chain, *parent; /* point into the manifest, config, chain list */
@@ -117,20 +118,52 @@ static int dl_sink(void *arg, const void *data, size_t len, berr *e)
 	return 0;
 }
 
-/* Download a blob into the store, checked against digest and size (-1: unknown). */
+/* Sleep ms milliseconds unless another layer fails meanwhile. */
+static void backoff(struct pull *p, int ms)
+{
+	for (int waited = 0; waited < ms && !atomic_load(&p->failed); waited += 50)
+		usleep(50 * 1000);
+}
+
+/*
+ * Download a blob into the store, checked against digest and size (-1: unknown). A transfer that
+ * breaks is resumed from the bytes already written (Range), as Docker does, up to
+ * DOWNLOAD_ATTEMPTS times; a registry that cannot resume starts the blob again.
+ */
 static int fetch_blob(struct pull *p, const char *digest, int64_t size, const char *id, berr *e)
 {
 	struct dl d = {.p = p, .id = id, .total = size};
 	if (img_blob_writer_new(p->env->store, digest, size, &d.w, e) < 0)
 		return -1;
-	if (reg_blob_get(p->c, digest, dl_sink, &d, e) < 0) {
-		img_blob_writer_abort(d.w);
-		return -1;
+	for (int attempt = 1;; attempt++) {
+		if (reg_blob_get(p->c, digest, d.got, dl_sink, &d, e) == 0)
+			break;
+		bool again = (e->errnum == EIO || e->errnum == ERANGE) && attempt < DOWNLOAD_ATTEMPTS &&
+			     !atomic_load(&p->failed);
+		if (!again) {
+			img_blob_writer_abort(d.w);
+			return -1;
+		}
+		bool restart = e->errnum == ERANGE; /* the registry cannot resume: from byte 0 */
+		berr_clear(e);
+		if (restart) {
+			img_blob_writer_abort(d.w);
+			d.w = NULL;
+			d.got = d.said = 0;
+			if (img_blob_writer_new(p->env->store, digest, size, &d.w, e) < 0)
+				return -1;
+		}
+		if (id) {
+			char status[64];
+			snprintf(status, sizeof status, "Retrying in %d second%s", attempt, attempt == 1 ? "" : "s");
+			say(p, id, status, 0, 0);
+		}
+		backoff(p, attempt * 1000);
 	}
 	if (id)
 		say(p, id, "Verifying Checksum", 0, 0);
 	if (img_blob_writer_commit(d.w, NULL, e) < 0)
-		return -1;
+		return id ? berr_wrap(e, "filesystem layer verification failed for digest %s", digest) : -1;
 	return added(p, digest, e);
 }
 
@@ -217,6 +250,34 @@ fail:
 	free(json);
 	free(type);
 	return -1;
+}
+
+/*
+ * The client that has the manifest. Docker Hub's images: its mirrors first, in order (without the
+ * user's credentials, which are Docker Hub's), then Docker Hub; a mirror that fails in any way is
+ * passed over.
+ */
+static int connect_and_resolve(struct pull *p, const char *platform, berr *e)
+{
+	if (strcmp(p->ref.domain, "docker.io") == 0) {
+		_cleanup_strv_ char **urls = reg_mirrors();
+		if (!urls)
+			return oom(e);
+		struct img_registry_opts mo = p->o ? *p->o : (struct img_registry_opts){0};
+		mo.auth = NULL;
+		for (char **u = urls; *u; u++) {
+			berr ignored = {0};
+			if (reg_client_new_at(*u, p->ref.domain, p->ref.path, "pull", &mo, &p->c, &ignored) == 0 &&
+			    resolve_manifest(p, platform, &ignored) == 0)
+				return 0;
+			berr_clear(&ignored);
+			reg_client_free(p->c);
+			p->c = NULL;
+		}
+	}
+	if (reg_client_new(p->ref.domain, p->ref.path, "pull", p->o, &p->c, e) < 0)
+		return -1;
+	return resolve_manifest(p, platform, e);
 }
 
 static int get_config(struct pull *p, berr *e)
@@ -556,7 +617,7 @@ int img_pull(struct img_env *env, const char *reference, const char *platform, c
 	if (img_ref_parse(reference, &p.ref, e) < 0 || img_platform_parse(platform, &want, e) < 0)
 		goto out;
 	img_platform_free(&want);
-	if (reg_client_new(p.ref.domain, p.ref.path, "pull", o, &p.c, e) < 0 || resolve_manifest(&p, platform, e) < 0)
+	if (connect_and_resolve(&p, platform, e) < 0)
 		goto out;
 	if (asprintf(&pulling, "Pulling from %s", p.ref.path) < 0) {
 		pulling = NULL;

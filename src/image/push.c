@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 
 #define SHORT_ID_LEN   12
 #define PROGRESS_EVERY (512 << 10)
+#define PUSH_WORKERS   3 /* blobs sent side by side (dockerd: max-concurrent-uploads, 5) */
 
 struct pblob {
 	const char *digest; /* points into the manifest */
@@ -40,8 +43,18 @@ struct push {
 	struct pblob *blobs; /* layers bottom first, then the config */
 	size_t n;
 	struct img_strv mount_from; /* other repositories of the same registry the image is tagged in */
-	/* progress of the blob being sent */
-	const char *sending;
+	/* Shared by the upload workers. */
+	pthread_mutex_t mu; /* guards progress calls, next and err */
+	size_t next;
+	atomic_bool failed;
+	berr err;
+	struct reg_client *c;
+};
+
+/* One blob being sent, for its progress. */
+struct sending {
+	struct push *p;
+	const char *id;
 	int64_t said;
 };
 
@@ -50,10 +63,14 @@ static int oom(berr *e)
 	return berr_set(e, ENOMEM, "out of memory");
 }
 
+/* One progress line; the callback never runs on two threads at once. */
 static void say(struct push *p, const char *id, const char *status, int64_t current, int64_t total)
 {
-	if (p->o && p->o->progress)
-		p->o->progress(p->o->progress_arg, id, status, current, total);
+	if (!p->o || !p->o->progress)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->o->progress(p->o->progress_arg, id, status, current, total);
+	pthread_mutex_unlock(&p->mu);
 }
 
 static void push_free(struct push *p)
@@ -215,10 +232,12 @@ static int prepare(struct push *p, berr *e)
 
 static int on_sent(void *arg, int64_t sent, int64_t total)
 {
-	struct push *p = arg;
-	if (p->sending && (sent - p->said >= PROGRESS_EVERY || sent == total)) {
-		p->said = sent;
-		say(p, p->sending, "Pushing", sent, total);
+	struct sending *st = arg;
+	if (atomic_load(&st->p->failed))
+		return -1; /* another blob failed: this upload stops */
+	if (st->id && (sent - st->said >= PROGRESS_EVERY || sent == total)) {
+		st->said = sent;
+		say(st->p, st->id, "Pushing", sent, total);
 	}
 	return 0;
 }
@@ -251,14 +270,59 @@ static int send_blob(struct push *p, struct reg_client *c, struct pblob *b, berr
 		if (r == 0)
 			return b->short_id ? (say(p, b->short_id, "Pushed", 0, 0), 0) : 0;
 	}
-	p->sending = b->short_id;
-	p->said = 0;
-	int r = reg_blob_put(c, b->digest, b->fd, b->size, NULL, NULL, on_sent, p, e);
-	p->sending = NULL;
-	if (r < 0)
+	struct sending st = {.p = p, .id = b->short_id};
+	if (reg_blob_put(c, b->digest, b->fd, b->size, NULL, NULL, on_sent, &st, e) < 0)
 		return -1;
 	if (b->short_id)
 		say(p, b->short_id, "Pushed", 0, 0);
+	return 0;
+}
+
+/* An upload worker: the next blob not taken yet, until none is left or one failed. */
+static void *upload_worker(void *arg)
+{
+	struct push *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		size_t i = p->next < p->n ? p->next++ : p->n;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->n || atomic_load(&p->failed))
+			return NULL;
+		struct pblob *b = &p->blobs[i];
+		berr e = {0};
+		if (send_blob(p, p->c, b, &e) < 0) {
+			berr_wrap(&e, "%s %s", b->short_id ? "layer" : "config", b->digest);
+			pthread_mutex_lock(&p->mu);
+			/* The first failure is the one to report, not the uploads it stopped. */
+			if (!atomic_load(&p->failed)) {
+				p->err = e;
+				atomic_store(&p->failed, true);
+			} else {
+				berr_clear(&e);
+			}
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+	}
+}
+
+/* Every blob, PUSH_WORKERS at a time (layers first, the config among the last). */
+static int send_blobs(struct push *p, berr *e)
+{
+	pthread_t t[PUSH_WORKERS];
+	size_t started = 0;
+	for (; started < PUSH_WORKERS && started < p->n; started++)
+		if (pthread_create(&t[started], NULL, upload_worker, p) != 0)
+			break;
+	if (started == 0)
+		upload_worker(p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	if (atomic_load(&p->failed)) {
+		*e = p->err;
+		memset(&p->err, 0, sizeof p->err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -277,13 +341,12 @@ static int send_all(struct push *p, struct img_push_result *out, berr *e)
 		reg_client_free(c);
 		return -1;
 	}
-	int r = 0;
 	for (size_t i = p->n; i-- > 0;)
 		if (p->blobs[i].short_id)
 			say(p, p->blobs[i].short_id, "Preparing", 0, 0);
-	for (size_t i = 0; i < p->n && r == 0; i++)
-		if ((r = send_blob(p, c, &p->blobs[i], e)) < 0)
-			berr_wrap(e, "%s %s", p->blobs[i].short_id ? "layer" : "config", p->blobs[i].digest);
+	p->c = c;
+	int r = send_blobs(p, e);
+	p->c = NULL;
 	if (r == 0)
 		r = reg_manifest_put(c, p->ref.tag, p->manifest_type, p->manifest_json, p->manifest_len, e);
 	reg_client_free(c);
@@ -314,6 +377,7 @@ int img_push(struct img_env *env, const char *reference, const struct img_regist
 {
 	memset(out, 0, sizeof *out);
 	struct push p = {.env = env, .o = o};
+	pthread_mutex_init(&p.mu, NULL);
 	int r = -1;
 	if (img_ref_parse(reference, &p.ref, e) < 0)
 		goto out;
@@ -326,6 +390,7 @@ int img_push(struct img_env *env, const char *reference, const struct img_regist
 	r = 0;
 out:
 	push_free(&p);
+	pthread_mutex_destroy(&p.mu);
 	if (r < 0)
 		img_push_result_free(out);
 	return r;

@@ -1,9 +1,9 @@
 /*
  * Registries: `docker pull` and `docker push` over the distribution API v2 (libcurl), into and out
- * of an img_env. Plain HTTP for loopback registries (127.0.0.0/8, ::1, localhost) and for those
- * named insecure, HTTPS with verification otherwise. Anonymous access, bearer tokens from the
- * registry's WWW-Authenticate challenge (realm, service, scope; one token reused across requests)
- * and basic auth with the credentials of X-Registry-Auth.
+ * of an img_env. Loopback registries (127.0.0.0/8, ::1, localhost) and those named insecure: HTTPS
+ * without verification when they speak it, else plain HTTP; others HTTPS with verification. Anonymous access, bearer
+ * tokens from the registry's WWW-Authenticate challenge (realm, service, scope; one token reused across requests) and
+ * basic auth with the credentials of X-Registry-Auth.
  */
 #pragma once
 #include <stdbool.h>
@@ -11,6 +11,22 @@
 
 #include "image/image.h"
 #include "lib/err.h"
+
+/*
+ * Where registries' certificates are looked for, in order: <dir>/<host[:port]>/ with, as Docker
+ * reads them, every *.crt a CA trusted besides the system's, and a *.cert with its *.key a client
+ * certificate. Read at each pull, push or login, so that new files need no restart. Set once
+ * before the first request (berthd: certs.d beside its daemon.json, then /etc/docker/certs.d);
+ * dirs NULL-terminated, copied. Until then: /etc/berth/certs.d, /etc/docker/certs.d.
+ */
+int img_registry_certs_dirs_set(const char *const *dirs, berr *e);
+
+/*
+ * Docker Hub's mirrors ("http(s)://host[:port]", as --registry-mirror): a pull of a docker.io image
+ * asks them first, in order, and Docker Hub when none has the manifest. Set once before the first
+ * pull; urls NULL-terminated (or NULL: none), copied. Another scheme: EINVAL.
+ */
+int img_registry_mirrors_set(const char *const *urls, berr *e);
 
 /* Credentials as the docker CLI sends them (X-Registry-Auth). Every field may be NULL. */
 struct img_registry_auth {
@@ -24,6 +40,21 @@ struct img_registry_auth {
  */
 int img_registry_auth_parse(const char *header, struct img_registry_auth *out, berr *e);
 void img_registry_auth_free(struct img_registry_auth *a);
+
+/*
+ * The registry a login's server address names: "host[:port]" from "host:port", "http(s)://host/..."
+ * ...; Docker Hub's addresses ("", "docker.io", "https://index.docker.io/v1/") give "docker.io".
+ */
+char *img_registry_server_domain(const char *server);
+
+struct img_registry_opts;
+
+/*
+ * `docker login`: o->auth's credentials checked against server's registry (GET /v2/ with them; a
+ * Bearer challenge answered by a token from its realm). Refused: EACCES with Docker's words
+ * ("login attempt to http://host/v2/ failed with status: 401 Unauthorized"); unreachable: EIO.
+ */
+int img_registry_login(const char *server, const struct img_registry_opts *o, berr *e);
 
 /*
  * Progress as Docker streams it: id is a layer's short ID (12 hex digits) or NULL for a line of its

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "image/registry.h"
+#include "image/registry_internal.h"
 #include "lib/cleanup.h"
 
 /* base64url or base64, padding optional, to bytes (NUL-terminated); NULL when it is neither. */
@@ -80,4 +81,31 @@ void img_registry_auth_free(struct img_registry_auth *a)
 	free(a->identity_token);
 	free(a->registry_token);
 	memset(a, 0, sizeof *a);
+}
+
+char *img_registry_server_domain(const char *server)
+{
+	const char *v = server ? server : "";
+	if (strncmp(v, "http://", 7) == 0)
+		v += 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		v += 8;
+	size_t n = strcspn(v, "/");
+	if (n == 0 || (n == 15 && strncmp(v, "index.docker.io", 15) == 0) ||
+	    (n == 18 && strncmp(v, "registry-1.docker.io", 18) == 0) || (n == 9 && strncmp(v, "docker.io", 9) == 0))
+		return strdup("docker.io");
+	return strndup(v, n);
+}
+
+int img_registry_login(const char *server, const struct img_registry_opts *o, berr *e)
+{
+	_cleanup_free_ char *domain = img_registry_server_domain(server);
+	if (!domain)
+		return berr_set(e, ENOMEM, "out of memory");
+	struct reg_client *c = NULL;
+	int r = reg_client_new(domain, "", "pull", o, &c, e);
+	if (r == 0)
+		r = reg_ping(c, e);
+	reg_client_free(c);
+	return r;
 }

@@ -6,6 +6,7 @@
  * between the threads of one client.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "image/manifest.h"
 #include "image/registry_internal.h"
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/json.h"
 
 #define DOCKER_HUB_ENDPOINT "registry-1.docker.io"
@@ -33,14 +35,83 @@ static const char ACCEPT_MANIFESTS[] =
 
 struct reg_client {
 	char *domain, *repo, *actions;
-	char *base;  /* "https://host:port" */
-	char *basic; /* "Basic <base64 user:password>" or NULL */
+	char *base;       /* "https://host:port" */
+	bool skip_verify; /* an insecure registry spoken to over HTTPS: its certificate is not checked */
+	char *basic;      /* "Basic <base64 user:password>" or NULL */
 	char *registry_token;
-	pthread_mutex_t mu; /* guards authz */
-	char *authz;        /* the Authorization header value that worked last, or NULL */
+	char *certs_dir; /* the certs.d/<domain> directory that has files for us, or NULL */
+	char *ca_blob;   /* the system's CAs and certs.d's *.crt, PEM; NULL: libcurl's own */
+	size_t ca_blob_len;
+	char *client_cert, *client_key; /* certs.d's *.cert and *.key */
+	pthread_mutex_t mu;             /* guards authz */
+	char *authz;                    /* the Authorization header value that worked last, or NULL */
 	CURLSH *share;
 	pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 };
+
+static pthread_mutex_t certs_mu = PTHREAD_MUTEX_INITIALIZER; /* guards certs_dirs and mirrors */
+static char **certs_dirs;                                    /* NULL: the defaults */
+
+int img_registry_certs_dirs_set(const char *const *dirs, berr *e)
+{
+	size_t n = 0;
+	while (dirs && dirs[n])
+		n++;
+	char **v = calloc(n + 1, sizeof *v);
+	if (!v)
+		return berr_set(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] = strdup(dirs[i]))) {
+			b_strv_free(v);
+			return berr_set(e, ENOMEM, "out of memory");
+		}
+	pthread_mutex_lock(&certs_mu);
+	b_strv_free(certs_dirs);
+	certs_dirs = v;
+	pthread_mutex_unlock(&certs_mu);
+	return 0;
+}
+
+static char **mirrors; /* guarded by certs_mu too */
+
+int img_registry_mirrors_set(const char *const *urls, berr *e)
+{
+	size_t n = 0;
+	while (urls && urls[n]) {
+		if (strncmp(urls[n], "http://", 7) != 0 && strncmp(urls[n], "https://", 8) != 0)
+			return berr_invalid(e, "invalid mirror: unsupported scheme \"%s\" (http or https)", urls[n]);
+		n++;
+	}
+	char **v = calloc(n + 1, sizeof *v);
+	if (!v)
+		return berr_set(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] = strdup(urls[i]))) {
+			b_strv_free(v);
+			return berr_set(e, ENOMEM, "out of memory");
+		}
+	pthread_mutex_lock(&certs_mu);
+	b_strv_free(mirrors);
+	mirrors = v;
+	pthread_mutex_unlock(&certs_mu);
+	return 0;
+}
+
+char **reg_mirrors(void)
+{
+	pthread_mutex_lock(&certs_mu);
+	size_t n = 0;
+	while (mirrors && mirrors[n])
+		n++;
+	char **v = calloc(n + 1, sizeof *v);
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = strdup(mirrors[i]))) {
+			b_strv_free(v);
+			v = NULL;
+		}
+	pthread_mutex_unlock(&certs_mu);
+	return v;
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -78,8 +149,8 @@ static char *domain_host(const char *domain)
 	return colon ? strndup(domain, (size_t)(colon - domain)) : strdup(domain);
 }
 
-/* Plain HTTP: loopback (as Docker treats it) and the registries named insecure. */
-static bool plain_http(const char *domain, char *const *insecure, const char *host)
+/* Insecure: loopback (as Docker treats it) and the registries named so. */
+static bool insecure_registry(const char *domain, char *const *insecure, const char *host)
 {
 	if (strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0)
 		return true;
@@ -107,9 +178,122 @@ static char *base64(const void *data, size_t len)
 	return out;
 }
 
-int reg_client_new(const char *domain, const char *repository, const char *actions, const struct img_registry_opts *o,
-		   struct reg_client **out, berr *e)
+static int choose_scheme(struct reg_client *c, berr *e);
+
+/* Append a file's bytes (and a newline) to the CA blob; files that cannot be read are skipped. */
+static int blob_add(struct reg_client *c, const char *path, berr *e)
 {
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	berr ignored = {0};
+	if (b_read_file(path, &text, &len, &ignored) < 0) {
+		berr_clear(&ignored);
+		return 0;
+	}
+	char *b = realloc(c->ca_blob, c->ca_blob_len + len + 2);
+	if (!b)
+		return oom(e);
+	memcpy(b + c->ca_blob_len, text, len);
+	b[c->ca_blob_len + len] = '\n';
+	c->ca_blob = b;
+	c->ca_blob_len += len + 1;
+	c->ca_blob[c->ca_blob_len] = '\0';
+	return 0;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+	return n > t && strcmp(s + n - t, tail) == 0;
+}
+
+/* certs.d/<domain>/ of the first directory that has one: its CAs and client certificate. */
+static int load_certs(struct reg_client *c, berr *e)
+{
+	static const char *const defaults[] = {"/etc/berth/certs.d", "/etc/docker/certs.d", NULL};
+	pthread_mutex_lock(&certs_mu);
+	_cleanup_strv_ char **dirs = NULL;
+	size_t n = 0;
+	const char *const *src = certs_dirs ? (const char *const *)certs_dirs : defaults;
+	while (src[n])
+		n++;
+	dirs = calloc(n + 1, sizeof *dirs);
+	for (size_t i = 0; dirs && i < n; i++)
+		dirs[i] = strdup(src[i]);
+	pthread_mutex_unlock(&certs_mu);
+	if (!dirs)
+		return oom(e);
+	for (size_t i = 0; i < n; i++) {
+		if (!dirs[i])
+			return oom(e);
+		_cleanup_free_ char *dir = NULL;
+		if (asprintf(&dir, "%s/%s", dirs[i], c->domain) < 0) {
+			dir = NULL;
+			return oom(e);
+		}
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *de;
+		int r = 0;
+		while (r == 0 && (de = readdir(d))) {
+			_cleanup_free_ char *path = NULL;
+			if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+				path = NULL;
+				r = oom(e);
+				break;
+			}
+			if (ends_with(de->d_name, ".crt")) {
+				if (!c->ca_blob) {
+					/* Docker adds these to the system's roots: start from libcurl's bundle. */
+					CURL *h = curl_easy_init();
+					char *bundle = NULL;
+					if (h && curl_easy_getinfo(h, CURLINFO_CAINFO, &bundle) == CURLE_OK && bundle)
+						r = blob_add(c, bundle, e);
+					if (h)
+						curl_easy_cleanup(h);
+				}
+				if (r == 0)
+					r = blob_add(c, path, e);
+			} else if (ends_with(de->d_name, ".cert") && !c->client_cert) {
+				c->client_cert = strdup(path);
+				size_t len = strlen(path);
+				if (c->client_cert && (c->client_key = malloc(len)))
+					snprintf(c->client_key, len, "%.*s.key", (int)(len - 5), path);
+				if (!c->client_cert || !c->client_key)
+					r = oom(e);
+			}
+		}
+		closedir(d);
+		if (r < 0)
+			return -1;
+		if (c->client_cert && access(c->client_key, R_OK) != 0)
+			return berr_plain(e, EINVAL, "%s: client certificate %s without its key %s", c->domain,
+					  c->client_cert, c->client_key);
+		if (c->ca_blob || c->client_cert) {
+			c->certs_dir = steal_ptr(dir);
+			break;
+		}
+	}
+	return 0;
+}
+
+int reg_client_new_at(const char *endpoint, const char *domain, const char *repository, const char *actions,
+		      const struct img_registry_opts *o, struct reg_client **out, berr *e)
+{
+	/* A mirror: its own host is the one certs.d and messages name. */
+	_cleanup_free_ char *mirror_host = NULL;
+	bool explicit_scheme = false;
+	if (endpoint) {
+		bool tls = strncmp(endpoint, "https://", 8) == 0;
+		if (!tls && strncmp(endpoint, "http://", 7) != 0)
+			return berr_invalid(e, "mirror %s: the scheme must be http or https", endpoint);
+		const char *h = endpoint + (tls ? 8 : 7);
+		if (!(mirror_host = strndup(h, strcspn(h, "/"))))
+			return oom(e);
+		domain = mirror_host;
+		explicit_scheme = true;
+	}
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_result != CURLE_OK)
 		return berr_plain(e, EIO, "initialising libcurl: %s", curl_easy_strerror(curl_init_result));
@@ -124,12 +308,18 @@ int reg_client_new(const char *domain, const char *repository, const char *actio
 	if (!host || !(c->domain = strdup(domain)) || !(c->repo = strdup(repository)) ||
 	    !(c->actions = strdup(actions)))
 		return oom(e);
-	const char *endpoint = strcmp(domain, "docker.io") == 0 ? DOCKER_HUB_ENDPOINT : domain;
-	if (asprintf(&c->base, "%s://%s",
-		     plain_http(domain, o ? o->insecure_registries : NULL, host) ? "http" : "https", endpoint) < 0) {
+	c->skip_verify = insecure_registry(domain, o ? o->insecure_registries : NULL, host);
+	if (explicit_scheme) {
+		size_t n = strlen(endpoint);
+		while (n && endpoint[n - 1] == '/')
+			n--;
+		c->base = strndup(endpoint, n);
+	} else if (asprintf(&c->base, "https://%s", strcmp(domain, "docker.io") == 0 ? DOCKER_HUB_ENDPOINT : domain) <
+		   0) {
 		c->base = NULL;
-		return oom(e);
 	}
+	if (!c->base)
+		return oom(e);
 	const struct img_registry_auth *a = o ? o->auth : NULL;
 	if (a && a->username && *a->username) {
 		_cleanup_free_ char *pair = NULL, *enc = NULL;
@@ -142,6 +332,8 @@ int reg_client_new(const char *domain, const char *repository, const char *actio
 	}
 	if (a && a->registry_token && *a->registry_token && !(c->registry_token = strdup(a->registry_token)))
 		return oom(e);
+	if (strncmp(c->base, "https:", 6) == 0 && load_certs(c, e) < 0)
+		return -1;
 	if (!(c->share = curl_share_init()))
 		return oom(e);
 	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
@@ -150,7 +342,13 @@ int reg_client_new(const char *domain, const char *repository, const char *actio
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	return 0;
+	return c->skip_verify && !explicit_scheme ? choose_scheme(c, e) : 0;
+}
+
+int reg_client_new(const char *domain, const char *repository, const char *actions, const struct img_registry_opts *o,
+		   struct reg_client **out, berr *e)
+{
+	return reg_client_new_at(NULL, domain, repository, actions, o, out, e);
 }
 
 void reg_client_free(struct reg_client *c)
@@ -168,6 +366,10 @@ void reg_client_free(struct reg_client *c)
 	free(c->base);
 	free(c->basic);
 	free(c->registry_token);
+	free(c->certs_dir);
+	free(c->ca_blob);
+	free(c->client_cert);
+	free(c->client_key);
 	free(c->authz);
 	free(c);
 }
@@ -183,10 +385,14 @@ struct req {
 	bool no_auth;             /* never the client's token (a token request, a redirect elsewhere) */
 	const char *body;         /* a body in memory ... */
 	size_t body_len;
-	int body_fd; /* ... or from a file (-1: none) */
-	int64_t body_size, body_off;
-	reg_sink_fn sink; /* where a 2xx body goes (NULL: kept in resp) */
+	int body_fd;                             /* ... or from a file (-1: none) */
+	int64_t body_start, body_size, body_off; /* the file's bytes [start, start + size) */
+	int64_t sent_total;                      /* for progress: the whole blob (0: body_size) */
+	const char *extra_header;                /* one more header line, or NULL */
+	reg_sink_fn sink;                        /* where a 2xx body goes (NULL: kept in resp) */
 	void *sink_arg;
+	int64_t range_from; /* > 0: "Range: bytes=N-", and only a 206 goes to the sink */
+	bool range_ignored; /* a 200 came instead */
 	berr sink_err;
 	bool sink_failed;
 	reg_sent_fn sent;
@@ -257,6 +463,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	long code = 0;
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &code);
 	if (q->sink && code >= 200 && code < 300) {
+		if (q->range_from > 0 && code != 206) {
+			q->range_ignored = true;
+			return 0;
+		}
 		if (q->sink(q->sink_arg, buf, len, &q->sink_err) < 0) {
 			q->sink_failed = true;
 			return 0;
@@ -290,6 +500,8 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 	if (q->body_fd < 0) {
 		size_t left = q->body_len - (size_t)q->body_off;
 		size_t k = left < want ? left : want;
+		if (!k)
+			return 0;
 		memcpy(buf, q->body + q->body_off, k);
 		q->body_off += (int64_t)k;
 		return k;
@@ -301,12 +513,13 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 		return 0;
 	ssize_t k;
 	do
-		k = pread(q->body_fd, buf, want, q->body_off);
+		k = pread(q->body_fd, buf, want, q->body_start + q->body_off);
 	while (k < 0 && errno == EINTR);
 	if (k <= 0)
 		return CURL_READFUNC_ABORT;
 	q->body_off += k;
-	if (q->sent && q->sent(q->sent_arg, q->body_off, q->body_size) < 0)
+	if (q->sent &&
+	    q->sent(q->sent_arg, q->body_start + q->body_off, q->sent_total ? q->sent_total : q->body_size) < 0)
 		return CURL_READFUNC_ABORT;
 	return (size_t)k;
 }
@@ -343,7 +556,7 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 		if (!ok)
 			ctype_line = NULL;
 	}
-	const char *lines[] = {q->accept, authz_line, ctype_line, "Expect:"};
+	const char *lines[] = {q->accept, authz_line, ctype_line, q->extra_header, "Expect:"};
 	for (size_t i = 0; ok && i < ARRAY_SIZE(lines); i++) {
 		if (!lines[i])
 			continue;
@@ -375,10 +588,29 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 	/* Redirects (blobs kept elsewhere): libcurl does not carry our Authorization to another host. */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, q->follow ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+	char range[32];
+	if (q->range_from > 0) {
+		snprintf(range, sizeof range, "%lld-", (long long)q->range_from);
+		curl_easy_setopt(h, CURLOPT_RANGE, range);
+	}
+	if (c->ca_blob) {
+		struct curl_blob blob = {.data = c->ca_blob, .len = c->ca_blob_len, .flags = CURL_BLOB_NOCOPY};
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (c->skip_verify) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (c->client_cert) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->client_key);
+	}
 	if (strcmp(q->method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(q->method, "PUT") == 0) {
+	} else if (strcmp(q->method, "PUT") == 0 || strcmp(q->method, "PATCH") == 0) {
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		if (strcmp(q->method, "PATCH") == 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PATCH");
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(h, CURLOPT_READDATA, q);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
@@ -400,10 +632,45 @@ static int perform_once(struct reg_client *c, struct req *q, berr *e)
 		e->msg = steal_ptr(q->sink_err.msg);
 		return -1;
 	}
+	if (q->range_ignored)
+		return berr_plain(e, ERANGE, "%s %s: the registry sent the whole blob, not from byte %lld", q->method,
+				  q->url, (long long)q->range_from);
 	if (q->resp_too_big)
 		return berr_plain(e, EFBIG, "%s %s: the answer is larger than %d bytes", q->method, q->url,
 				  REG_MANIFEST_MAX);
+	if (res == CURLE_PEER_FAILED_VERIFICATION)
+		return berr_plain(e, EIO,
+				  "%s %s: the registry's certificate is not trusted (%s): add its CA as "
+				  "certs.d/%s/ca.crt in berth's configuration directory or /etc/docker, or name the "
+				  "registry with --insecure-registry",
+				  q->method, q->url, errbuf[0] ? errbuf : curl_easy_strerror(res), c->domain);
 	return berr_plain(e, EIO, "%s %s: %s", q->method, q->url, errbuf[0] ? errbuf : curl_easy_strerror(res));
+}
+
+/*
+ * An insecure registry as Docker speaks to it: HTTPS without checking its certificate when it
+ * answers HTTPS at all (any HTTP status will do), else plain HTTP.
+ */
+static int choose_scheme(struct reg_client *c, berr *e)
+{
+	_cleanup_free_ char *url = NULL;
+	if (asprintf(&url, "%s/v2/", c->base) < 0) {
+		url = NULL;
+		return oom(e);
+	}
+	struct req q = {.method = "GET", .url = url, .no_auth = true, .body_fd = -1};
+	berr ignored = {0};
+	int r = perform_once(c, &q, &ignored);
+	req_free(&q);
+	berr_clear(&ignored);
+	if (r == 0)
+		return 0;
+	char *http = NULL;
+	if (asprintf(&http, "http://%s", c->base + strlen("https://")) < 0)
+		return oom(e);
+	free(c->base);
+	c->base = http;
+	return 0;
 }
 
 /* The value of key in a challenge's parameters (realm="...",service="..."); NULL when absent. */
@@ -461,13 +728,17 @@ static int fetch_token(struct reg_client *c, const char *params, berr *e)
 	if (!realm || !*realm)
 		return berr_plain(e, EACCES, "%s: a Bearer challenge without a realm", c->domain);
 	_cleanup_free_ char *scope = NULL, *url = NULL;
+	/* A login asks for no repository: the token only proves the credentials. */
 	if (asprintf(&scope, "repository:%s:%s", c->repo, c->actions) < 0)
 		return oom(e);
 	char *esc_scope = curl_easy_escape(NULL, scope, 0),
 	     *esc_service = curl_easy_escape(NULL, service ? service : "", 0);
-	int r = esc_scope && esc_service ? asprintf(&url, "%s%s%s%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?",
-						    service ? "service=" : "", service ? esc_service : "", esc_scope)
-					 : -1;
+	bool with_scope = *c->repo != '\0';
+	int r = esc_scope && esc_service
+		    ? asprintf(&url, "%s%s%s%s%s%s%s", realm, strchr(realm, '?') ? "&" : "?", service ? "service=" : "",
+			       service ? esc_service : "", service && with_scope ? "&" : "", with_scope ? "scope=" : "",
+			       with_scope ? esc_scope : "")
+		    : -1;
 	curl_free(esc_scope);
 	curl_free(esc_service);
 	if (r < 0) {
@@ -598,14 +869,20 @@ int reg_manifest_get(struct reg_client *c, const char *ref, char **body, size_t 
 	return r;
 }
 
-int reg_blob_get(struct reg_client *c, const char *digest, reg_sink_fn sink, void *arg, berr *e)
+int reg_blob_get(struct reg_client *c, const char *digest, int64_t from, reg_sink_fn sink, void *arg, berr *e)
 {
 	_cleanup_free_ char *url = repo_url(c, "blobs", digest);
 	if (!url)
 		return oom(e);
-	struct req q = {.method = "GET", .url = url, .body_fd = -1, .sink = sink, .sink_arg = arg, .follow = true};
+	struct req q = {.method = "GET",
+			.url = url,
+			.body_fd = -1,
+			.sink = sink,
+			.sink_arg = arg,
+			.range_from = from,
+			.follow = true};
 	int r = perform(c, &q, e);
-	if (r == 0 && q.status != 200)
+	if (r == 0 && q.status != 200 && q.status != 206)
 		r = registry_error(c, &q, digest, e);
 	req_free(&q);
 	return r;
@@ -676,16 +953,51 @@ int reg_blob_put(struct reg_client *c, const char *digest, int fd, int64_t size,
 		req_free(&q);
 		return r;
 	}
-	_cleanup_free_ char *put = upload_url(c, q.location, digest);
+	_cleanup_free_ char *location = steal_ptr(q.location);
 	req_free(&q);
+	/* Large blobs go in chunks, each PATCH sending the next piece to the Location it got. */
+	for (int64_t off = 0; size > REG_CHUNK_SIZE && off < size;) {
+		int64_t n = size - off < REG_CHUNK_SIZE ? size - off : REG_CHUNK_SIZE;
+		_cleanup_free_ char *url = NULL, *range = NULL;
+		bool absolute = strncmp(location, "http://", 7) == 0 || strncmp(location, "https://", 8) == 0;
+		if (asprintf(&url, "%s%s", absolute ? "" : c->base, location) < 0 ||
+		    asprintf(&range, "Content-Range: %lld-%lld", (long long)off, (long long)(off + n - 1)) < 0) {
+			url = range = NULL;
+			return oom(e);
+		}
+		struct req pq = {.method = "PATCH",
+				 .url = url,
+				 .content_type = "application/octet-stream",
+				 .extra_header = range,
+				 .body_fd = fd,
+				 .body_start = off,
+				 .body_size = n,
+				 .sent_total = size,
+				 .sent = sent,
+				 .sent_arg = arg};
+		r = perform(c, &pq, e);
+		if (r == 0 && (pq.status != 202 || !pq.location))
+			r = pq.status == 202 ? berr_plain(e, EIO, "uploading %s: no Location after a chunk", digest)
+					     : registry_error(c, &pq, digest, e);
+		if (r == 0) {
+			free(location);
+			location = steal_ptr(pq.location);
+		}
+		req_free(&pq);
+		if (r < 0)
+			return -1;
+		off += n;
+	}
+	bool chunked = size > REG_CHUNK_SIZE;
+	_cleanup_free_ char *put = upload_url(c, location, digest);
 	if (!put)
 		return oom(e);
 	struct req p = {.method = "PUT",
 			.url = put,
 			.content_type = "application/octet-stream",
-			.body_fd = fd,
-			.body_size = size,
-			.sent = sent,
+			.body_fd = chunked ? -1 : fd,
+			.body_size = chunked ? 0 : size,
+			.sent = chunked ? NULL : sent,
 			.sent_arg = arg};
 	r = perform(c, &p, e);
 	if (r == 0 && p.status != 201)
@@ -705,6 +1017,27 @@ int reg_manifest_put(struct reg_client *c, const char *ref, const char *media_ty
 	int r = perform(c, &q, e);
 	if (r == 0 && q.status != 201)
 		r = registry_error(c, &q, "manifest", e);
+	req_free(&q);
+	return r;
+}
+
+int reg_ping(struct reg_client *c, berr *e)
+{
+	_cleanup_free_ char *url = NULL;
+	if (asprintf(&url, "%s/v2/", c->base) < 0) {
+		url = NULL;
+		return oom(e);
+	}
+	struct req q = {.method = "GET", .url = url, .body_fd = -1, .follow = true};
+	int r = perform(c, &q, e);
+	if (r < 0 && e->errnum == EACCES)
+		berr_wrap(e, "login attempt to %s failed", url);
+	else if (r == 0 && q.status != 200)
+		r = berr_plain(e, q.status == 401 || q.status == 403 ? EACCES : EIO,
+			       "login attempt to %s failed with status: %ld %s", url, q.status,
+			       q.status == 401   ? "Unauthorized"
+			       : q.status == 403 ? "Forbidden"
+						 : "");
 	req_free(&q);
 	return r;
 }

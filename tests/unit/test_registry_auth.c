@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "image/registry.h"
+#include "lib/base64.h"
 #include "lib/err.h"
 
 static void parse_ok(const char *header, const char *user, const char *password)
@@ -65,12 +66,53 @@ static void test_bad(void **state)
 	}
 }
 
+static void test_server_domain(void **state)
+{
+	const char *cases[][2] = {
+	    {"", "docker.io"},
+	    {"https://index.docker.io/v1/", "docker.io"},
+	    {"docker.io", "docker.io"},
+	    {"127.0.0.1:5000", "127.0.0.1:5000"},
+	    {"http://127.0.0.1:5000/", "127.0.0.1:5000"},
+	    {"https://reg.example:443/v2/x", "reg.example:443"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *d = img_registry_server_domain(cases[i][0]);
+		assert_string_equal(d, cases[i][1]);
+		free(d);
+	}
+}
+
+/* lib/base64: both alphabets, with and without padding, round trips of every length mod 3. */
+static void test_base64(void **state)
+{
+	const char *plain[] = {"", "u", "u:", "u:p", "alice:s3cret?>", "\xff\xfe\xfd\xfc"};
+	const char *std[] = {"", "dQ==", "dTo=", "dTpw", "YWxpY2U6czNjcmV0Pz4=", "//79/A=="};
+	const char *url[] = {"", "dQ", "dTo", "dTpw", "YWxpY2U6czNjcmV0Pz4", "__79_A"};
+	for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
+		char *s = b_base64_encode(plain[i], strlen(plain[i]), false),
+		     *u = b_base64_encode(plain[i], strlen(plain[i]), true);
+		assert_string_equal(s, std[i]);
+		assert_string_equal(u, url[i]);
+		size_t n = 0;
+		char *back = b_base64_decode(s, &n), *back_u = b_base64_decode(u, NULL);
+		assert_int_equal(n, strlen(plain[i]));
+		assert_string_equal(back, plain[i]);
+		assert_string_equal(back_u, plain[i]);
+		free(s);
+		free(u);
+		free(back);
+		free(back_u);
+	}
+	assert_null(b_base64_decode("a", NULL));
+	assert_null(b_base64_decode("ab!d", NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_empty),
-	    cmocka_unit_test(test_credentials),
-	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_empty),         cmocka_unit_test(test_credentials), cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_server_domain), cmocka_unit_test(test_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

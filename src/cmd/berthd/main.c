@@ -21,6 +21,7 @@
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/monitor.h"
+#include "image/registry.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 
@@ -32,6 +33,8 @@ struct daemon_opts {
 	bool live_restore;
 	char **insecure_registries; /* NULL-terminated */
 	size_t n_insecure;
+	char **mirrors; /* --registry-mirror: Docker Hub's mirrors, "http(s)://host[:port]", NULL-terminated */
+	size_t n_mirrors;
 };
 
 /* Add a registry reached over plain HTTP (--insecure-registry, daemon.json insecure-registries). */
@@ -44,6 +47,19 @@ static int add_insecure(struct daemon_opts *o, const char *value)
 	if (!(v[o->n_insecure] = strdup(value)))
 		return -1;
 	v[++o->n_insecure] = NULL;
+	return 0;
+}
+
+/* Add a mirror of Docker Hub (--registry-mirror, daemon.json registry-mirrors). */
+static int add_mirror(struct daemon_opts *o, const char *value)
+{
+	char **v = realloc(o->mirrors, (o->n_mirrors + 2) * sizeof *v);
+	if (!v)
+		return -1;
+	o->mirrors = v;
+	if (!(v[o->n_mirrors] = strdup(value)))
+		return -1;
+	v[++o->n_mirrors] = NULL;
 	return 0;
 }
 
@@ -82,6 +98,7 @@ static void usage(FILE *f)
 		   "      --cgroup-parent string    Parent cgroup of containers (default "
 		   "/berth)\n"
 		   "      --insecure-registry list  Registries reached over plain HTTP\n"
+		   "      --registry-mirror list    Preferred Docker registry mirror\n"
 		   "      --bridge string           Name of the default bridge (default berth0)\n"
 		   "      --bip string              Address of the default bridge (default "
 		   "172.17.0.1/16, or the next free pool)\n"
@@ -158,6 +175,19 @@ static int read_config_file(struct daemon_opts *o, bool required, const bool *gi
 				r = berr_invalid(e, "%s: insecure-registries: expected a list of strings",
 						 o->config_file);
 			else if (r == 0 && add_insecure(o, json_string_value(v)) < 0)
+				r = berr_set(e, ENOMEM, "%s", o->config_file);
+		}
+	}
+	json_t *mirrors = json_object_get(doc, "registry-mirrors");
+	if (r == 0 && mirrors && !given['m']) {
+		size_t i;
+		json_t *v;
+		if (!json_is_array(mirrors))
+			r = berr_invalid(e, "%s: registry-mirrors: expected a list of strings", o->config_file);
+		json_array_foreach (mirrors, i, v) {
+			if (r == 0 && !json_is_string(v))
+				r = berr_invalid(e, "%s: registry-mirrors: expected a list of strings", o->config_file);
+			else if (r == 0 && add_mirror(o, json_string_value(v)) < 0)
 				r = berr_set(e, ENOMEM, "%s", o->config_file);
 		}
 	}
@@ -274,6 +304,7 @@ int main(int argc, char **argv)
 	    {"live-restore", optional_argument, NULL, 'L'},
 	    {"cgroup-parent", required_argument, NULL, 'c'},
 	    {"insecure-registry", required_argument, NULL, 'i'},
+	    {"registry-mirror", required_argument, NULL, 'm'},
 	    {"bridge", required_argument, NULL, 'n'},
 	    {"bip", required_argument, NULL, 'b'},
 	    {"default-address-pool", required_argument, NULL, 'a'},
@@ -301,6 +332,10 @@ int main(int argc, char **argv)
 			if (add_insecure(&o, optarg) < 0)
 				return 1;
 			break;
+		case 'm':
+			if (add_mirror(&o, optarg) < 0)
+				return 1;
+			break;
 		case 'n': set(&o.bridge, optarg); break;
 		case 'b': set(&o.bip, optarg); break;
 		case 'a':
@@ -318,6 +353,21 @@ int main(int argc, char **argv)
 	berr e = {0};
 	if (read_config_file(&o, given['f'], given, &e) < 0) {
 		fprintf(stderr, "berthd: configuration: %s\n", berr_msg(&e));
+		return 1;
+	}
+	/* berth's own certs.d is beside its daemon.json (/etc/berth), then Docker's. */
+	_cleanup_free_ char *config_dir = strdup(o.config_file), *certs_d = NULL;
+	char *slash = config_dir ? strrchr(config_dir, '/') : NULL;
+	if (slash)
+		*slash = '\0';
+	if (!config_dir || asprintf(&certs_d, "%s/certs.d", slash ? (*config_dir ? config_dir : "") : ".") < 0) {
+		certs_d = NULL;
+		fprintf(stderr, "berthd: out of memory\n");
+		return 1;
+	}
+	if (img_registry_certs_dirs_set((const char *const[]){certs_d, "/etc/docker/certs.d", NULL}, &e) < 0 ||
+	    img_registry_mirrors_set((const char *const *)o.mirrors, &e) < 0) {
+		fprintf(stderr, "berthd: %s\n", berr_msg(&e));
 		return 1;
 	}
 	if (!o.live_restore)
@@ -375,7 +425,16 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			if (read_config_file(&o, false, given, &e) < 0) {
+			/* registry-mirrors is read afresh, as dockerd does (unless the command line named them). */
+			for (size_t i = 0; !given['m'] && i < o.n_mirrors; i++)
+				free(o.mirrors[i]);
+			if (!given['m']) {
+				free(o.mirrors);
+				o.mirrors = NULL;
+				o.n_mirrors = 0;
+			}
+			if (read_config_file(&o, false, given, &e) < 0 ||
+			    img_registry_mirrors_set((const char *const *)o.mirrors, &e) < 0) {
 				fprintf(stderr, "berthd: reloading %s: %s\n", o.config_file, berr_msg(&e));
 				berr_clear(&e);
 			} else {
@@ -408,5 +467,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < o.n_insecure; i++)
 		free(o.insecure_registries[i]);
 	free(o.insecure_registries);
+	for (size_t i = 0; i < o.n_mirrors; i++)
+		free(o.mirrors[i]);
+	free(o.mirrors);
 	return 0;
 }
