@@ -207,9 +207,17 @@ LATER(l_build, "build", "[OPTIONS] PATH | URL | -", "Build an image from a Docke
 VERB(l_commit, "commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes",
      commit_flags, 1, 2, true, cli_verb_commit, ALIASES("berth container commit", "berth commit"));
 LATER(l_compose, "compose", "[OPTIONS] COMMAND", "Define and run multi-container applications");
-LATER(l_cp, "cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-",
-      "Copy files/folders between a container and the local "
-      "filesystem");
+static const struct cli_flag cp_flags[] = {
+    {"archive", 'a', CLI_BOOL, NULL, "Archive mode (copy all uid/gid information)", NULL},
+    {"follow-link", 'L', CLI_BOOL, NULL, "Always follow symbol link in SRC_PATH", NULL},
+    {"quiet", 'q', CLI_BOOL, NULL,
+     "Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached",
+     NULL},
+    {0},
+};
+VERB(l_cp, "cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+     "Copy files/folders between a container and the local filesystem", cp_flags, 2, 2, true, cli_verb_cp,
+     ALIASES("berth container cp", "berth cp"));
 VERB(v_diff, "diff", "CONTAINER", "Inspect changes to files or directories on a container's filesystem", no_flags, 1, 1,
      true, cli_verb_diff, ALIASES("berth container diff", "berth diff"));
 LATER(l_events, "events", "[OPTIONS]", "Get real time events from the server");

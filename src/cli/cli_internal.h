@@ -123,6 +123,8 @@ struct cli_stream_req {
 	const char *content_type; /* of the upload */
 	cli_sink_fn sink;
 	void *sink_arg;
+	const char *header_name; /* a reply header to keep (e.g. X-Docker-Container-Path-Stat) */
+	char **header_value;     /* its value, freshly allocated, or NULL when absent */
 };
 int cli_http_stream(struct cli *c, const struct cli_stream_req *req, struct cli_resp *out, berr *e);
 
@@ -285,6 +287,7 @@ int cli_verb_diff(struct cli *c, struct cli_args *a);
 int cli_verb_rename(struct cli *c, struct cli_args *a);
 int cli_verb_export(struct cli *c, struct cli_args *a);
 int cli_verb_commit(struct cli *c, struct cli_args *a);
+int cli_verb_cp(struct cli *c, struct cli_args *a);
 int cli_verb_import(struct cli *c, struct cli_args *a);
 int cli_verb_history(struct cli *c, struct cli_args *a);
 int cli_verb_volume_create(struct cli *c, struct cli_args *a);

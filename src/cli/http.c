@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -156,6 +157,23 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *p)
 	return n;
 }
 
+/* Keep the one header the request asked for; set before the first body byte reaches the sink. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
+{
+	struct stream_state *st = p;
+	size_t n = size * nmemb, name_len = strlen(st->req->header_name);
+	if (n > name_len && data[name_len] == ':' && strncasecmp(data, st->req->header_name, name_len) == 0) {
+		const char *v = data + name_len + 1, *end = data + n;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+			end--;
+		free(*st->req->header_value);
+		*st->req->header_value = strndup(v, (size_t)(end - v));
+	}
+	return n;
+}
+
 static size_t on_upload(char *buf, size_t size, size_t nmemb, void *p)
 {
 	int fd = *(int *)p;
@@ -194,6 +212,13 @@ int cli_http_stream(struct cli *c, const struct cli_stream_req *req, struct cli_
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
+	if (req->header_name) {
+		*req->header_value = NULL;
+		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h, CURLOPT_HEADERDATA, &st);
+	}
+	if (strcmp(req->method, "HEAD") == 0)
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	if (upload_fd >= 0) {
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);

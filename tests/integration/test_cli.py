@@ -7,6 +7,7 @@ import os
 import pty
 import select
 import signal
+import stat
 import struct
 import subprocess
 import termios
@@ -371,7 +372,7 @@ def test_help(berth):
 
 
 def test_unsupported_verbs(berth):
-    for verb in ("cp", "network", "push", "build", "compose"):
+    for verb in ("network", "push", "build", "compose"):
         r = berth(verb, "x")
         assert r.returncode == 125 and "not supported yet" in r.err, verb
 
@@ -484,6 +485,228 @@ def test_bash_completion(berth, workdir):
     assert complete("volume", "r") == ["rm"]
     r = berth("completion", "zsh")
     assert r.returncode == 125 and "only bash" in r.err
+
+
+# ---------- cp ----------
+
+def local_tree(root):
+    """Every path below root: its type, permissions and content (files) or target (links)."""
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(dirpath, n)
+            st = os.lstat(p)
+            rel = os.path.relpath(p, root)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(p))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", oct(st.st_mode & 0o7777))
+            else:
+                with open(p, "rb") as f:
+                    out[rel] = ("file", oct(st.st_mode & 0o7777), f.read())
+    return out
+
+
+def fresh_dest(root):
+    os.makedirs(os.path.join(root, "dir"))
+    with open(os.path.join(root, "file"), "w") as f:
+        f.write("old\n")
+    os.symlink("dir", os.path.join(root, "dirlink"))
+    return root
+
+
+CP_FROM_CASES = [
+    ("/d/a", "new"), ("/d/a", "dir"), ("/d/a", "file"), ("/d/a", "nodir/"), ("/d/a", "dirlink"),
+    ("/d", "new"), ("/d", "dir"), ("/d/.", "dir"), ("/d/.", "new"), ("/d", "file"), ("/d/", "dir/"),
+    ("/d/link", "new"), ("/d/abs", "dir"), ("/nosuch", "new"), ("/d/a", "missing/x"), ("d/sub/b", "dir"),
+]
+
+
+def test_cp_from_container_as_docker(berth, daemon, workdir):
+    """Each path rule as docker's cp applies it: the same tree, exit code and message."""
+    berth.ok("run", "-d", "--name", "cpsrc", "busybox", "sh", "-c",
+             "mkdir -p /d/sub && echo one > /d/a && echo two > /d/sub/b && chmod 640 /d/a && ln -s a /d/link && "
+             "ln -s /etc /d/abs && ln /d/a /d/hard && touch /ready && exec sleep 600")
+    wait_until(lambda: berth("exec", "cpsrc", "test", "-e", "/ready").returncode == 0, timeout=10, what="files")
+    differences = []
+    for follow in ([], ["-L"]):
+        for n, (src, dst) in enumerate(CP_FROM_CASES):
+            results = []
+            for who, run in (("berth", berth), ("docker", daemon.cli)):
+                root = fresh_dest(os.path.join(workdir, f"{who}-{n}-{len(follow)}"))
+                r = run("cp", *follow, "cpsrc:" + src, os.path.join(root, dst))
+                err = r.stderr.decode(errors="replace").replace(root, "<root>")
+                results.append((r.returncode, err, local_tree(root)))
+            if results[0] != results[1]:
+                differences.append(f"cp {follow} {src} {dst}: berth {results[0]} / docker {results[1]}")
+    assert not differences, "\n".join(differences)
+    r = berth("cp", "nosuch:/d", workdir)
+    assert r.returncode == 1 and "No such container" in r.err
+
+
+def test_cp_to_container_as_docker(berth, daemon, workdir):
+    src = os.path.join(workdir, "src")
+    os.makedirs(os.path.join(src, "d", "sub"))
+    with open(os.path.join(src, "d", "a"), "w") as f:
+        f.write("one\n")
+    os.chmod(os.path.join(src, "d", "a"), 0o640)
+    with open(os.path.join(src, "d", "sub", "b"), "w") as f:
+        f.write("two\n")
+    os.symlink("a", os.path.join(src, "d", "link"))
+    os.link(os.path.join(src, "d", "a"), os.path.join(src, "d", "hard"))
+    os.chown(os.path.join(src, "d", "sub", "b"), 1234, 1234)
+    setup = "mkdir -p /t/dir && echo old > /t/file && ln -s dir /t/dirlink && touch /ready && exec sleep 600"
+    for who in ("berth", "docker"):
+        berth.ok("run", "-d", "--name", "cpdst-" + who, "busybox", "sh", "-c", setup)
+    for who in ("berth", "docker"):
+        wait_until(lambda: berth("exec", "cpdst-" + who, "test", "-e", "/ready").returncode == 0, timeout=10,
+                   what="setup")
+    cases = [("d/a", "/t/new"), ("d/a", "/t/dir"), ("d/a", "/t/file"), ("d/a", "/t/nodir/"), ("d/a", "/t/dirlink"),
+             ("d", "/t/newdir"), ("d", "/t/dir"), ("d/.", "/t/dir"), ("d", "/t/file"), ("d/link", "/t/dir"),
+             ("nosuch", "/t/x")]
+    differences = []
+    for flags in ([], ["-a"], ["-L"]):
+        for local, dest in cases:
+            results = []
+            for who, run in (("berth", berth), ("docker", daemon.cli)):
+                berth.ok("exec", "cpdst-" + who, "sh", "-c", "rm -rf /t && " + setup.split(" && touch")[0])
+                r = run("cp", *flags, os.path.join(src, local), f"cpdst-{who}:{dest}")
+                err = r.stderr.decode(errors="replace").replace("cpdst-" + who, "<ctr>")
+                # docker's own complaint that its packer's pipe closed after the error
+                err = "".join(l for l in err.splitlines(True) if not l.startswith("time="))
+                listing = berth.ok("exec", "cpdst-" + who, "sh", "-c",
+                                   "find /t | sort | xargs stat -c '%n %F %a %u:%g %s %N'").out
+                results.append((r.returncode, err, listing))
+            if results[0] != results[1]:
+                differences.append(f"cp {flags} {local} {dest}: berth {results[0]} / docker {results[1]}")
+    assert not differences, "\n".join(differences)
+
+
+def test_cp_streams_and_errors(berth, daemon, workdir):
+    berth.ok("run", "-d", "--name", "cpio", "busybox", "sh", "-c", "mkdir /in && echo hi > /in/f && exec sleep 600")
+    wait_until(lambda: berth("exec", "cpio", "test", "-e", "/in/f").returncode == 0, timeout=10, what="files")
+    # A tar on stdout and the same tar back on stdin.
+    data = berth.ok("cp", "cpio:/in", "-").stdout
+    assert data == daemon.cli("cp", "cpio:/in", "-", check=True).stdout or len(data) > 1024
+    berth.ok("exec", "cpio", "mkdir", "/back")
+    berth.ok("cp", "-", "cpio:/back", input=data)
+    assert berth.ok("exec", "cpio", "cat", "/back/in/f").out == "hi\n"
+    r = berth("cp", "-", "cpio:/in/f", input=data)
+    assert r.returncode == 1 and r.err == 'destination "cpio:/in/f" must be a directory\n'
+    # Usage errors, as docker words them.
+    for argv in (["cp", "a", "b"], ["cp", "x:/a", "y:/b"], ["cp", "x:", "/tmp"]):
+        b, d = berth(*argv), daemon.cli(*argv)
+        assert (b.returncode, b.err.replace("berth", "docker")) == (d.returncode, d.stderr.decode()), argv
+    r = berth("cp", "x")
+    assert r.returncode == 125 and "'berth cp' requires exactly 2 arguments" in r.err
+    # Nothing is written outside the destination: an archive's links resolve inside it.
+    out = os.path.join(workdir, "out")
+    os.makedirs(out)
+    berth.ok("exec", "cpio", "sh", "-c", "mkdir /esc && ln -s ../../../../.. /esc/up && ln -s / /esc/root")
+    berth.ok("cp", "cpio:/esc", out)
+    assert os.readlink(os.path.join(out, "esc", "up")) == "../../../../.."
+    assert os.readlink(os.path.join(out, "esc", "root")) == "/"
+
+
+def on_terminal(argv, env):
+    """Run argv with stdout and stderr on a fresh pty; its exit code and what the terminal got."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    out = b""
+    while True:
+        r, _, _ = select.select([master], [], [], 30)
+        try:
+            chunk = os.read(master, 65536) if r else b""
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        out += chunk
+    code = p.wait(timeout=30)
+    os.close(master)
+    return code, out.decode(errors="replace")
+
+
+def test_cp_progress_on_a_terminal(berth, daemon, workdir):
+    berth.ok("run", "-d", "--name", "cptty", "busybox", "sh", "-c", "echo hello > /f && exec sleep 600")
+    wait_until(lambda: berth("exec", "cptty", "test", "-e", "/f").returncode == 0, timeout=10, what="the file")
+    env = dict(os.environ, DOCKER_HOST=daemon.host, DOCKER_CONFIG=os.path.join(daemon.dir, "docker-config"))
+    for who, argv0 in (("berth", berth_path()), ("docker", "docker")):
+        code, out = on_terminal([argv0, "cp", "cptty:/f", os.path.join(workdir, who)], env)
+        assert code == 0, out
+        assert out.endswith(f"Successfully copied 2.05kB to {os.path.join(workdir, who)}\r\n"), (who, out)
+        code, out = on_terminal([argv0, "cp", os.path.join(workdir, who), "cptty:/" + who], env)
+        assert code == 0 and out.endswith(f"Successfully copied 2.05kB to cptty:/{who}\r\n"), (who, out)
+        code, out = on_terminal([argv0, "cp", "-q", "cptty:/f", os.path.join(workdir, who + "-q")], env)
+        assert code == 0 and out == "", (who, out)
+
+
+def test_cp_never_writes_outside_dest(workdir, tmp_path_factory):
+    """A hostile daemon's archive (a link out, then a file through it; "../" names) lands inside the
+    destination or nowhere."""
+    import io
+    import socketserver
+    import tarfile
+    import threading
+    from http.server import BaseHTTPRequestHandler
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        def add(name, kind, data=b"", target=""):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.size, info.mode = kind, target, len(data), 0o644
+            t.addfile(info, io.BytesIO(data))
+        add("x", tarfile.DIRTYPE)
+        add("x/up", tarfile.SYMTYPE, target="../../../..")
+        add("x/up/escaped", tarfile.REGTYPE, b"bad")
+        add("x/root", tarfile.SYMTYPE, target="/")
+        add("x/root/rooted", tarfile.REGTYPE, b"bad")
+        add("../../dotdot", tarfile.REGTYPE, b"bad")
+    tar = buf.getvalue()
+    stat_json = json.dumps({"name": "x", "size": 0, "mode": 0o755 | (1 << 31), "mtime": "2024-01-01T00:00:00Z",
+                            "linkTarget": ""}).encode()
+    import base64
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-tar")
+            self.send_header("X-Docker-Container-Path-Stat", base64.b64encode(stat_json).decode())
+            self.send_header("Content-Length", str(len(tar)))
+            self.end_headers()
+            self.wfile.write(tar)
+
+        def log_message(self, *a):
+            pass
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+        def get_request(self):
+            req, _ = super().get_request()
+            return req, ("local", 0)
+
+    sock = os.path.join(workdir, "hostile.sock")
+    server = Server(sock, Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    top = os.path.join(workdir, "a", "b", "c")
+    dest = os.path.join(top, "dest")
+    os.makedirs(dest)
+    before = set(os.listdir(workdir))
+    try:
+        env = {k: v for k, v in os.environ.items() if k not in ("BERTH_HOST",)}
+        env["DOCKER_HOST"] = "unix://" + sock
+        r = subprocess.run([berth_path(), "cp", "evil:/x", dest], capture_output=True, env=env, timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert r.returncode == 0, r.stderr
+    assert set(os.listdir(workdir)) == before and os.listdir(top) == ["dest"]
+    assert not os.path.exists("/rooted") and not os.path.exists("/escaped")
+    with open(os.path.join(dest, "rooted"), "rb") as f:
+        assert f.read() == b"bad"  # "/" resolved as the destination itself
+    assert os.path.exists(os.path.join(dest, "escaped")) and os.path.exists(os.path.join(dest, "dotdot"))
 
 
 # ---------- the same as docker ----------
