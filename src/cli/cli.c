@@ -239,7 +239,15 @@ LATER(l_push, "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry");
 VERB(v_rename, "rename", "CONTAINER NEW_NAME", "Rename a container", no_flags, 2, 2, true, cli_verb_rename,
      ALIASES("berth container rename", "berth rename"));
 LATER(l_search, "search", "[OPTIONS] TERM", "Search a registry for images");
-LATER(l_stats, "stats", "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics");
+static const struct cli_flag stats_flags[] = {
+    {"all", 'a', CLI_BOOL, NULL, "Show all containers (default shows just running)", NULL},
+    {"format", 0, CLI_STRING, "string", "Format output using a custom template", NULL},
+    {"no-stream", 0, CLI_BOOL, NULL, "Disable streaming stats and only pull the first result", NULL},
+    {"no-trunc", 0, CLI_BOOL, NULL, "Do not truncate output", NULL},
+    {0},
+};
+VERB(l_stats, "stats", "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics",
+     stats_flags, 0, -1, true, cli_verb_stats, ALIASES("berth container stats", "berth stats"));
 LATER(l_system, "system", "COMMAND", "Manage berth (df, prune, events)");
 VERB(v_top, "top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container", no_flags, 1, -1, false,
      cli_verb_top, ALIASES("berth container top", "berth top"));

@@ -222,6 +222,8 @@ char *cli_format_prepare(const char *format, bool *is_table);
  * Returns 0, or CLI_EXIT_ENGINE after printing a template error.
  */
 int cli_print_rows(json_t *rows, const char *format, const char *dflt, json_t *header);
+/* The same, to f (a frame being built). */
+int cli_print_rows_to(FILE *f, json_t *rows, const char *format, const char *dflt, json_t *header);
 
 /* Align tab-separated lines as docker's tabwriter does (padding 3; tables use min width 10, top 20). */
 void cli_table_print(FILE *f, const char *text, size_t min_width);
@@ -230,6 +232,8 @@ void cli_table_print(FILE *f, const char *text, size_t min_width);
 void cli_human_duration(int64_t seconds, char *out, size_t len);
 /* "4.26MB" (decimal units, 3 significant digits). */
 void cli_human_size(double bytes, char *out, size_t len);
+/* "1.5MiB", "512KiB" (binary units, 4 significant digits: docker's units.BytesSize). */
+void cli_human_size_binary(double bytes, char *out, size_t len);
 /* "512m", "1g", "100" (bytes, binary multiples) -> bytes; false when not a size. */
 bool cli_parse_ram(const char *s, int64_t *out);
 /* "10m", "1h30m", "5s" (Go durations) -> seconds; false when not one. */
@@ -288,6 +292,7 @@ int cli_verb_rename(struct cli *c, struct cli_args *a);
 int cli_verb_export(struct cli *c, struct cli_args *a);
 int cli_verb_commit(struct cli *c, struct cli_args *a);
 int cli_verb_cp(struct cli *c, struct cli_args *a);
+int cli_verb_stats(struct cli *c, struct cli_args *a);
 int cli_verb_import(struct cli *c, struct cli_args *a);
 int cli_verb_history(struct cli *c, struct cli_args *a);
 int cli_verb_volume_create(struct cli *c, struct cli_args *a);

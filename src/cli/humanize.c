@@ -55,6 +55,17 @@ void cli_human_size(double bytes, char *out, size_t len)
 	snprintf(out, len, "%.3g%s", bytes, units[i]);
 }
 
+void cli_human_size_binary(double bytes, char *out, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
+	size_t i = 0;
+	while (bytes >= 1024.0 && i + 1 < sizeof units / sizeof *units) {
+		bytes /= 1024.0;
+		i++;
+	}
+	snprintf(out, len, "%.4g%s", bytes, units[i]);
+}
+
 bool cli_parse_ram(const char *s, int64_t *out)
 {
 	char *end;

@@ -709,6 +709,67 @@ def test_cp_never_writes_outside_dest(workdir, tmp_path_factory):
     assert os.path.exists(os.path.join(dest, "escaped")) and os.path.exists(os.path.join(dest, "dotdot"))
 
 
+# ---------- stats ----------
+
+def test_stats_no_stream_table_and_formats(berth, daemon):
+    berth.ok("run", "-d", "--name", "st-one", "--memory", "64m", "busybox", "sleep", "600")
+    berth.ok("run", "-d", "--name", "st-two", "busybox", "sleep", "600")
+    berth.ok("create", "--name", "st-made", "busybox", "true")
+    r = berth.ok("stats", "--no-stream")
+    lines = r.out.splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O",
+                                              "BLOCK I/O", "PIDS"]
+    assert sorted(re.split(r"\s{2,}", l)[1] for l in lines[1:]) == ["st-one", "st-two"]
+    one = next(l for l in lines if "st-one" in l)
+    cols = re.split(r"\s{2,}", one)
+    assert re.fullmatch(r"[0-9a-f]{12}", cols[0]) and re.fullmatch(r"\d+\.\d\d%", cols[2]), one
+    assert re.fullmatch(r"[\d.]+(B|KiB|MiB) / 64MiB", cols[3]) and cols[7] == "1", one
+    r = berth.ok("stats", "--no-stream", "-a", "--format", "{{.Name}}")
+    assert sorted(r.out.split()) == ["st-made", "st-one", "st-two"]
+    r = berth.ok("stats", "--no-stream", "--no-trunc", "--format", "{{.ID}} {{.Container}}", "st-one")
+    full = berth.ok("inspect", "-f", "{{.Id}}", "st-one").out.strip()
+    assert r.out == f"{full} st-one\n"
+    r = berth.ok("stats", "--no-stream", "--format", "table {{.Name}}\t{{.MemUsage}}", "st-one")
+    assert r.out.splitlines()[0].split() == ["NAME", "MEM", "USAGE", "/", "LIMIT"]
+    # The same figures as docker's CLI computes from the same JSON (MEM limit and PIDs do not move).
+    fmt = "{{.Name}} {{.PIDs}} {{.MemUsage}}"
+    b = berth.ok("stats", "--no-stream", "--format", fmt, "st-one").out.split(" / ")[1]
+    d = daemon.cli("stats", "--no-stream", "--format", fmt, "st-one", check=True).stdout.decode().split(" / ")[1]
+    assert b == d
+    r = berth("stats", "--no-stream", "nosuch")
+    assert r.returncode == 1 and "No such container: nosuch" in r.err
+
+
+def test_stats_stream_prints_blocks(berth):
+    berth.ok("run", "-d", "--name", "st-live", "busybox", "sleep", "600")
+    p = subprocess.Popen([berth_path(), "stats", "--format", "{{.Name}} {{.PIDs}}", "st-live"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=berth.env)
+    time.sleep(3.5)
+    p.terminate()
+    out, err = p.communicate(timeout=10)
+    lines = out.decode().splitlines()
+    assert len(lines) >= 3 and set(lines) == {"st-live 1"}, (out, err)
+    # On a terminal: redrawn in place.
+    master, slave = pty.openpty()
+    p = subprocess.Popen([berth_path(), "stats", "st-live"], stdout=slave, stderr=slave, env=berth.env,
+                         start_new_session=True)
+    os.close(slave)
+    time.sleep(2.5)
+    p.terminate()
+    p.wait(timeout=10)
+    got = b""
+    while select.select([master], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    os.close(master)
+    assert got.startswith(b"\x1b[2J") and got.count(b"\x1b[H") >= 2 and b"CONTAINER ID" in got, got
+
+
 # ---------- the same as docker ----------
 
 SAME_AS_DOCKER = [
