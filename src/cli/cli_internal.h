@@ -85,6 +85,7 @@ void cli_help_main(FILE *f);
 const struct cli_verb *cli_verb_find(const char *name);
 extern const struct cli_verb *const cli_verbs[];
 extern const struct cli_verb *const cli_volume_verbs[];
+extern const struct cli_verb *const cli_system_verbs[];
 
 /* ---------- talking to berthd (http.c, conn.c) ---------- */
 
@@ -293,6 +294,9 @@ int cli_verb_export(struct cli *c, struct cli_args *a);
 int cli_verb_commit(struct cli *c, struct cli_args *a);
 int cli_verb_cp(struct cli *c, struct cli_args *a);
 int cli_verb_stats(struct cli *c, struct cli_args *a);
+int cli_verb_events(struct cli *c, struct cli_args *a);
+int cli_verb_system_df(struct cli *c, struct cli_args *a);
+int cli_verb_system_prune(struct cli *c, struct cli_args *a);
 int cli_verb_import(struct cli *c, struct cli_args *a);
 int cli_verb_history(struct cli *c, struct cli_args *a);
 int cli_verb_volume_create(struct cli *c, struct cli_args *a);
@@ -304,6 +308,13 @@ int cli_verb_volume_prune(struct cli *c, struct cli_args *a);
 json_t *cli_get_json(struct cli *c, const char *path);
 /* Write a GET's body to -o's file (atomically) or to stdout (refused on a terminal). */
 int cli_download(struct cli *c, const char *path, const char *output, const char *what);
+
+/* Docker's GetTimestamp for --since/--until: "10m" before now, a date, or Unix seconds -> "sec.nsec". */
+char *cli_timestamp_arg(const char *v);
+/* --filter key=value... as {"key": {"value": true}} (NULL when none); CLI_EXIT_ENGINE on a bad one. */
+int cli_filters_json(struct cli_args *a, char **out);
+/* "4.261MB": decimal units with prec significant digits (docker's units.HumanSizeWithPrecision). */
+void cli_human_size_prec(double bytes, int prec, char *out, size_t len);
 
 /* Version of this client, shown by `berth version`. */
 #define CLI_VERSION     "0.1.0"

@@ -770,6 +770,83 @@ def test_stats_stream_prints_blocks(berth):
     assert got.startswith(b"\x1b[2J") and got.count(b"\x1b[H") >= 2 and b"CONTAINER ID" in got, got
 
 
+# ---------- events and system ----------
+
+def test_events_since_until_as_docker(berth, daemon):
+    start = time.time()
+    berth.ok("run", "--name", "ev-one", "--label", "k=v", "busybox", "true")
+    berth.ok("rm", "ev-one")
+    time.sleep(1.1)
+    since, until = f"{start - 1:.0f}", f"{time.time():.0f}"
+    r = berth.ok("events", "--since", since, "--until", until)
+    d = daemon.cli("events", "--since", since, "--until", until, check=True)
+    assert r.out == d.stdout.decode() and r.out
+    line = next(l for l in r.out.splitlines() if " container start " in l and "ev-one" in l)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d) container start [0-9a-f]{64} "
+                        r"\(image=busybox, k=v, name=ev-one\)", line), line
+    for argv in (["--filter", "event=start"], ["-f", "type=container", "-f", "event=destroy"],
+                 ["--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"], ["--format", "{{json .}}"],
+                 ["--since", "10m", "--until", "0s", "--filter", "container=ev-one", "--format", "{{.Action}}"]):
+        args = ["events", "--since", since, "--until", until, *argv] if "10m" not in argv else ["events", *argv]
+        r, d = berth.ok(*args), daemon.cli(*args, check=True)
+        assert r.out == d.stdout.decode() and r.out, (argv, r.out, d.stdout)
+    assert berth.ok("system", "events", "--since", since, "--until", until).out == \
+        berth.ok("events", "--since", since, "--until", until).out
+    r = berth("events", "--filter", "nonsense")
+    assert r.returncode == 125 and "bad format of filter" in r.err
+    # Without --until it follows until interrupted.
+    p = subprocess.Popen([berth_path(), "events", "--format", "{{.Action}} {{.Actor.Attributes.name}}"],
+                         stdout=subprocess.PIPE, env=berth.env)
+    time.sleep(0.5)
+    berth.ok("run", "--rm", "--name", "ev-live", "busybox", "true")
+    time.sleep(0.5)
+    p.terminate()
+    out = p.communicate(timeout=10)[0].decode()
+    assert "start ev-live" in out and "destroy ev-live" in out
+
+
+def test_system_df_and_prune(berth, daemon):
+    berth.ok("run", "--name", "df-done", "busybox", "sh", "-c", "echo x > /f")
+    berth.ok("run", "-d", "--name", "df-run", "-v", "dfvol:/v", "busybox", "sleep", "600")
+    berth.ok("volume", "create", "dfloose")
+    r = berth.ok("system", "df")
+    assert r.out == daemon.cli("system", "df", check=True).stdout.decode()
+    lines = r.out.splitlines()
+    assert lines[0].split() == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+    assert [l.split("  ")[0] for l in lines[1:]] == ["Images", "Containers", "Local Volumes", "Build Cache"]
+    assert re.match(r"Containers\s+2\s+1\s+", lines[2]) and re.match(r"Local Volumes\s+2\s+1\s+", lines[3])
+    fmt = "{{.Type}}: {{.TotalCount}} {{.Active}} {{.Reclaimable}}"
+    assert berth.ok("system", "df", "--format", fmt).out == daemon.cli("system", "df", "--format", fmt).stdout.decode()
+    r = berth.ok("system", "df", "-v")
+    for part in ("Images space usage:\n\nREPOSITORY", "\nContainers space usage:\n\nCONTAINER ID",
+                 "\nLocal Volumes space usage:\n\nVOLUME NAME", "\nBuild cache usage: 0B\n\nCACHE ID"):
+        assert part in r.out, r.out
+    d = daemon.cli("system", "df", "-v").stdout
+    assert same(r.stdout) == same(d), (r.out, d.decode())
+    # Without -f: docker's warning and question; "n" keeps everything.
+    r = berth("system", "prune", input=b"n\n")
+    assert (r.returncode, r.out) == (0, daemon.cli("system", "prune", input=b"n\n").stdout.decode())
+    assert r.out.startswith("WARNING! This will remove:\n  - all stopped containers\n")
+    assert r.out.endswith("Are you sure you want to continue? [y/N] ")
+    assert "df-done" in berth.ok("ps", "-a", "--format", "{{.Names}}").out
+    r = berth.ok("system", "prune", "--volumes", input=b"y\n")
+    assert "  - all anonymous volumes not used by at least one container\n" in r.out
+    assert "Deleted Containers:\n" in r.out and r.out.splitlines()[-1].startswith("Total reclaimed space: ")
+    assert berth.ok("ps", "-a", "--format", "{{.Names}}").out == "df-run\n"
+    # docker's own prune stops at POST /build/prune, which berthd does not serve; berth has no build cache.
+    assert berth.ok("system", "prune", "-f").out == "Total reclaimed space: 0B\n"
+    r = berth("system", "prune", "--volumes", "-f", "--filter", "until=1h")
+    d = daemon.cli("system", "prune", "--volumes", "-f", "--filter", "until=1h")
+    assert (r.returncode, r.err) == (d.returncode, d.stderr.decode()) == (1, 'ERROR: The "until" filter is not '
+                                                                          'supported with "--volumes"\n')
+    r = berth.ok("system", "prune", "-a", "-f", "--filter", "until=1h")
+    assert r.out.endswith("Total reclaimed space: 0B\n")
+    assert "busybox" in berth.ok("images", "--format", "{{.Repository}}").out  # in use by df-run
+    r = berth("system", "nosuch")
+    assert r.returncode == 125 and "'nosuch' is not a berth system command" in r.err
+    assert berth.ok("system", "info", "-f", "{{.OSType}}").out == "linux\n"
+
+
 # ---------- the same as docker ----------
 
 SAME_AS_DOCKER = [
