@@ -241,7 +241,8 @@ VERB(l_import, "import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
 LATER(l_login, "login", "[OPTIONS] [SERVER]", "Log in to a registry");
 LATER(l_logout, "logout", "[SERVER]", "Log out from a registry");
 LATER(l_network, "network", "COMMAND", "Manage networks");
-LATER(l_port, "port", "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container");
+VERB(l_port, "port", "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
+     no_flags, 1, 2, true, cli_verb_port, ALIASES("berth container port", "berth port"));
 LATER(l_pull, "pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry");
 LATER(l_push, "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry");
 VERB(v_rename, "rename", "CONTAINER NEW_NAME", "Rename a container", no_flags, 2, 2, true, cli_verb_rename,
@@ -283,7 +284,24 @@ const struct cli_verb *const cli_system_verbs[] = {&v_system_df, &v_system_event
 						   NULL};
 VERB(v_top, "top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container", no_flags, 1, -1, false,
      cli_verb_top, ALIASES("berth container top", "berth top"));
-LATER(l_update, "update", "[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers");
+static const struct cli_flag update_flags[] = {
+    {"blkio-weight", 0, CLI_INT, "uint16",
+     "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)", NULL},
+    {"cpu-period", 0, CLI_INT, "int", "Limit CPU CFS (Completely Fair Scheduler) period", NULL},
+    {"cpu-quota", 0, CLI_INT, "int", "Limit CPU CFS (Completely Fair Scheduler) quota", NULL},
+    {"cpu-shares", 'c', CLI_INT, "int", "CPU shares (relative weight)", NULL},
+    {"cpus", 0, CLI_STRING, "decimal", "Number of CPUs", NULL},
+    {"cpuset-cpus", 0, CLI_STRING, "string", "CPUs in which to allow execution (0-3, 0,1)", NULL},
+    {"cpuset-mems", 0, CLI_STRING, "string", "MEMs in which to allow execution (0-3, 0,1)", NULL},
+    {"memory", 'm', CLI_STRING, "bytes", "Memory limit", NULL},
+    {"memory-reservation", 0, CLI_STRING, "bytes", "Memory soft limit", NULL},
+    {"memory-swap", 0, CLI_STRING, "bytes", "Swap limit equal to memory plus swap: -1 to enable unlimited swap", NULL},
+    {"pids-limit", 0, CLI_INT, "int", "Tune container pids limit (set -1 for unlimited)", NULL},
+    {"restart", 0, CLI_STRING, "string", "Restart policy to apply when a container exits", NULL},
+    {0},
+};
+VERB(l_update, "update", "[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers",
+     update_flags, 1, -1, true, cli_verb_update, ALIASES("berth container update", "berth update"));
 /* `volume` is a group: its subcommands are verbs of their own, found as "volume <sub>". */
 static const struct cli_verb v_volume = {
     .name = "volume", .usage = "COMMAND", .summary = "Manage volumes", .max_args = -1, .group = true};

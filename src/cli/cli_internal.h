@@ -248,6 +248,8 @@ void cli_go_print(json_t *v, struct cli_buf *out);
 int cli_container_config(struct cli_args *a, json_t **body, berr *e);
 /* -e and --env-file (docker's rules: "K" alone takes our K) appended to env; prints its errors. */
 int cli_env_from_flags(struct cli_args *a, json_t *env, berr *e);
+/* A size flag (--memory 64m; --memory-swap also -1) into obj[key]; prints docker's error on a bad one. */
+int cli_opt_ram(json_t *obj, const char *key, struct cli_args *a, const char *flag, berr *e);
 /* Which of the run/create flags (container_opts.c). */
 extern const struct cli_flag cli_container_flags[];
 
@@ -297,6 +299,8 @@ int cli_verb_stats(struct cli *c, struct cli_args *a);
 int cli_verb_events(struct cli *c, struct cli_args *a);
 int cli_verb_system_df(struct cli *c, struct cli_args *a);
 int cli_verb_system_prune(struct cli *c, struct cli_args *a);
+int cli_verb_update(struct cli *c, struct cli_args *a);
+int cli_verb_port(struct cli *c, struct cli_args *a);
 int cli_verb_import(struct cli *c, struct cli_args *a);
 int cli_verb_history(struct cli *c, struct cli_args *a);
 int cli_verb_volume_create(struct cli *c, struct cli_args *a);

@@ -847,6 +847,46 @@ def test_system_df_and_prune(berth, daemon):
     assert berth.ok("system", "info", "-f", "{{.OSType}}").out == "linux\n"
 
 
+# ---------- update and port ----------
+
+def test_update(berth, daemon):
+    berth.ok("run", "-d", "--name", "up-one", "busybox", "sleep", "600")
+    berth.ok("run", "-d", "--name", "up-two", "busybox", "sleep", "600")
+    r = berth.ok("update", "--memory", "64m", "--memory-swap", "128m", "--memory-reservation", "32m", "--cpus", "0.5",
+                 "--cpu-shares", "512", "--pids-limit", "50", "--restart", "on-failure:3", "--cpuset-cpus", "0",
+                 "up-one", "up-two")
+    assert r.out == "up-one\nup-two\n"
+    fmt = ("{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.MemoryReservation}} "
+           "{{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}} "
+           "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}} "
+           "{{.HostConfig.CpusetCpus}}")
+    want = "67108864 134217728 33554432 500000000 512 50 on-failure:3 0\n"
+    assert berth.ok("inspect", "-f", fmt, "up-two").out == want
+    berth.ok("update", "--cpu-period", "100000", "--cpu-quota", "20000", "up-one")
+    assert berth.ok("inspect", "-f", "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}}", "up-one").out == \
+        "100000 20000\n"
+    # The same words as docker for what fails.
+    for argv in (["update", "--memory", "64m", "nosuch", "up-one"], ["update", "up-one"],
+                 ["update", "--memory", "lots", "up-one"], ["update", "--restart", "sometimes", "up-one"]):
+        b, d = berth(*argv), daemon.cli(*argv)
+        # The first line: docker 28 follows a bad flag value with its usage, berth with the older hint.
+        assert (b.returncode, b.out, b.err.replace("berth", "docker").split("\n")[0]) == \
+            (d.returncode, d.stdout.decode(), d.stderr.decode().split("\n")[0]), argv
+
+
+def test_port(berth, daemon):
+    daemon.cli("run", "-d", "--name", "pt", "-p", "8080:80", "-p", "127.0.0.1:8443:443", "-p", "9000:9000/udp",
+               "busybox", "sleep", "600", check=True)
+    berth.ok("run", "-d", "--name", "pt-none", "busybox", "sleep", "600")
+    for argv in (["port", "pt"], ["port", "pt", "80"], ["port", "pt", "80/tcp"], ["port", "pt", "9000/udp"],
+                 ["port", "pt", "443"], ["port", "pt", "81/tcp"], ["port", "pt", "81"], ["port", "pt-none"],
+                 ["port", "pt", "http"], ["port", "nosuch"]):
+        b, d = berth(*argv), daemon.cli(*argv)
+        assert (b.returncode, b.out, b.err) == (d.returncode, d.stdout.decode(), d.stderr.decode()), argv
+    assert berth("port", "pt", "81/tcp").err == "Error: No public port '81/tcp' published for pt\n"
+    assert "80/tcp -> 0.0.0.0:8080\n" in berth.ok("port", "pt").out
+
+
 # ---------- the same as docker ----------
 
 SAME_AS_DOCKER = [
