@@ -124,8 +124,10 @@ struct cli_stream_req {
 	const char *content_type; /* of the upload */
 	cli_sink_fn sink;
 	void *sink_arg;
-	const char *header_name; /* a reply header to keep (e.g. X-Docker-Container-Path-Stat) */
-	char **header_value;     /* its value, freshly allocated, or NULL when absent */
+	const char *header_name;                   /* a reply header to keep (e.g. X-Docker-Container-Path-Stat) */
+	char **header_value;                       /* its value, freshly allocated, or NULL when absent */
+	void (*progress)(void *arg, size_t bytes); /* told of the bytes sent (upload) or received (sink) */
+	void *progress_arg;
 };
 int cli_http_stream(struct cli *c, const struct cli_stream_req *req, struct cli_resp *out, berr *e);
 
@@ -241,6 +243,22 @@ bool cli_parse_ram(const char *s, int64_t *out);
 bool cli_parse_duration(const char *s, double *out);
 /* A JSON value of a template as Go prints it: strings bare, maps map[k:v], lists [a b]. */
 void cli_go_print(json_t *v, struct cli_buf *out);
+
+/* A transfer's progress line on a terminal, as docker's progress bars look (progress.c). */
+struct cli_progress {
+	const char *label; /* "Loading archive" */
+	double total;      /* 0 when unknown */
+	double done;
+	FILE *out;
+	bool on; /* out is a terminal */
+	bool drawn;
+	long long last_ms;
+};
+void cli_progress_start(struct cli_progress *p, const char *label, double total, FILE *out);
+/* A cli_stream_req.progress callback: counts, and redraws at most every 100 ms. */
+void cli_progress_add(void *arg, size_t bytes);
+/* Erase the line (the result's own lines follow). */
+void cli_progress_end(struct cli_progress *p);
 
 /* ---------- verbs shared pieces ---------- */
 

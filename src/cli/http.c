@@ -154,6 +154,8 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *p)
 		st->sink_failed = 1;
 		return 0;
 	}
+	if (st->req->progress)
+		st->req->progress(st->req->progress_arg, n);
 	return n;
 }
 
@@ -176,11 +178,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 
 static size_t on_upload(char *buf, size_t size, size_t nmemb, void *p)
 {
-	int fd = *(int *)p;
+	struct stream_state *st = p;
 	for (;;) {
-		ssize_t n = read(fd, buf, size * nmemb);
+		ssize_t n = read(st->req->upload_fd, buf, size * nmemb);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n > 0 && st->req->progress)
+			st->req->progress(st->req->progress_arg, (size_t)n);
 		return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
 	}
 }
@@ -222,7 +226,7 @@ int cli_http_stream(struct cli *c, const struct cli_stream_req *req, struct cli_
 	if (upload_fd >= 0) {
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
-		curl_easy_setopt(h, CURLOPT_READDATA, &upload_fd);
+		curl_easy_setopt(h, CURLOPT_READDATA, &st);
 		/* UPLOAD means PUT to curl: the method stays ours through CUSTOMREQUEST. */
 		headers = curl_slist_append(headers, "Expect:");
 		if (req->content_type) {

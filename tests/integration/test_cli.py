@@ -642,6 +642,27 @@ def test_cp_progress_on_a_terminal(berth, daemon, workdir):
         assert code == 0 and out == "", (who, out)
 
 
+def test_load_and_save_progress_on_a_terminal(berth, daemon, workdir):
+    archive = os.path.join(workdir, "bb.tar")
+    env = dict(os.environ, DOCKER_HOST=daemon.host)
+    code, out = on_terminal([berth_path(), "save", "-o", archive, "busybox"], env)
+    assert code == 0 and "Saving  " in out and re.search(r"\d(\.\d+)?[kM]B", out), out
+    assert out.endswith("\r\x1b[2K"), out  # the line is gone at the end, as docker leaves nothing
+    berth.ok("tag", "busybox", "progress:1")
+    code, out = on_terminal([berth_path(), "save", "-o", archive, "progress:1"], env)
+    berth.ok("rmi", "progress:1")
+    code, out = on_terminal([berth_path(), "load", "-i", archive], env)
+    assert code == 0 and "Loading archive  " in out and out.endswith("\r\x1b[2KLoaded image: progress:1\r\n"), out
+    size = os.path.getsize(archive)
+    human = f"{size / 1e6:.4g}MB"
+    assert f"/{human}" in out, (human, out)
+    code, out = on_terminal([berth_path(), "load", "-q", "-i", archive], env)
+    assert code == 0 and out == "Loaded image: progress:1\r\n", out
+    # Not on a terminal: the plain line only.
+    assert berth.ok("load", "-i", archive).out == "Loaded image: progress:1\n"
+    berth.ok("rmi", "progress:1")
+
+
 def test_cp_never_writes_outside_dest(workdir, tmp_path_factory):
     """A hostile daemon's archive (a link out, then a file through it; "../" names) lands inside the
     destination or nowhere."""
@@ -931,6 +952,20 @@ SAME_AS_DOCKER = [
     (["version", "--format", "{{.Server.APIVersion}} {{.Client.APIVersion}}"], None, True),
     (["info", "--format", "{{.Containers}} {{.Images}}"], None, True),
     (["run", "--foo", "busybox"], None, False),
+    (["cp", "cmp-run:/made", "-"], None, True),
+    (["cp", "cmp-run:/nosuch", "-"], None, True),
+    (["cp", "-", "cmp-run:/made"], b"", True),
+    (["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "cmp-run"], None, True),
+    (["stats", "--no-stream", "-a", "--format", "{{.Name}}"], None, True),
+    (["stats", "--no-stream", "nosuch"], None, True),
+    (["events", "--since", "1h", "--until", "1s", "--filter", "container=cmp-done"], None, True),
+    (["events", "--since", "1h", "--until", "1s", "-f", "container=cmp-done", "--format", "{{json .}}"], None, True),
+    (["system", "df"], None, True),
+    (["system", "df", "--format", "{{.Type}}: {{.TotalCount}} {{.Active}}"], None, True),
+    (["update", "--memory", "64m", "--pids-limit", "100", "cmp-run"], None, True),
+    (["update", "--cpus", "0.5", "nosuch"], None, True),
+    (["port", "cmp-run"], None, True),
+    (["port", "cmp-run", "80/tcp"], None, True),
 ]
 
 
