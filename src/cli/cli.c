@@ -2,8 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "cli/cli.h"
 #include "cli/cli_internal.h"
 
@@ -501,9 +499,6 @@ int cli_main(int argc, char **argv)
 	fflush(stdout);
 	int status = run_verb(&c, verb, argc - k - 1, argv + k + 1);
 	fflush(stdout);
-	if (c.curl)
-		curl_easy_cleanup(c.curl);
-	curl_global_cleanup();
 	free(c.host);
 	free(c.sock_path);
 	return status;

@@ -93,7 +93,6 @@ struct cli {
 	char *host;        /* as given: unix:///run/berth/berth.sock */
 	bool default_host; /* no -H, $BERTH_HOST or $DOCKER_HOST: we may start berthd ourselves */
 	char *sock_path;   /* the socket's path */
-	void *curl;        /* CURL *, made on first use */
 };
 
 struct cli_resp {

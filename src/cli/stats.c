@@ -11,8 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "cli/cli_internal.h"
 
 struct stats_entry {
@@ -22,7 +20,7 @@ struct stats_entry {
 	struct cli_resp resp; /* the reply, for its error */
 	int rc;
 	berr e;
-	/* the thread's own connection: libcurl handles are not shared */
+	/* the thread's own copy of the host (each request has a connection of its own) */
 	struct cli conn;
 	bool stream;
 	char *line; /* the partial JSON line */
@@ -319,8 +317,6 @@ int cli_verb_stats(struct cli *c, struct cli_args *a)
 		cli_resp_free(&entries[i].resp);
 		berr_clear(&entries[i].e);
 		free(entries[i].line);
-		if (entries[i].conn.curl)
-			curl_easy_cleanup(entries[i].conn.curl);
 		free(targets[i]);
 	}
 	free(entries);
