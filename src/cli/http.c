@@ -236,8 +236,7 @@ static bool reply_waiting(int fd)
 /* The upload as chunks, until its end or until the daemon replies (it will not read the rest). */
 static int send_upload(int sock, const struct cli_stream_req *req, berr *e)
 {
-	static char buf[65536];
-	char head[32];
+	char buf[65536], head[32];
 	for (;;) {
 		if (reply_waiting(sock))
 			return 0;
