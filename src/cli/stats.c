@@ -27,7 +27,14 @@ struct stats_entry {
 	size_t line_len;
 	pthread_t thread;
 	bool started;
+	bool removed; /* the container stopped or went (when following): no longer shown */
 };
+
+/* The containers watched; entries are never freed while a stream may run (we exit instead). */
+static struct {
+	struct stats_entry **v;
+	size_t n, cap;
+} watched;
 
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -170,12 +177,13 @@ static const char stats_default[] =
     "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
 
 /* The table of what the streams have said so far, into a string (printed in one write). */
-static int render(struct stats_entry *entries, size_t n, const char *format, bool trunc, char **text)
+static int render(const char *format, bool trunc, char **text)
 {
 	json_t *rows = json_array();
 	pthread_mutex_lock(&stats_lock);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(rows, stats_row(&entries[i], entries[i].last, trunc));
+	for (size_t i = 0; i < watched.n; i++)
+		if (!watched.v[i]->removed)
+			json_array_append_new(rows, stats_row(watched.v[i], watched.v[i]->last, trunc));
 	pthread_mutex_unlock(&stats_lock);
 	json_t *header = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Container", "CONTAINER", "ID",
 				   "CONTAINER ID", "Name", "NAME", "CPUPerc", "CPU %", "MemUsage", "MEM USAGE / LIMIT",
@@ -218,6 +226,138 @@ static void nap_ms(long ms)
 	nanosleep(&t, NULL);
 }
 
+/* Start watching a container (once); the caller holds stats_lock. */
+static void watch(struct cli *c, const char *id, bool stream)
+{
+	for (size_t i = 0; i < watched.n; i++)
+		if (strcmp(watched.v[i]->asked, id) == 0) {
+			watched.v[i]->removed = false;
+			return;
+		}
+	if (watched.n == watched.cap) {
+		size_t cap = watched.cap ? watched.cap * 2 : 16;
+		struct stats_entry **v = realloc(watched.v, cap * sizeof *v);
+		if (!v)
+			return;
+		watched.v = v;
+		watched.cap = cap;
+	}
+	struct stats_entry *s = calloc(1, sizeof *s);
+	if (!s || !(s->asked = strdup(id))) {
+		free(s);
+		return;
+	}
+	s->stream = stream;
+	s->conn = (struct cli){.host = c->host, .sock_path = c->sock_path};
+	s->started = pthread_create(&s->thread, NULL, stats_run, s) == 0;
+	s->done = !s->started;
+	watched.v[watched.n++] = s;
+}
+
+/* Without arguments, docker follows the containers that start (and with -a, that are made) and
+ * those that stop or go, by the event stream: so do we. */
+struct follow {
+	struct cli *c;
+	struct cli conn;
+	bool all;
+	char *line;
+	size_t line_len;
+};
+
+static void follow_event(struct follow *f, const char *text, size_t len)
+{
+	json_t *ev = json_loadb(text, len, 0, NULL);
+	const char *action = json_string_value(json_object_get(ev, "Action"));
+	const char *id = json_string_value(json_object_get(json_object_get(ev, "Actor"), "ID"));
+	if (action && id) {
+		pthread_mutex_lock(&stats_lock);
+		if (strcmp(action, "start") == 0 || (f->all && strcmp(action, "create") == 0)) {
+			watch(f->c, id, true);
+		} else if (strcmp(action, "destroy") == 0 || (!f->all && strcmp(action, "die") == 0)) {
+			for (size_t i = 0; i < watched.n; i++)
+				if (strcmp(watched.v[i]->asked, id) == 0)
+					watched.v[i]->removed = true;
+		}
+		pthread_mutex_unlock(&stats_lock);
+	}
+	json_decref(ev);
+}
+
+static int follow_sink(void *arg, const char *buf, size_t len)
+{
+	struct follow *f = arg;
+	char *grown = realloc(f->line, f->line_len + len + 1);
+	if (!grown)
+		return -1;
+	f->line = grown;
+	memcpy(f->line + f->line_len, buf, len);
+	f->line_len += len;
+	char *nl;
+	while ((nl = memchr(f->line, '\n', f->line_len))) {
+		size_t n = (size_t)(nl - f->line);
+		if (n)
+			follow_event(f, f->line, n);
+		memmove(f->line, nl + 1, f->line_len - n - 1);
+		f->line_len -= n + 1;
+	}
+	return 0;
+}
+
+static void *follow_run(void *arg)
+{
+	struct follow *f = arg;
+	struct cli_buf path = {0};
+	cli_buf_add(&path, "/events");
+	cli_buf_query(&path, "filters", "{\"type\":{\"container\":true}}");
+	struct cli_stream_req req = {
+	    .method = "GET", .path = path.s, .upload_fd = -1, .sink = follow_sink, .sink_arg = f};
+	struct cli_resp r;
+	berr e = {0};
+	if (cli_http_stream(&f->conn, &req, &r, &e) == 0)
+		cli_resp_free(&r);
+	berr_clear(&e);
+	cli_buf_free(&path);
+	return NULL;
+}
+
+static void print_stream_errors(struct cli *c, int *status)
+{
+	pthread_mutex_lock(&stats_lock);
+	for (size_t i = 0; i < watched.n; i++) {
+		struct stats_entry *s = watched.v[i];
+		if (s->done && s->rc < 0) {
+			cli_print_connect_error(c, "", &s->e);
+			*status = CLI_EXIT_FAIL;
+		} else if (s->done && s->resp.status >= 300) {
+			cli_print_daemon_error("", &s->resp);
+			*status = CLI_EXIT_FAIL;
+		}
+	}
+	pthread_mutex_unlock(&stats_lock);
+}
+
+/* One frame: in place on a terminal (home, each line cleared to its end, the rest cleared). */
+static void draw_frame(const char *text, bool tty)
+{
+	if (!tty) {
+		fputs(text, stdout);
+		fflush(stdout);
+		return;
+	}
+	fputs("\033[H", stdout);
+	for (const char *line = text, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl) {
+			fputs(line, stdout);
+			break;
+		}
+		fwrite(line, 1, (size_t)(nl - line), stdout);
+		fputs("\033[K\n", stdout);
+	}
+	fputs("\033[J", stdout);
+	fflush(stdout);
+}
+
 int cli_verb_stats(struct cli *c, struct cli_args *a)
 {
 	char **targets = NULL;
@@ -226,100 +366,73 @@ int cli_verb_stats(struct cli *c, struct cli_args *a)
 		return CLI_EXIT_FAIL;
 	bool stream = !cli_arg_bool(a, "no-stream");
 	bool trunc = !cli_arg_bool(a, "no-trunc");
+	bool following = stream && a->npos == 0;
 	const char *format = cli_arg_str(a, "format");
-	struct stats_entry *entries = calloc(n ? n : 1, sizeof *entries);
-	for (size_t i = 0; i < n; i++) {
-		entries[i].asked = targets[i];
-		entries[i].stream = stream;
-		entries[i].conn = (struct cli){.host = c->host, .sock_path = c->sock_path};
-		entries[i].started = pthread_create(&entries[i].thread, NULL, stats_run, &entries[i]) == 0;
-		if (!entries[i].started)
-			entries[i].done = true;
+	static struct follow f;
+	pthread_t follower;
+	if (following) {
+		/* Subscribed before the list is read again, so that nothing starts unseen in between. */
+		f = (struct follow){
+		    .c = c, .conn = {.host = c->host, .sock_path = c->sock_path}, .all = cli_arg_bool(a, "all")};
+		pthread_create(&follower, NULL, follow_run, &f);
 	}
+	pthread_mutex_lock(&stats_lock);
+	for (size_t i = 0; i < n; i++)
+		watch(c, targets[i], stream);
+	pthread_mutex_unlock(&stats_lock);
+	for (size_t i = 0; i < n; i++)
+		free(targets[i]);
+	free(targets);
 	int status = 0;
 	if (!stream) {
-		for (size_t i = 0; i < n; i++)
-			if (entries[i].started)
-				pthread_join(entries[i].thread, NULL);
-		for (size_t i = 0; i < n; i++)
-			if (entries[i].rc < 0) {
-				cli_print_connect_error(c, "", &entries[i].e);
-				status = CLI_EXIT_FAIL;
-			} else if (entries[i].resp.status >= 300) {
-				cli_print_daemon_error("", &entries[i].resp);
-				status = CLI_EXIT_FAIL;
-			}
+		for (size_t i = 0; i < watched.n; i++)
+			if (watched.v[i]->started)
+				pthread_join(watched.v[i]->thread, NULL);
+		print_stream_errors(c, &status);
 		char *text = NULL;
-		if (status == 0 && (status = render(entries, n, format, trunc, &text)) == 0)
+		if (status == 0 && (status = render(format, trunc, &text)) == 0)
 			fputs(text, stdout);
 		free(text);
-	} else {
-		bool tty = isatty(STDOUT_FILENO);
-		if (tty)
-			fputs("\033[2J", stdout);
-		for (;;) {
-			nap_ms(500);
-			pthread_mutex_lock(&stats_lock);
-			bool all_done = true, failed = false;
-			for (size_t i = 0; i < n; i++) {
-				all_done &= entries[i].done;
-				if (entries[i].done && (entries[i].rc < 0 || entries[i].resp.status >= 300))
-					failed = true;
-			}
-			pthread_mutex_unlock(&stats_lock);
-			if (failed)
-				break;
-			char *text = NULL;
-			if ((status = render(entries, n, format, trunc, &text)) != 0) {
-				free(text);
-				break;
-			}
-			if (tty) {
-				/* Home, each line cleared to its end, the rest of the screen cleared. */
-				fputs("\033[H", stdout);
-				for (char *line = text, *nl; *line; line = nl + 1) {
-					nl = strchr(line, '\n');
-					if (!nl) {
-						fputs(line, stdout);
-						break;
-					}
-					fwrite(line, 1, (size_t)(nl - line), stdout);
-					fputs("\033[K\n", stdout);
-				}
-				fputs("\033[J", stdout);
-			} else {
-				fputs(text, stdout);
-			}
-			fflush(stdout);
+		for (size_t i = 0; i < watched.n; i++) {
+			struct stats_entry *s = watched.v[i];
+			json_decref(s->last);
+			cli_resp_free(&s->resp);
+			berr_clear(&s->e);
+			free(s->line);
+			free(s->asked);
+			free(s);
+		}
+		free(watched.v);
+		return status;
+	}
+	bool tty = isatty(STDOUT_FILENO);
+	if (tty)
+		fputs("\033[2J", stdout);
+	for (;;) {
+		nap_ms(500);
+		/* Named containers: a stream that failed ends it all, as do all streams ended. */
+		bool all_done = true, failed = false;
+		pthread_mutex_lock(&stats_lock);
+		for (size_t i = 0; i < watched.n; i++) {
+			all_done &= watched.v[i]->done;
+			failed |= watched.v[i]->done && (watched.v[i]->rc < 0 || watched.v[i]->resp.status >= 300);
+		}
+		pthread_mutex_unlock(&stats_lock);
+		if (!following && failed)
+			break;
+		char *text = NULL;
+		if ((status = render(format, trunc, &text)) != 0) {
 			free(text);
-			if (all_done && n)
-				break;
+			break;
 		}
-		/* A stream that failed says why; the others stop when we exit. */
-		for (size_t i = 0; i < n; i++) {
-			pthread_mutex_lock(&stats_lock);
-			bool done = entries[i].done;
-			pthread_mutex_unlock(&stats_lock);
-			if (done && entries[i].rc < 0) {
-				cli_print_connect_error(c, "", &entries[i].e);
-				status = CLI_EXIT_FAIL;
-			} else if (done && entries[i].resp.status >= 300) {
-				cli_print_daemon_error("", &entries[i].resp);
-				status = CLI_EXIT_FAIL;
-			}
-		}
-		fflush(stdout);
-		/* Streams still open are left to the exit: their threads block in reads. */
-		_exit(status);
+		draw_frame(text, tty);
+		free(text);
+		if (!following && all_done && watched.n)
+			break;
 	}
-	for (size_t i = 0; i < n; i++) {
-		json_decref(entries[i].last);
-		cli_resp_free(&entries[i].resp);
-		berr_clear(&entries[i].e);
-		free(entries[i].line);
-		free(targets[i]);
-	}
-	free(entries);
-	free(targets);
-	return status;
+	if (!following)
+		print_stream_errors(c, &status);
+	fflush(stdout);
+	/* Streams still open are left to the exit: their threads block in reads. */
+	_exit(status);
 }

@@ -789,6 +789,17 @@ def test_stats_stream_prints_blocks(berth):
         got += chunk
     os.close(master)
     assert got.startswith(b"\x1b[2J") and got.count(b"\x1b[H") >= 2 and b"CONTAINER ID" in got, got
+    # Without arguments it follows: containers that start join, those that stop leave.
+    p = subprocess.Popen([berth_path(), "stats", "--format", "{{.Name}}"], stdout=subprocess.PIPE, env=berth.env)
+    time.sleep(1.5)
+    berth.ok("run", "-d", "--name", "st-later", "busybox", "sleep", "600")
+    time.sleep(2)
+    berth.ok("stop", "-t", "0", "st-live")
+    time.sleep(2)
+    p.terminate()
+    out = p.communicate(timeout=10)[0].decode().splitlines()
+    assert out[0] == "st-live" and out[-1] == "st-later", out
+    assert "st-later" in out and out.index("st-later") < len(out) - 1 - out[::-1].index("st-live"), out
 
 
 # ---------- events and system ----------
