@@ -108,14 +108,15 @@ $(BUILD)/berth-runtime: $(RUNTIME_OBJ) $(BUILD)/liboci.a
 $(BUILD)/berthd: $(BERTHD_OBJ) $(BUILD)/libapi.a $(BUILD)/libengine.a $(BUILD)/libnet.a $(BUILD)/libimage.a $(BUILD)/liboci.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IMAGE_LIBS) $(DAEMON_LIBS) $(NET_LIBS)
 
-# The CLI is an API client: lib/ and libcurl, never the engine (docs/cli.md).
+# The CLI is an API client: lib/ and jansson (libarchive is loaded by cp when it needs it), never the
+# engine (docs/cli.md).
 all: $(BUILD)/berth
 $(BUILD)/libb.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/berth: $(BERTH_OBJ) $(CLI_OBJ) $(BUILD)/libb.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcurl jansson) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson) -ldl -lm
 
 # Unit tests link every library; the linker takes only what a test uses.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libengine.a $(BUILD)/libnet.a $(BUILD)/libimage.a $(BUILD)/liboci.a

@@ -2,8 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "cli/cli.h"
 #include "cli/cli_internal.h"
 
@@ -226,12 +224,28 @@ LATER(l_build, "build", "[OPTIONS] PATH | URL | -", "Build an image from a Docke
 VERB(l_commit, "commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes",
      commit_flags, 1, 2, true, cli_verb_commit, ALIASES("berth container commit", "berth commit"));
 LATER(l_compose, "compose", "[OPTIONS] COMMAND", "Define and run multi-container applications");
-LATER(l_cp, "cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-",
-      "Copy files/folders between a container and the local "
-      "filesystem");
+static const struct cli_flag cp_flags[] = {
+    {"archive", 'a', CLI_BOOL, NULL, "Archive mode (copy all uid/gid information)", NULL},
+    {"follow-link", 'L', CLI_BOOL, NULL, "Always follow symbol link in SRC_PATH", NULL},
+    {"quiet", 'q', CLI_BOOL, NULL,
+     "Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached",
+     NULL},
+    {0},
+};
+VERB(l_cp, "cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+     "Copy files/folders between a container and the local filesystem", cp_flags, 2, 2, true, cli_verb_cp,
+     ALIASES("berth container cp", "berth cp"));
 VERB(v_diff, "diff", "CONTAINER", "Inspect changes to files or directories on a container's filesystem", no_flags, 1, 1,
      true, cli_verb_diff, ALIASES("berth container diff", "berth diff"));
-LATER(l_events, "events", "[OPTIONS]", "Get real time events from the server");
+static const struct cli_flag events_flags[] = {
+    {"filter", 'f', CLI_LIST, "filter", "Filter output based on conditions provided", NULL},
+    {"format", 0, CLI_STRING, "string", "Format output using a custom template", NULL},
+    {"since", 0, CLI_STRING, "string", "Show all events created since timestamp", NULL},
+    {"until", 0, CLI_STRING, "string", "Stream events until this timestamp", NULL},
+    {0},
+};
+VERB(l_events, "events", "[OPTIONS]", "Get real time events from the server", events_flags, 0, 0, true, cli_verb_events,
+     ALIASES("berth system events", "berth events"));
 VERB(v_exec, "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", exec_flags, 2,
      -1, false, cli_verb_exec, ALIASES("berth container exec", "berth exec"));
 VERB(v_export, "export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", export_flags, 1, 1,
@@ -244,7 +258,8 @@ VERB(l_import, "import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
 VERB(l_login, "login", "[OPTIONS] [SERVER]", "Log in to a registry", login_flags, 0, 1, true, cli_verb_login, NULL);
 VERB(l_logout, "logout", "[SERVER]", "Log out from a registry", no_flags, 0, 1, true, cli_verb_logout, NULL);
 LATER(l_network, "network", "COMMAND", "Manage networks");
-LATER(l_port, "port", "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container");
+VERB(l_port, "port", "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
+     no_flags, 1, 2, true, cli_verb_port, ALIASES("berth container port", "berth port"));
 VERB(l_pull, "pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", pull_flags, 1, 1, true,
      cli_verb_pull, ALIASES("berth image pull", "berth pull"));
 VERB(l_push, "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", push_flags, 1, 1, true, cli_verb_push,
@@ -252,11 +267,60 @@ VERB(l_push, "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", pu
 VERB(v_rename, "rename", "CONTAINER NEW_NAME", "Rename a container", no_flags, 2, 2, true, cli_verb_rename,
      ALIASES("berth container rename", "berth rename"));
 LATER(l_search, "search", "[OPTIONS] TERM", "Search a registry for images");
-LATER(l_stats, "stats", "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics");
-LATER(l_system, "system", "COMMAND", "Manage berth (df, prune, events)");
+static const struct cli_flag stats_flags[] = {
+    {"all", 'a', CLI_BOOL, NULL, "Show all containers (default shows just running)", NULL},
+    {"format", 0, CLI_STRING, "string", "Format output using a custom template", NULL},
+    {"no-stream", 0, CLI_BOOL, NULL, "Disable streaming stats and only pull the first result", NULL},
+    {"no-trunc", 0, CLI_BOOL, NULL, "Do not truncate output", NULL},
+    {0},
+};
+VERB(l_stats, "stats", "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics",
+     stats_flags, 0, -1, true, cli_verb_stats, ALIASES("berth container stats", "berth stats"));
+/* `system` is a group as `volume` is: "system df" ... are verbs of their own. */
+static const struct cli_verb l_system = {
+    .name = "system", .usage = "COMMAND", .summary = "Manage berth", .max_args = -1, .group = true};
+static const struct cli_flag system_df_flags[] = {
+    {"format", 0, CLI_STRING, "string", "Format output using a custom template", NULL},
+    {"verbose", 'v', CLI_BOOL, NULL, "Show detailed information on space usage", NULL},
+    {0},
+};
+static const struct cli_flag system_prune_flags[] = {
+    {"all", 'a', CLI_BOOL, NULL, "Remove all unused images not just dangling ones", NULL},
+    {"filter", 0, CLI_LIST, "filter", "Provide filter values (e.g. \"label=<key>=<value>\")", NULL},
+    {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation", NULL},
+    {"volumes", 0, CLI_BOOL, NULL, "Prune anonymous volumes", NULL},
+    {0},
+};
+VERB(v_system_df, "system df", "[OPTIONS]", "Show berth disk usage", system_df_flags, 0, 0, true, cli_verb_system_df,
+     NULL);
+VERB(v_system_events, "system events", "[OPTIONS]", "Get real time events from the server", events_flags, 0, 0, true,
+     cli_verb_events, ALIASES("berth system events", "berth events"));
+VERB(v_system_info, "system info", "[OPTIONS]", "Display system-wide information", format_flags, 0, 0, true,
+     cli_verb_info, ALIASES("berth system info", "berth info"));
+VERB(v_system_prune, "system prune", "[OPTIONS]", "Remove unused data", system_prune_flags, 0, 0, true,
+     cli_verb_system_prune, NULL);
+const struct cli_verb *const cli_system_verbs[] = {&v_system_df, &v_system_events, &v_system_info, &v_system_prune,
+						   NULL};
 VERB(v_top, "top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container", no_flags, 1, -1, false,
      cli_verb_top, ALIASES("berth container top", "berth top"));
-LATER(l_update, "update", "[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers");
+static const struct cli_flag update_flags[] = {
+    {"blkio-weight", 0, CLI_INT, "uint16",
+     "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)", NULL},
+    {"cpu-period", 0, CLI_INT, "int", "Limit CPU CFS (Completely Fair Scheduler) period", NULL},
+    {"cpu-quota", 0, CLI_INT, "int", "Limit CPU CFS (Completely Fair Scheduler) quota", NULL},
+    {"cpu-shares", 'c', CLI_INT, "int", "CPU shares (relative weight)", NULL},
+    {"cpus", 0, CLI_STRING, "decimal", "Number of CPUs", NULL},
+    {"cpuset-cpus", 0, CLI_STRING, "string", "CPUs in which to allow execution (0-3, 0,1)", NULL},
+    {"cpuset-mems", 0, CLI_STRING, "string", "MEMs in which to allow execution (0-3, 0,1)", NULL},
+    {"memory", 'm', CLI_STRING, "bytes", "Memory limit", NULL},
+    {"memory-reservation", 0, CLI_STRING, "bytes", "Memory soft limit", NULL},
+    {"memory-swap", 0, CLI_STRING, "bytes", "Swap limit equal to memory plus swap: -1 to enable unlimited swap", NULL},
+    {"pids-limit", 0, CLI_INT, "int", "Tune container pids limit (set -1 for unlimited)", NULL},
+    {"restart", 0, CLI_STRING, "string", "Restart policy to apply when a container exits", NULL},
+    {0},
+};
+VERB(l_update, "update", "[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers",
+     update_flags, 1, -1, true, cli_verb_update, ALIASES("berth container update", "berth update"));
 /* `volume` is a group: its subcommands are verbs of their own, found as "volume <sub>". */
 static const struct cli_verb v_volume = {
     .name = "volume", .usage = "COMMAND", .summary = "Manage volumes", .max_args = -1, .group = true};
@@ -311,7 +375,6 @@ static const char *management_verb(const char *group, const char *sub)
 	    {"image", "tag", "tag"},
 	    {"image", "pull", "pull"},
 	    {"image", "push", "push"},
-	    {"system", "info", "info"},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
 		if (strcmp(map[i][0], group) == 0 && strcmp(map[i][1], sub) == 0)
@@ -399,8 +462,7 @@ int cli_main(int argc, char **argv)
 		return 0;
 	}
 	const char *name = argv[k];
-	if ((strcmp(name, "container") == 0 || strcmp(name, "image") == 0) ||
-	    (strcmp(name, "system") == 0 && k + 1 < argc && strcmp(argv[k + 1], "info") == 0)) {
+	if (strcmp(name, "container") == 0 || strcmp(name, "image") == 0) {
 		const char *sub = k + 1 < argc ? argv[k + 1] : NULL;
 		const char *mapped = sub ? management_verb(name, sub) : NULL;
 		if (!mapped) {
@@ -419,27 +481,29 @@ int cli_main(int argc, char **argv)
 		k++;
 	}
 	const struct cli_verb *verb = cli_verb_find(name);
-	if (verb == &v_volume) {
+	if (verb && verb->group) {
+		const struct cli_verb *group = verb;
+		const struct cli_verb *const *subs = group == &v_volume ? cli_volume_verbs : cli_system_verbs;
+		size_t skip = strlen(group->name) + 1;
 		const char *sub = k + 1 < argc ? argv[k + 1] : NULL;
 		if (sub && strcmp(sub, "list") == 0)
 			sub = "ls";
 		else if (sub && strcmp(sub, "remove") == 0)
 			sub = "rm";
 		verb = NULL;
-		for (size_t i = 0; sub && cli_volume_verbs[i]; i++)
-			if (strcmp(cli_volume_verbs[i]->name + 7, sub) == 0)
-				verb = cli_volume_verbs[i];
+		for (size_t i = 0; sub && subs[i]; i++)
+			if (strcmp(subs[i]->name + skip, sub) == 0)
+				verb = subs[i];
 		if (!verb) {
 			if (sub && strcmp(sub, "--help") != 0 && strcmp(sub, "-h") != 0) {
-				fprintf(stderr,
-					"berth: '%s' is not a berth volume command.\nSee 'berth volume --help'.\n",
-					sub);
+				fprintf(stderr, "berth: '%s' is not a berth %s command.\nSee 'berth %s --help'.\n", sub,
+					group->name, group->name);
 				return CLI_EXIT_ENGINE;
 			}
-			printf("\nUsage:  berth volume COMMAND\n\nManage volumes\n\nCommands:\n");
-			for (size_t i = 0; cli_volume_verbs[i]; i++)
-				printf("  %-9s %s\n", cli_volume_verbs[i]->name + 7, cli_volume_verbs[i]->summary);
-			printf("\nRun 'berth volume COMMAND --help' for more information on a command.\n");
+			printf("\nUsage:  berth %s COMMAND\n\n%s\n\nCommands:\n", group->name, group->summary);
+			for (size_t i = 0; subs[i]; i++)
+				printf("  %-9s %s\n", subs[i]->name + skip, subs[i]->summary);
+			printf("\nRun 'berth %s COMMAND --help' for more information on a command.\n", group->name);
 			return 0;
 		}
 		k++;
@@ -458,9 +522,6 @@ int cli_main(int argc, char **argv)
 	fflush(stdout);
 	int status = run_verb(&c, verb, argc - k - 1, argv + k + 1);
 	fflush(stdout);
-	if (c.curl)
-		curl_easy_cleanup(c.curl);
-	curl_global_cleanup();
 	free(c.host);
 	free(c.sock_path);
 	return status;

@@ -85,6 +85,7 @@ void cli_help_main(FILE *f);
 const struct cli_verb *cli_verb_find(const char *name);
 extern const struct cli_verb *const cli_verbs[];
 extern const struct cli_verb *const cli_volume_verbs[];
+extern const struct cli_verb *const cli_system_verbs[];
 
 /* ---------- talking to berthd (http.c, conn.c) ---------- */
 
@@ -92,7 +93,6 @@ struct cli {
 	char *host;        /* as given: unix:///run/berth/berth.sock */
 	bool default_host; /* no -H, $BERTH_HOST or $DOCKER_HOST: we may start berthd ourselves */
 	char *sock_path;   /* the socket's path */
-	void *curl;        /* CURL *, made on first use */
 };
 
 struct cli_resp {
@@ -124,6 +124,10 @@ struct cli_stream_req {
 	const char *header;       /* one more header line ("X-Registry-Auth: ..."), or NULL */
 	cli_sink_fn sink;
 	void *sink_arg;
+	const char *header_name;                   /* a reply header to keep (e.g. X-Docker-Container-Path-Stat) */
+	char **header_value;                       /* its value, freshly allocated, or NULL when absent */
+	void (*progress)(void *arg, size_t bytes); /* told of the bytes sent (upload) or received (sink) */
+	void *progress_arg;
 };
 int cli_http_stream(struct cli *c, const struct cli_stream_req *req, struct cli_resp *out, berr *e);
 
@@ -221,6 +225,8 @@ char *cli_format_prepare(const char *format, bool *is_table);
  * Returns 0, or CLI_EXIT_ENGINE after printing a template error.
  */
 int cli_print_rows(json_t *rows, const char *format, const char *dflt, json_t *header);
+/* The same, to f (a frame being built). */
+int cli_print_rows_to(FILE *f, json_t *rows, const char *format, const char *dflt, json_t *header);
 
 /* Align tab-separated lines as docker's tabwriter does (padding 3; tables use min width 10, top 20). */
 void cli_table_print(FILE *f, const char *text, size_t min_width);
@@ -229,6 +235,8 @@ void cli_table_print(FILE *f, const char *text, size_t min_width);
 void cli_human_duration(int64_t seconds, char *out, size_t len);
 /* "4.26MB" (decimal units, 3 significant digits). */
 void cli_human_size(double bytes, char *out, size_t len);
+/* "1.5MiB", "512KiB" (binary units, 4 significant digits: docker's units.BytesSize). */
+void cli_human_size_binary(double bytes, char *out, size_t len);
 /* "512m", "1g", "100" (bytes, binary multiples) -> bytes; false when not a size. */
 bool cli_parse_ram(const char *s, int64_t *out);
 /* "10m", "1h30m", "5s" (Go durations) -> seconds; false when not one. */
@@ -236,12 +244,30 @@ bool cli_parse_duration(const char *s, double *out);
 /* A JSON value of a template as Go prints it: strings bare, maps map[k:v], lists [a b]. */
 void cli_go_print(json_t *v, struct cli_buf *out);
 
+/* A transfer's progress line on a terminal, as docker's progress bars look (progress.c). */
+struct cli_progress {
+	const char *label; /* "Loading archive" */
+	double total;      /* 0 when unknown */
+	double done;
+	FILE *out;
+	bool on; /* out is a terminal */
+	bool drawn;
+	long long last_ms;
+};
+void cli_progress_start(struct cli_progress *p, const char *label, double total, FILE *out);
+/* A cli_stream_req.progress callback: counts, and redraws at most every 100 ms. */
+void cli_progress_add(void *arg, size_t bytes);
+/* Erase the line (the result's own lines follow). */
+void cli_progress_end(struct cli_progress *p);
+
 /* ---------- verbs shared pieces ---------- */
 
 /* Container create body from run/create flags (container_opts.c); *name is the --name. */
 int cli_container_config(struct cli_args *a, json_t **body, berr *e);
 /* -e and --env-file (docker's rules: "K" alone takes our K) appended to env; prints its errors. */
 int cli_env_from_flags(struct cli_args *a, json_t *env, berr *e);
+/* A size flag (--memory 64m; --memory-swap also -1) into obj[key]; prints docker's error on a bad one. */
+int cli_opt_ram(json_t *obj, const char *key, struct cli_args *a, const char *flag, berr *e);
 /* Which of the run/create flags (container_opts.c). */
 extern const struct cli_flag cli_container_flags[];
 
@@ -286,6 +312,13 @@ int cli_verb_diff(struct cli *c, struct cli_args *a);
 int cli_verb_rename(struct cli *c, struct cli_args *a);
 int cli_verb_export(struct cli *c, struct cli_args *a);
 int cli_verb_commit(struct cli *c, struct cli_args *a);
+int cli_verb_cp(struct cli *c, struct cli_args *a);
+int cli_verb_stats(struct cli *c, struct cli_args *a);
+int cli_verb_events(struct cli *c, struct cli_args *a);
+int cli_verb_system_df(struct cli *c, struct cli_args *a);
+int cli_verb_system_prune(struct cli *c, struct cli_args *a);
+int cli_verb_update(struct cli *c, struct cli_args *a);
+int cli_verb_port(struct cli *c, struct cli_args *a);
 int cli_verb_import(struct cli *c, struct cli_args *a);
 int cli_verb_history(struct cli *c, struct cli_args *a);
 int cli_verb_volume_create(struct cli *c, struct cli_args *a);
@@ -315,7 +348,7 @@ int cli_creds_erase(const char *key, berr *e);
 char *cli_registry_auth_header(const char *image);
 
 /* Docker's JSON progress lines to out (NULL: quiet), bars on a terminal; the first error kept. */
-struct cli_progress {
+struct cli_pull_progress {
 	FILE *out;
 	bool tty;
 	unsigned width;
@@ -324,9 +357,9 @@ struct cli_progress {
 	struct cli_buf partial; /* a line not ended yet */
 	char *error;
 };
-void cli_progress_init(struct cli_progress *p, FILE *out, bool tty);
-int cli_progress_feed(void *arg, const char *buf, size_t len); /* a cli_sink_fn */
-void cli_progress_free(struct cli_progress *p);
+void cli_pull_progress_init(struct cli_pull_progress *p, FILE *out, bool tty);
+int cli_pull_progress_feed(void *arg, const char *buf, size_t len); /* a cli_sink_fn */
+void cli_pull_progress_free(struct cli_pull_progress *p);
 
 /*
  * Pull image (a reference) through berthd with the stored credentials, progress to out; prints
@@ -337,6 +370,12 @@ int cli_verb_pull(struct cli *c, struct cli_args *a);
 int cli_verb_push(struct cli *c, struct cli_args *a);
 int cli_verb_login(struct cli *c, struct cli_args *a);
 int cli_verb_logout(struct cli *c, struct cli_args *a);
+/* Docker's GetTimestamp for --since/--until: "10m" before now, a date, or Unix seconds -> "sec.nsec". */
+char *cli_timestamp_arg(const char *v);
+/* --filter key=value... as {"key": {"value": true}} (NULL when none); CLI_EXIT_ENGINE on a bad one. */
+int cli_filters_json(struct cli_args *a, char **out);
+/* "4.261MB": decimal units with prec significant digits (docker's units.HumanSizeWithPrecision). */
+void cli_human_size_prec(double bytes, int prec, char *out, size_t len);
 
 /* Version of this client, shown by `berth version`. */
 #define CLI_VERSION     "0.1.0"

@@ -36,6 +36,8 @@ static const char *argument_kind(const char *name)
 	for (size_t i = 0; i < sizeof none / sizeof *none; i++)
 		if (strcmp(name, none[i]) == 0)
 			return "none";
+	if (strncmp(name, "system ", 7) == 0 || strcmp(name, "events") == 0)
+		return "none";
 	if (strncmp(name, "volume ", 7) == 0)
 		return strcmp(name, "volume create") == 0 || strcmp(name, "volume ls") == 0 ||
 			       strcmp(name, "volume prune") == 0
@@ -82,8 +84,8 @@ int cli_verb_completion(struct cli *c, struct cli_args *a)
 	       "\t\tcase \"${COMP_WORDS[i]}\" in\n"
 	       "\t\t-H|--host) ((i++)) ;;\n"
 	       "\t\t-*) ;;\n"
-	       "\t\tvolume) verb=\"volume ${COMP_WORDS[i+1]}\"; [[ $((i + 1)) -lt $COMP_CWORD ]] || verb=volume; "
-	       "break ;;\n"
+	       "\t\tvolume|system) verb=\"${COMP_WORDS[i]} ${COMP_WORDS[i+1]}\"; "
+	       "[[ $((i + 1)) -lt $COMP_CWORD ]] || verb=${COMP_WORDS[i]}; break ;;\n"
 	       "\t\t*) verb=${COMP_WORDS[i]}; break ;;\n"
 	       "\t\tesac\n"
 	       "\tdone\n"
@@ -97,12 +99,18 @@ int cli_verb_completion(struct cli *c, struct cli_args *a)
 	for (size_t i = 0; cli_verbs[i]; i++)
 		if (cli_verbs[i]->run)
 			verb_case(cli_verbs[i], cli_verbs[i]->name);
-	for (size_t i = 0; cli_volume_verbs[i]; i++) {
-		struct cli_buf pat = {0};
-		cli_buf_add(&pat, "\"%s\"", cli_volume_verbs[i]->name);
-		verb_case(cli_volume_verbs[i], pat.s);
-		cli_buf_free(&pat);
-	}
+	printf("\tsystem) COMPREPLY=($(compgen -W \"");
+	for (size_t i = 0; cli_system_verbs[i]; i++)
+		printf(" %s", cli_system_verbs[i]->name + 7);
+	printf("\" -- \"$cur\")) ;;\n");
+	const struct cli_verb *const *groups[] = {cli_volume_verbs, cli_system_verbs};
+	for (size_t g = 0; g < 2; g++)
+		for (size_t i = 0; groups[g][i]; i++) {
+			struct cli_buf pat = {0};
+			cli_buf_add(&pat, "\"%s\"", groups[g][i]->name);
+			verb_case(groups[g][i], pat.s);
+			cli_buf_free(&pat);
+		}
 	printf("\tesac\n}\ncomplete -F _berth berth\n");
 	return 0;
 }

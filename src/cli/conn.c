@@ -1,7 +1,7 @@
 /*
- * Raw HTTP/1.1 on a socket of our own, for the two requests libcurl's request/reply model does
- * not fit: attach (the connection is upgraded to a two-way byte stream, and we must half-close it
- * when our stdin ends) and wait (sent before start, read after the container is done).
+ * Raw HTTP/1.1 on a socket of our own, for the two requests a request/reply model does not fit: attach (the connection
+ * is upgraded to a two-way byte stream, and we must half-close it when our stdin ends) and wait (sent before start,
+ * read after the container is done).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -622,3 +622,8 @@ int cli_container_config(struct cli_args *a, json_t **body_out, berr *e)
 	*body_out = cfg;
 	return 0;
 }
+
+int cli_opt_ram(json_t *obj, const char *key, struct cli_args *a, const char *flag, berr *e)
+{
+	return set_ram(obj, key, a, flag, e);
+}

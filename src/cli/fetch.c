@@ -54,10 +54,21 @@ int cli_download(struct cli *c, const char *path, const char *output, const char
 		umask(mask);
 		fchmod(fd, 0666 & ~mask);
 	}
-	struct cli_stream_req req = {.method = "GET", .path = path, .upload_fd = -1, .sink = fd_sink, .sink_arg = &fd};
+	/* Writing to a file while on a terminal: how much has come, as it comes. */
+	struct cli_progress prog;
+	cli_progress_start(&prog, strcmp(what, "save image") == 0 ? "Saving" : "Exporting", 0, stdout);
+	prog.on &= tmp != NULL;
+	struct cli_stream_req req = {.method = "GET",
+				     .path = path,
+				     .upload_fd = -1,
+				     .sink = fd_sink,
+				     .sink_arg = &fd,
+				     .progress = cli_progress_add,
+				     .progress_arg = &prog};
 	struct cli_resp r;
 	berr e = {0};
 	int rc = cli_http_stream(c, &req, &r, &e);
+	cli_progress_end(&prog);
 	int status = 0;
 	if (rc < 0) {
 		cli_print_connect_error(c, "", &e);

@@ -239,8 +239,9 @@ int cli_args_parse(const struct cli_verb *verb, int argc, char **argv, struct cl
 	}
 	out->pos[out->npos] = NULL;
 	if ((int)out->npos < verb->min_args) {
-		if (verb->min_args == 1 && verb->max_args == 1)
-			cli_usage_error(verb, "'berth %s' requires exactly 1 argument", verb->name);
+		if (verb->min_args == verb->max_args)
+			cli_usage_error(verb, "'berth %s' requires exactly %d argument%s", verb->name, verb->min_args,
+					verb->min_args == 1 ? "" : "s");
 		else
 			cli_usage_error(verb, "'berth %s' requires at least %d argument%s", verb->name, verb->min_args,
 					verb->min_args == 1 ? "" : "s");

@@ -1,11 +1,17 @@
-/* Requests to berthd with libcurl over its unix socket (CURLOPT_UNIX_SOCKET_PATH). */
+/*
+ * Requests to berthd: HTTP/1.1 on its unix socket, a connection for each, written here (a few
+ * hundred lines) rather than through libcurl, whose dependencies cost more to load than the
+ * whole request takes (bench/cli).
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #include "cli/cli_internal.h"
 
@@ -91,7 +97,7 @@ void cli_buf_free(struct cli_buf *b)
 	memset(b, 0, sizeof *b);
 }
 
-/* ---------- requests ---------- */
+/* ---------- requests: HTTP/1.1 over the unix socket, one connection each ---------- */
 
 struct collect {
 	char *buf;
@@ -116,156 +122,259 @@ static int collect_add(struct collect *c, const char *data, size_t n)
 	return 0;
 }
 
-static CURL *handle(struct cli *c, berr *e)
-{
-	static bool global_done;
-	if (!global_done) {
-		curl_global_init(CURL_GLOBAL_NOTHING);
-		global_done = true;
-	}
-	if (!c->curl && !(c->curl = curl_easy_init())) {
-		berr_plain(e, ENOMEM, "starting libcurl");
-		return NULL;
-	}
-	curl_easy_reset(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->sock_path);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "berth-cli/" CLI_VERSION);
-	return c->curl;
-}
-
-struct stream_state {
-	CURL *curl;
+/* The reply's body as it arrives: to the sink (2xx), else collected for its error message. */
+struct reply {
 	const struct cli_stream_req *req;
-	struct collect err; /* the body of an error reply */
+	long status;
+	struct collect err;
 	int sink_failed;
+	/* chunked transfer: the size line being read, the data left in the chunk, its CRLF */
+	bool chunked, done;
+	char line[32];
+	size_t line_len;
+	unsigned long long left; /* chunk or Content-Length bytes left */
+	int crlf_left;
+	bool has_length;
 };
 
-static size_t on_data(char *data, size_t size, size_t nmemb, void *p)
+static int deliver(struct reply *r, const char *data, size_t n)
 {
-	struct stream_state *st = p;
-	size_t n = size * nmemb;
-	long status = 0;
-	curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 300 || !st->req->sink)
-		return collect_add(&st->err, data, n) < 0 ? 0 : n;
-	if (st->req->sink(st->req->sink_arg, data, n) < 0) {
-		st->sink_failed = 1;
+	if (!n)
 		return 0;
+	if (r->status >= 300 || !r->req->sink)
+		return collect_add(&r->err, data, n);
+	if (r->req->sink(r->req->sink_arg, data, n) < 0) {
+		r->sink_failed = 1;
+		return -1;
 	}
-	return n;
+	if (r->req->progress)
+		r->req->progress(r->req->progress_arg, n);
+	return 0;
 }
 
-static size_t on_upload(char *buf, size_t size, size_t nmemb, void *p)
+/* Feed raw body bytes (any cut); decodes chunked transfer and stops at Content-Length. */
+static int feed(struct reply *r, const char *p, size_t n)
 {
-	int fd = *(int *)p;
+	if (!r->chunked) {
+		if (r->has_length) {
+			if (n > r->left)
+				n = (size_t)r->left;
+			r->left -= n;
+			r->done = r->left == 0;
+		}
+		return deliver(r, p, n);
+	}
+	while (n && !r->done) {
+		if (r->crlf_left) {
+			r->crlf_left--;
+			p++;
+			n--;
+		} else if (r->left) {
+			size_t k = n < r->left ? n : (size_t)r->left;
+			if (deliver(r, p, k) < 0)
+				return -1;
+			r->left -= k;
+			p += k;
+			n -= k;
+			if (!r->left)
+				r->crlf_left = 2;
+		} else {
+			char ch = *p++;
+			n--;
+			if (ch != '\n') {
+				if (r->line_len < sizeof r->line - 1)
+					r->line[r->line_len++] = ch;
+				continue;
+			}
+			r->line[r->line_len] = '\0';
+			r->line_len = 0;
+			r->left = strtoull(r->line, NULL, 16);
+			if (!r->left)
+				r->done = true; /* the last chunk: trailers are not ours */
+		}
+	}
+	return 0;
+}
+
+static int connect_socket(struct cli *c, berr *e)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return berr_sys(e, "socket");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", c->sock_path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		int saved = errno;
+		close(fd);
+		return berr_plain(e, ECONNREFUSED, "connecting to %s: %s", c->host, strerror(saved));
+	}
+	return fd;
+}
+
+/* write(2) without SIGPIPE: a daemon that closed the connection is an error, not a signal. */
+static int send_all(int sock, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = send(sock, p, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Has the daemon already said something (an early error reply while we upload)? */
+static bool reply_waiting(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, 0) > 0;
+}
+
+/* The upload as chunks, until its end or until the daemon replies (it will not read the rest). */
+static int send_upload(int sock, const struct cli_stream_req *req, berr *e)
+{
+	char buf[65536], head[32];
 	for (;;) {
-		ssize_t n = read(fd, buf, size * nmemb);
+		if (reply_waiting(sock))
+			return 0;
+		ssize_t n = read(req->upload_fd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
-		return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
+		if (n < 0)
+			return berr_sys(e, "reading what to send");
+		if (n > 0 && req->progress)
+			req->progress(req->progress_arg, (size_t)n);
+		int hl = snprintf(head, sizeof head, "%zx\r\n", (size_t)n);
+		if (send_all(sock, head, (size_t)hl) < 0 || (n && send_all(sock, buf, (size_t)n) < 0) ||
+		    send_all(sock, "\r\n", 2) < 0)
+			return errno == EPIPE || errno == ECONNRESET ? 0 : berr_sys(e, "sending the request");
+		if (n == 0)
+			return 0;
 	}
 }
 
-static int perform(struct cli *c, CURL *h, struct cli_resp *out, berr *e)
+static int request(struct cli *c, const struct cli_stream_req *req, const char *json_body, struct cli_resp *out,
+		   berr *e)
 {
-	CURLcode rc = curl_easy_perform(h);
-	if (rc != CURLE_OK) {
-		if (rc == CURLE_COULDNT_CONNECT)
-			return berr_plain(e, ECONNREFUSED, "connecting to %s: %s", c->host, curl_easy_strerror(rc));
-		return berr_plain(e, EIO, "talking to %s: %s", c->host, curl_easy_strerror(rc));
+	memset(out, 0, sizeof *out);
+	int sock = connect_socket(c, e);
+	if (sock < 0)
+		return -1;
+	struct cli_buf head = {0};
+	cli_buf_add(&head, "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: berth-cli/%s\r\nConnection: close\r\n",
+		    req->method, req->path, CLI_VERSION);
+	if (req->header)
+		cli_buf_add(&head, "%s\r\n", req->header);
+	if (json_body)
+		cli_buf_add(&head, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(json_body),
+			    json_body);
+	else if (req->upload_fd >= 0)
+		cli_buf_add(&head, "Content-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n",
+			    req->content_type ? req->content_type : "application/octet-stream");
+	else if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0)
+		cli_buf_add(&head, "Content-Length: 0\r\n\r\n");
+	else
+		cli_buf_add(&head, "\r\n");
+	int rc = send_all(sock, head.s, head.len) < 0 ? berr_sys(e, "sending %s %s", req->method, req->path) : 0;
+	cli_buf_free(&head);
+	if (rc == 0 && req->upload_fd >= 0)
+		rc = send_upload(sock, req, e);
+	/* The reply's head, then its body through feed(). */
+	struct reply r = {.req = req};
+	struct collect in = {0};
+	char buf[65536];
+	char *end = NULL;
+	while (rc == 0 && !end) {
+		ssize_t n = read(sock, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = berr_plain(e, EPROTO, "talking to %s: the connection closed before a reply", c->host);
+			break;
+		}
+		if (collect_add(&in, buf, (size_t)n) < 0)
+			rc = berr_set(e, ENOMEM, "reading a reply");
+		else
+			end = strstr(in.buf, "\r\n\r\n");
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-	return 0;
+	if (rc == 0) {
+		const char *sp = strchr(in.buf, ' ');
+		r.status = out->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		size_t head_len = (size_t)(end - in.buf) + 4;
+		in.buf[head_len - 2] = '\0'; /* the head's lines, each ending in \r\n */
+		for (char *line = strstr(in.buf, "\r\n"); line && line[2]; line = strstr(line + 2, "\r\n")) {
+			char *l = line + 2, *colon = strchr(l, ':'), *eol = strstr(l, "\r\n");
+			if (!colon || (eol && colon > eol))
+				continue;
+			size_t name_len = (size_t)(colon - l);
+			char *v = colon + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			size_t vlen = eol ? (size_t)(eol - v) : strlen(v);
+			if (name_len == 17 && strncasecmp(l, "Transfer-Encoding", 17) == 0 &&
+			    strncasecmp(v, "chunked", 7) == 0)
+				r.chunked = true;
+			else if (name_len == 14 && strncasecmp(l, "Content-Length", 14) == 0) {
+				r.has_length = true;
+				r.left = strtoull(v, NULL, 10);
+			}
+			if (req->header_name && strlen(req->header_name) == name_len &&
+			    strncasecmp(l, req->header_name, name_len) == 0) {
+				free(*req->header_value);
+				*req->header_value = strndup(v, vlen);
+			}
+		}
+		bool no_body = strcmp(req->method, "HEAD") == 0 || r.status == 204 || r.status == 304 ||
+			       (r.has_length && r.left == 0);
+		if (no_body)
+			r.done = true;
+		else if (feed(&r, in.buf + head_len, in.len - head_len) < 0)
+			rc = r.sink_failed ? berr_sys(e, "writing the output") : berr_set(e, ENOMEM, "reading a reply");
+		while (rc == 0 && !r.done) {
+			ssize_t n = read(sock, buf, sizeof buf);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				rc = berr_sys(e, "talking to %s", c->host);
+				break;
+			}
+			if (n == 0)
+				break; /* the end of a body without length, or a daemon gone mid-stream */
+			if (feed(&r, buf, (size_t)n) < 0)
+				rc = r.sink_failed ? berr_sys(e, "writing the output")
+						   : berr_set(e, ENOMEM, "reading a reply");
+		}
+	}
+	close(sock);
+	free(in.buf);
+	out->body = r.err.buf ? r.err.buf : strdup("");
+	out->len = r.err.len;
+	if (rc < 0)
+		cli_resp_free(out); /* no reply: nothing for the caller to free */
+	return rc;
 }
 
 int cli_http_stream(struct cli *c, const struct cli_stream_req *req, struct cli_resp *out, berr *e)
 {
-	memset(out, 0, sizeof *out);
-	CURL *h = handle(c, e);
-	if (!h)
-		return -1;
-	struct cli_buf url = {0};
-	cli_buf_add(&url, "http://localhost%s", req->path);
-	struct stream_state st = {.curl = h, .req = req};
-	struct curl_slist *headers = NULL;
-	int upload_fd = req->upload_fd;
-	curl_easy_setopt(h, CURLOPT_URL, url.s);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
-	if (upload_fd >= 0) {
-		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
-		curl_easy_setopt(h, CURLOPT_READDATA, &upload_fd);
-		/* UPLOAD means PUT to curl: the method stays ours through CUSTOMREQUEST. */
-		headers = curl_slist_append(headers, "Expect:");
-		if (req->content_type) {
-			struct cli_buf ct = {0};
-			cli_buf_add(&ct, "Content-Type: %s", req->content_type);
-			headers = curl_slist_append(headers, ct.s);
-			cli_buf_free(&ct);
-		}
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	} else if (strcmp(req->method, "POST") == 0) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
-	}
-	if (req->header) {
-		headers = curl_slist_append(headers, req->header);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	}
-	int r = perform(c, h, out, e);
-	curl_slist_free_all(headers);
-	cli_buf_free(&url);
-	if (r == 0 && st.sink_failed)
-		r = berr_sys(e, "writing the output");
-	out->body = st.err.buf ? st.err.buf : strdup("");
-	out->len = st.err.len;
-	if (r < 0)
-		cli_resp_free(out); /* no reply: nothing for the caller to free */
-	return r;
+	if (req->header_name)
+		*req->header_value = NULL;
+	return request(c, req, NULL, out, e);
 }
 
 int cli_http(struct cli *c, const char *method, const char *path, const json_t *body, struct cli_resp *out, berr *e)
 {
-	memset(out, 0, sizeof *out);
-	CURL *h = handle(c, e);
-	if (!h)
-		return -1;
-	struct cli_buf url = {0};
-	cli_buf_add(&url, "http://localhost%s", path);
-	struct collect got = {0};
-	struct curl_slist *headers = NULL;
 	char *text = NULL;
-	curl_easy_setopt(h, CURLOPT_URL, url.s);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	struct stream_state st = {.curl = h, .req = &(struct cli_stream_req){0}};
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
-	if (body) {
-		text = json_dumps(body, JSON_COMPACT);
-		if (!text) {
-			cli_buf_free(&url);
-			return berr_set(e, ENOMEM, "encoding the request");
-		}
-		headers = curl_slist_append(headers, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-	} else if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+	if (body && !(text = json_dumps(body, JSON_COMPACT))) {
+		memset(out, 0, sizeof *out);
+		return berr_set(e, ENOMEM, "encoding the request");
 	}
-	int r = perform(c, h, out, e);
-	curl_slist_free_all(headers);
+	struct cli_stream_req req = {.method = method, .path = path, .upload_fd = -1};
+	int rc = request(c, &req, text, out, e);
 	free(text);
-	cli_buf_free(&url);
-	got = st.err;
-	out->body = got.buf ? got.buf : strdup("");
-	out->len = got.len;
-	if (r < 0)
-		cli_resp_free(out);
-	return r;
+	return rc;
 }
 
 void cli_resp_free(struct cli_resp *r)

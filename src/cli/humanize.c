@@ -46,13 +46,29 @@ void cli_human_duration(int64_t seconds, char *out, size_t len)
 
 void cli_human_size(double bytes, char *out, size_t len)
 {
+	cli_human_size_prec(bytes, 3, out, len);
+}
+
+void cli_human_size_prec(double bytes, int prec, char *out, size_t len)
+{
 	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
 	size_t i = 0;
 	while (bytes >= 1000.0 && i + 1 < sizeof units / sizeof *units) {
 		bytes /= 1000.0;
 		i++;
 	}
-	snprintf(out, len, "%.3g%s", bytes, units[i]);
+	snprintf(out, len, "%.*g%s", prec, bytes, units[i]);
+}
+
+void cli_human_size_binary(double bytes, char *out, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
+	size_t i = 0;
+	while (bytes >= 1024.0 && i + 1 < sizeof units / sizeof *units) {
+		bytes /= 1024.0;
+		i++;
+	}
+	snprintf(out, len, "%.4g%s", bytes, units[i]);
 }
 
 bool cli_parse_ram(const char *s, int64_t *out)

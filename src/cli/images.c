@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -218,15 +219,25 @@ int cli_verb_load(struct cli *c, struct cli_args *a)
 	}
 	struct cli_buf out = {0};
 	cli_buf_add(&out, "%s", "");
+	/* On a terminal, the archive's bytes as they go up (berthd reports only the result). */
+	struct cli_progress prog;
+	struct stat st;
+	bool quiet = cli_arg_bool(a, "quiet");
+	cli_progress_start(&prog, "Loading archive",
+			   fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (double)st.st_size : 0, stdout);
+	prog.on &= !quiet;
 	struct cli_stream_req req = {.method = "POST",
-				     .path = cli_arg_bool(a, "quiet") ? "/images/load?quiet=1" : "/images/load?quiet=0",
+				     .path = quiet ? "/images/load?quiet=1" : "/images/load?quiet=0",
 				     .upload_fd = fd,
 				     .content_type = "application/x-tar",
 				     .sink = collect_sink,
-				     .sink_arg = &out};
+				     .sink_arg = &out,
+				     .progress = cli_progress_add,
+				     .progress_arg = &prog};
 	struct cli_resp r;
 	berr e = {0};
 	int rc = cli_http_stream(c, &req, &r, &e);
+	cli_progress_end(&prog);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (rc < 0 || r.status >= 300) {

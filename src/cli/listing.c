@@ -6,6 +6,11 @@
 
 int cli_print_rows(json_t *rows, const char *format, const char *dflt, json_t *header)
 {
+	return cli_print_rows_to(stdout, rows, format, dflt, header);
+}
+
+int cli_print_rows_to(FILE *f, json_t *rows, const char *format, const char *dflt, json_t *header)
+{
 	if (!format || !*format || strcmp(format, "table") == 0)
 		format = dflt;
 	bool table;
@@ -41,9 +46,9 @@ int cli_print_rows(json_t *rows, const char *format, const char *dflt, json_t *h
 	}
 	berr_clear(&e);
 	if (table)
-		cli_table_print(stdout, out.s, 10);
+		cli_table_print(f, out.s, 10);
 	else
-		fputs(out.s, stdout);
+		fputs(out.s, f);
 	cli_buf_free(&out);
 	return 0;
 }

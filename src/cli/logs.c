@@ -9,7 +9,7 @@
 #include "lib/timefmt.h"
 
 /* Docker's GetTimestamp: a duration ("10m") before now, a date, or Unix seconds -> "sec.nsec". */
-static char *timestamp_arg(const char *v)
+char *cli_timestamp_arg(const char *v)
 {
 	double d;
 	struct timespec ts;
@@ -71,7 +71,7 @@ int cli_verb_logs(struct cli *c, struct cli_args *a)
 	const char *keys[] = {"since", "until"};
 	for (size_t i = 0; i < 2; i++) {
 		if ((v = cli_arg_str(a, keys[i])) && *v) {
-			char *t = timestamp_arg(v);
+			char *t = cli_timestamp_arg(v);
 			cli_buf_query(&path, keys[i], t);
 			free(t);
 		}

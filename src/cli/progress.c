@@ -1,164 +1,67 @@
 /*
- * Docker's JSON progress lines (pull, push) shown as the docker CLI shows them: on a terminal one
- * line per layer, rewritten in place with a progress bar; elsewhere one plain line per change
- * of status, the byte counts left out.
+ * Progress of a long transfer (load, save) on a terminal, drawn as docker's progress bars are
+ * ("Loading archive  [=====>     ]  12.3MB/45.6MB", the bar only on a terminal wider than 110
+ * columns), redrawn in place and erased at the end; nothing at all when not on a terminal.
  */
-#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli_internal.h"
 
-/* units.HumanSize: decimal units, four significant digits ("12.35MB", "512B"). */
-static void human(double v, char *out, size_t len)
+static long long now_ms(void)
 {
-	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-	size_t i = 0;
-	while (v >= 1000 && i + 1 < sizeof units / sizeof *units) {
-		v /= 1000;
-		i++;
-	}
-	snprintf(out, len, "%.4g%s", v, units[i]);
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* The bar and counts of a progressDetail; "" when it says nothing. */
-static void bar(json_t *detail, unsigned width, struct cli_buf *out)
+static void draw(struct cli_progress *p)
 {
-	json_int_t cur = json_integer_value(json_object_get(detail, "current"));
-	json_int_t total = json_integer_value(json_object_get(detail, "total"));
-	char a[32], b[32];
-	if (cur <= 0 && total <= 0)
-		return;
-	if (total <= 0) {
-		human((double)cur, a, sizeof a);
-		cli_buf_add(out, "%8s", a);
-		return;
-	}
-	int pct = (int)((double)cur / (double)total * 100) / 2;
-	if (pct > 50)
-		pct = 50;
-	if (width > 110) {
-		cli_buf_add(out, "[");
-		for (int i = 0; i < pct; i++)
-			cli_buf_add(out, "=");
-		cli_buf_add(out, ">");
-		for (int i = pct; i < 50; i++)
-			cli_buf_add(out, " ");
-		cli_buf_add(out, "] ");
-	}
-	if (cur <= total) {
-		human((double)cur, a, sizeof a);
-		human((double)total, b, sizeof b);
-		cli_buf_add(out, "%8s/%s", a, b);
-	}
-}
-
-void cli_progress_init(struct cli_progress *p, FILE *out, bool tty)
-{
-	memset(p, 0, sizeof *p);
-	p->out = out;
-	p->tty = tty;
-	unsigned rows = 0, cols = 0;
-	p->width = tty && cli_term_size(&rows, &cols) ? cols : 200;
-}
-
-static void forget_ids(struct cli_progress *p)
-{
-	for (size_t i = 0; i < p->nids; i++)
-		free(p->ids[i]);
-	free(p->ids);
-	p->ids = NULL;
-	p->nids = 0;
-}
-
-void cli_progress_free(struct cli_progress *p)
-{
-	forget_ids(p);
-	free(p->partial.s);
-	free(p->error);
-	memset(p, 0, sizeof *p);
-}
-
-/* One message; an error is kept for the caller. */
-static void show(struct cli_progress *p, json_t *m)
-{
-	const char *err = json_string_value(json_object_get(m, "error"));
-	if (err) {
-		if (!p->error)
-			p->error = strdup(err);
-		return;
-	}
-	if (!p->out)
-		return; /* quiet */
-	if (json_object_get(m, "aux") && !json_object_get(m, "status"))
-		return; /* for the caller's eyes only (push's digest), as the docker CLI does */
-	const char *id = json_string_value(json_object_get(m, "id"));
-	const char *status = json_string_value(json_object_get(m, "status"));
-	const char *stream = json_string_value(json_object_get(m, "stream"));
-	json_t *detail = json_object_get(m, "progressDetail");
-	struct cli_buf counts = {0};
-	bar(detail, p->width, &counts);
-	FILE *f = p->out;
-	if (!p->tty) {
-		if (detail && counts.len) {
-			cli_buf_free(&counts);
-			return; /* no progress bars off a terminal */
+	char done[32], total[32];
+	cli_human_size_prec(p->done, 4, done, sizeof done);
+	fprintf(p->out, "\r\033[2K%s  ", p->label);
+	if (p->total > 0) {
+		unsigned rows, cols;
+		if (cli_term_size(&rows, &cols) && cols > 110) {
+			int bars = (int)(p->done / p->total * 100) / 2;
+			if (bars > 50)
+				bars = 50;
+			fprintf(p->out, "[%.*s>%*s] ", bars,
+				"==================================================", 50 - bars, "");
 		}
-		if (id)
-			fprintf(f, "%s: ", id);
-		fprintf(f, "%s\n", stream ? stream : status ? status : "");
-		cli_buf_free(&counts);
-		return;
-	}
-	size_t diff = 0;
-	if (id && detail) {
-		size_t line = p->nids;
-		for (size_t i = 0; i < p->nids; i++)
-			if (strcmp(p->ids[i], id) == 0)
-				line = i;
-		if (line == p->nids) {
-			char **v = realloc(p->ids, (p->nids + 1) * sizeof *v);
-			if (v) {
-				p->ids = v;
-				p->ids[p->nids++] = strdup(id);
-			}
-			fputc('\n', f);
-		}
-		diff = p->nids - line;
-		if (diff)
-			fprintf(f, "\033[%zuA", diff);
+		cli_human_size_prec(p->total, 4, total, sizeof total);
+		fprintf(p->out, "%8s/%s", done, total);
 	} else {
-		forget_ids(p);
+		fprintf(p->out, "%8s", done);
 	}
-	if (detail && !stream)
-		fputs("\033[2K\r", f);
-	if (id)
-		fprintf(f, "%s: ", id);
-	if (stream)
-		fputs(stream, f);
-	else if (detail)
-		fprintf(f, "%s %s\r", status ? status : "", counts.s ? counts.s : "");
-	else
-		fprintf(f, "%s\n", status ? status : "");
-	if (id && diff)
-		fprintf(f, "\033[%zuB", diff);
-	fflush(f);
-	cli_buf_free(&counts);
+	fflush(p->out);
+	p->drawn = true;
 }
 
-int cli_progress_feed(void *arg, const char *buf, size_t len)
+void cli_progress_start(struct cli_progress *p, const char *label, double total, FILE *out)
+{
+	*p = (struct cli_progress){.label = label, .total = total, .out = out, .on = isatty(fileno(out))};
+	p->last_ms = now_ms() - 100; /* the first bytes draw the line */
+}
+
+void cli_progress_add(void *arg, size_t bytes)
 {
 	struct cli_progress *p = arg;
-	cli_buf_add(&p->partial, "%.*s", (int)len, buf);
-	char *start = p->partial.s, *nl;
-	while ((nl = strchr(start, '\n'))) {
-		json_t *m = json_loadb(start, (size_t)(nl - start), 0, NULL);
-		if (m)
-			show(p, m);
-		json_decref(m);
-		start = nl + 1;
+	p->done += (double)bytes;
+	if (!p->on)
+		return;
+	long long t = now_ms();
+	if (t - p->last_ms < 100)
+		return;
+	p->last_ms = t;
+	draw(p);
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+	if (p->on && p->drawn) {
+		fputs("\r\033[2K", p->out);
+		fflush(p->out);
 	}
-	size_t rest = strlen(start);
-	memmove(p->partial.s, start, rest + 1);
-	p->partial.len = rest;
-	return 0;
 }

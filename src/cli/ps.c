@@ -184,7 +184,7 @@ static json_t *ps_header(void)
 }
 
 /* --filter key=value... as docker sends them: {"key": {"value": true}}. */
-static int filters_json(struct cli_args *a, char **out)
+int cli_filters_json(struct cli_args *a, char **out)
 {
 	char *const *list = cli_arg_list(a, "filter");
 	*out = NULL;
@@ -199,7 +199,7 @@ static int filters_json(struct cli_args *a, char **out)
 				"invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected "
 				"name=value)\n",
 				*list);
-			fprintf(stderr, "See 'berth ps --help'.\n");
+			fprintf(stderr, "See 'berth %s --help'.\n", a->verb->name);
 			return CLI_EXIT_ENGINE;
 		}
 		char *key = strndup(*list, (size_t)(eq - *list));
@@ -233,7 +233,7 @@ int cli_verb_ps(struct cli *c, struct cli_args *a)
 	if (cli_arg_bool(a, "size"))
 		cli_buf_query(&path, "size", "1");
 	char *filters;
-	int rc = filters_json(a, &filters);
+	int rc = cli_filters_json(a, &filters);
 	if (rc) {
 		cli_buf_free(&path);
 		return rc;

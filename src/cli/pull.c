@@ -41,10 +41,14 @@ static int registry_stream(struct cli *c, const char *path, const char *image, F
 			   const char *prefix)
 {
 	_cleanup_free_ char *auth = cli_registry_auth_header(image);
-	struct cli_progress p;
-	cli_progress_init(&p, quiet ? NULL : out, !quiet && isatty(fileno(out)));
-	struct cli_stream_req req = {
-	    .method = "POST", .path = path, .upload_fd = -1, .header = auth, .sink = cli_progress_feed, .sink_arg = &p};
+	struct cli_pull_progress p;
+	cli_pull_progress_init(&p, quiet ? NULL : out, !quiet && isatty(fileno(out)));
+	struct cli_stream_req req = {.method = "POST",
+				     .path = path,
+				     .upload_fd = -1,
+				     .header = auth,
+				     .sink = cli_pull_progress_feed,
+				     .sink_arg = &p};
 	struct cli_resp r;
 	berr e = {0};
 	int rc = cli_http_stream(c, &req, &r, &e);
@@ -62,7 +66,7 @@ static int registry_stream(struct cli *c, const char *path, const char *image, F
 	}
 	if (rc == 0)
 		cli_resp_free(&r);
-	cli_progress_free(&p);
+	cli_pull_progress_free(&p);
 	return status;
 }
 
