@@ -268,6 +268,8 @@ int cli_container_config(struct cli_args *a, json_t **body, berr *e);
 int cli_env_from_flags(struct cli_args *a, json_t *env, berr *e);
 /* A size flag (--memory 64m; --memory-swap also -1) into obj[key]; prints docker's error on a bad one. */
 int cli_opt_ram(json_t *obj, const char *key, struct cli_args *a, const char *flag, berr *e);
+/* -p, -P, --expose, --ip, --network-alias, --dns*, --add-host into cfg and host (publish.c). */
+int cli_network_flags(struct cli_args *a, json_t *cfg, json_t *host, berr *e);
 /* Which of the run/create flags (container_opts.c). */
 extern const struct cli_flag cli_container_flags[];
 

@@ -9,6 +9,7 @@
 #include "lib/cleanup.h"
 
 const struct cli_flag cli_container_flags[] = {
+    {"add-host", 0, CLI_LIST, "list", "Add a custom host-to-IP mapping (host:ip)", NULL},
     {"attach", 'a', CLI_LIST, "list", "Attach to STDIN, STDOUT or STDERR", NULL},
     {"cap-add", 0, CLI_LIST, "list", "Add Linux capabilities", NULL},
     {"cap-drop", 0, CLI_LIST, "list", "Drop Linux capabilities", NULL},
@@ -18,12 +19,17 @@ const struct cli_flag cli_container_flags[] = {
     {"detach", 'd', CLI_BOOL, NULL, "Run container in background and print container ID", NULL},
     {"detach-keys", 0, CLI_STRING, "string", "Override the key sequence for detaching a container", NULL},
     {"device", 0, CLI_LIST, "list", "Add a host device to the container", NULL},
+    {"dns", 0, CLI_LIST, "list", "Set custom DNS servers", NULL},
+    {"dns-option", 0, CLI_LIST, "list", "Set DNS options", NULL},
+    {"dns-search", 0, CLI_LIST, "list", "Set custom DNS search domains", NULL},
     {"entrypoint", 0, CLI_STRING, "string", "Overwrite the default ENTRYPOINT of the image", NULL},
     {"env", 'e', CLI_LIST, "list", "Set environment variables", NULL},
     {"env-file", 0, CLI_LIST, "list", "Read in a file of environment variables", NULL},
+    {"expose", 0, CLI_LIST, "list", "Expose a port or a range of ports", NULL},
     {"hostname", 'h', CLI_STRING, "string", "Container host name", NULL},
     {"init", 0, CLI_BOOL, NULL, "Run an init inside the container that forwards signals and reaps processes", NULL},
     {"interactive", 'i', CLI_BOOL, NULL, "Keep STDIN open even if not attached", NULL},
+    {"ip", 0, CLI_STRING, "string", "IPv4 address (e.g., 172.30.100.104)", NULL},
     {"label", 'l', CLI_LIST, "list", "Set meta data on a container", NULL},
     {"log-opt", 0, CLI_LIST, "list", "Log driver options", NULL},
     {"memory", 'm', CLI_STRING, "bytes", "Memory limit", NULL},
@@ -32,9 +38,12 @@ const struct cli_flag cli_container_flags[] = {
     {"mount", 0, CLI_LIST, "mount", "Attach a filesystem mount to the container", NULL},
     {"name", 0, CLI_STRING, "string", "Assign a name to the container", NULL},
     {"network", 0, CLI_STRING, "network", "Connect a container to a network", NULL},
+    {"network-alias", 0, CLI_LIST, "list", "Add network-scoped alias for the container", NULL},
     {"pids-limit", 0, CLI_INT, "int", "Tune container pids limit (set -1 for unlimited)", NULL},
     {"platform", 0, CLI_STRING, "string", "Set platform if server is multi-platform capable", NULL},
     {"privileged", 0, CLI_BOOL, NULL, "Give extended privileges to this container", NULL},
+    {"publish", 'p', CLI_LIST, "list", "Publish a container's port(s) to the host", NULL},
+    {"publish-all", 'P', CLI_BOOL, NULL, "Publish all exposed ports to random ports", NULL},
     {"pull", 0, CLI_STRING, "string", "Pull image before running (\"always\", \"missing\", \"never\")", "missing"},
     {"quiet", 'q', CLI_BOOL, NULL, "Suppress the pull output", NULL},
     {"read-only", 0, CLI_BOOL, NULL, "Mount the container's root filesystem as read only", NULL},
@@ -605,6 +614,8 @@ static int fill_config(struct cli_args *a, json_t *cfg, json_t *host, berr *e)
 	}
 	v = cli_arg_str(a, "network");
 	json_object_set_new(host, "NetworkMode", json_string(v && *v ? v : "default"));
+	if (cli_network_flags(a, cfg, host, e) < 0)
+		return -1;
 	unsigned rows, cols;
 	if (cli_arg_bool(a, "tty") && cli_term_size(&rows, &cols))
 		json_object_set_new(host, "ConsoleSize", json_pack("[i,i]", (int)rows, (int)cols));

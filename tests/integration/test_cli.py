@@ -1008,3 +1008,36 @@ def test_same_as_docker(berth, daemon):
             differences.append(f"{argv}: berth {b.returncode} {b.stdout!r} {b.stderr!r} / "
                                f"docker {d.returncode} {d.stdout!r} {d.stderr!r}")
     assert not differences, "\n".join(differences)
+
+
+def test_network_flags_send_what_docker_sends(berth, daemon):
+    """run/create's -p, -P, --expose, --dns, --dns-search, --dns-option, --add-host, --ip and
+    --network-alias: berth's create gives the same record as the docker CLI's on the same
+    berthd; bad port specs are refused with docker's words."""
+    net = "cli-flags-net"
+    daemon.cli("network", "create", "--subnet", "10.231.7.0/24", net, check=True)
+    flags = ["-p", "127.0.0.1:18080:80", "-p", "9000-9001:7000-7001/udp", "-p", "53", "-P", "--expose", "6000-6001",
+             "--dns", "10.231.7.53", "--dns-search", "example.test", "--dns-option", "ndots:2",
+             "--add-host", "db.test:10.231.7.9", "--network", net, "--ip", "10.231.7.20",
+             "--network-alias", "web", "busybox", "true"]
+    keys = [("HostConfig", "PortBindings"), ("HostConfig", "PublishAllPorts"), ("Config", "ExposedPorts"),
+            ("HostConfig", "Dns"), ("HostConfig", "DnsSearch"), ("HostConfig", "DnsOptions"),
+            ("HostConfig", "ExtraHosts"), ("HostConfig", "NetworkMode")]
+    try:
+        records = []
+        for name, create in (("flags-berth", berth), ("flags-docker", daemon.cli)):
+            r = create("create", "--name", name, *flags)
+            assert r.returncode == 0, r
+            doc = json.loads(berth.ok("inspect", name).out)[0]
+            records.append({f"{a}.{b}": doc[a].get(b) for a, b in keys})
+            ep = doc["NetworkSettings"]["Networks"][net]
+            records[-1]["endpoint"] = (ep["IPAMConfig"], sorted(ep["Aliases"] or [])[:1])
+        assert records[0] == records[1], records
+        assert records[0]["HostConfig.PortBindings"]["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": "18080"}]
+        for bad, why in (("-p", "Invalid containerPort: x"), ("-p", "invalid proto")):
+            spec = "80:x" if "containerPort" in why else "80/ip"
+            r = berth("create", bad, spec, "busybox")
+            assert r.returncode == 125 and why in r.err, r
+    finally:
+        berth("rm", "-f", "flags-berth", "flags-docker")
+        daemon.cli("network", "rm", net)
