@@ -257,7 +257,55 @@ VERB(l_import, "import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
      ALIASES("berth image import", "berth import"));
 VERB(l_login, "login", "[OPTIONS] [SERVER]", "Log in to a registry", login_flags, 0, 1, true, cli_verb_login, NULL);
 VERB(l_logout, "logout", "[SERVER]", "Log out from a registry", no_flags, 0, 1, true, cli_verb_logout, NULL);
-LATER(l_network, "network", "COMMAND", "Manage networks");
+/* `network` is a group as `volume` is. */
+static const struct cli_verb l_network = {
+    .name = "network", .usage = "COMMAND", .summary = "Manage networks", .max_args = -1, .group = true};
+static const struct cli_flag network_create_flags[] = {
+    {"driver", 'd', CLI_STRING, "string", "Driver to manage the Network", "bridge"},
+    {"gateway", 0, CLI_LIST, "strings", "IPv4 Gateway for the master subnet", NULL},
+    {"internal", 0, CLI_BOOL, NULL, "Restrict external access to the network", NULL},
+    {"ip-range", 0, CLI_LIST, "strings", "Allocate container ip from a sub-range", NULL},
+    {"label", 0, CLI_LIST, "list", "Set metadata on a network", NULL},
+    {"subnet", 0, CLI_LIST, "strings", "Subnet in CIDR format that represents a network segment", NULL},
+    {0},
+};
+static const struct cli_flag network_ls_flags[] = {
+    {"filter", 'f', CLI_LIST, "filter", "Provide filter values (e.g. \"driver=bridge\")", NULL},
+    {"format", 0, CLI_STRING, "string", "Format output using a custom template", NULL},
+    {"no-trunc", 0, CLI_BOOL, NULL, "Do not truncate the output", NULL},
+    {"quiet", 'q', CLI_BOOL, NULL, "Only display network IDs", NULL},
+    {0},
+};
+static const struct cli_flag network_connect_flags[] = {
+    {"alias", 0, CLI_LIST, "strings", "Add network-scoped alias for the container", NULL},
+    {"ip", 0, CLI_STRING, "string", "IPv4 address (e.g., \"172.30.100.104\")", NULL},
+    {0},
+};
+static const struct cli_flag network_disconnect_flags[] = {
+    {"force", 'f', CLI_BOOL, NULL, "Force the container to disconnect from a network", NULL},
+    {0},
+};
+static const struct cli_flag network_prune_flags[] = {
+    {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation", NULL},
+    {0},
+};
+VERB(v_network_connect, "network connect", "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network",
+     network_connect_flags, 2, 2, true, cli_verb_network_connect, NULL);
+VERB(v_network_create, "network create", "[OPTIONS] NETWORK", "Create a network", network_create_flags, 1, 1, true,
+     cli_verb_network_create, NULL);
+VERB(v_network_disconnect, "network disconnect", "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network",
+     network_disconnect_flags, 2, 2, true, cli_verb_network_disconnect, NULL);
+VERB(v_network_inspect, "network inspect", "[OPTIONS] NETWORK [NETWORK...]",
+     "Display detailed information on one or more networks", format_flags, 1, -1, true, cli_verb_network_inspect, NULL);
+VERB(v_network_ls, "network ls", "[OPTIONS]", "List networks", network_ls_flags, 0, 0, true, cli_verb_network_ls,
+     ALIASES("berth network ls", "berth network list"));
+VERB(v_network_prune, "network prune", "[OPTIONS]", "Remove all unused networks", network_prune_flags, 0, 0, true,
+     cli_verb_network_prune, NULL);
+VERB(v_network_rm, "network rm", "NETWORK [NETWORK...]", "Remove one or more networks", no_flags, 1, -1, true,
+     cli_verb_network_rm, ALIASES("berth network rm", "berth network remove"));
+const struct cli_verb *const cli_network_verbs[] = {
+    &v_network_connect, &v_network_create, &v_network_disconnect, &v_network_inspect,
+    &v_network_ls,      &v_network_prune,  &v_network_rm,         NULL};
 VERB(l_port, "port", "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
      no_flags, 1, 2, true, cli_verb_port, ALIASES("berth container port", "berth port"));
 VERB(l_pull, "pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", pull_flags, 1, 1, true,
@@ -483,7 +531,9 @@ int cli_main(int argc, char **argv)
 	const struct cli_verb *verb = cli_verb_find(name);
 	if (verb && verb->group) {
 		const struct cli_verb *group = verb;
-		const struct cli_verb *const *subs = group == &v_volume ? cli_volume_verbs : cli_system_verbs;
+		const struct cli_verb *const *subs = group == &v_volume    ? cli_volume_verbs
+						     : group == &l_network ? cli_network_verbs
+									   : cli_system_verbs;
 		size_t skip = strlen(group->name) + 1;
 		const char *sub = k + 1 < argc ? argv[k + 1] : NULL;
 		if (sub && strcmp(sub, "list") == 0)

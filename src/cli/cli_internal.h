@@ -86,6 +86,7 @@ const struct cli_verb *cli_verb_find(const char *name);
 extern const struct cli_verb *const cli_verbs[];
 extern const struct cli_verb *const cli_volume_verbs[];
 extern const struct cli_verb *const cli_system_verbs[];
+extern const struct cli_verb *const cli_network_verbs[];
 
 /* ---------- talking to berthd (http.c, conn.c) ---------- */
 
@@ -270,6 +271,13 @@ int cli_env_from_flags(struct cli_args *a, json_t *env, berr *e);
 int cli_opt_ram(json_t *obj, const char *key, struct cli_args *a, const char *flag, berr *e);
 /* -p, -P, --expose, --ip, --network-alias, --dns*, --add-host into cfg and host (publish.c). */
 int cli_network_flags(struct cli_args *a, json_t *cfg, json_t *host, berr *e);
+/*
+ * One request (volume.c): docker's error printed on failure (exit status 1 returned), else 0 and
+ * the reply's JSON in *out when out is given.
+ */
+int cli_call(struct cli *c, const char *method, const char *path, json_t *body, json_t **out);
+/* `X inspect`: GET /collection/NAME for each argument, as JSON or by -f/--format (volume.c). */
+int cli_inspect_each(struct cli *c, struct cli_args *a, const char *collection);
 /* Which of the run/create flags (container_opts.c). */
 extern const struct cli_flag cli_container_flags[];
 
@@ -328,6 +336,13 @@ int cli_verb_volume_ls(struct cli *c, struct cli_args *a);
 int cli_verb_volume_inspect(struct cli *c, struct cli_args *a);
 int cli_verb_volume_rm(struct cli *c, struct cli_args *a);
 int cli_verb_volume_prune(struct cli *c, struct cli_args *a);
+int cli_verb_network_create(struct cli *c, struct cli_args *a);
+int cli_verb_network_ls(struct cli *c, struct cli_args *a);
+int cli_verb_network_inspect(struct cli *c, struct cli_args *a);
+int cli_verb_network_rm(struct cli *c, struct cli_args *a);
+int cli_verb_network_connect(struct cli *c, struct cli_args *a);
+int cli_verb_network_disconnect(struct cli *c, struct cli_args *a);
+int cli_verb_network_prune(struct cli *c, struct cli_args *a);
 /* GET path; the reply's JSON, or NULL after printing docker's error (exit 1 for the caller). */
 json_t *cli_get_json(struct cli *c, const char *path);
 /* Write a GET's body to -o's file (atomically) or to stdout (refused on a terminal). */

@@ -103,8 +103,12 @@ int cli_verb_completion(struct cli *c, struct cli_args *a)
 	for (size_t i = 0; cli_system_verbs[i]; i++)
 		printf(" %s", cli_system_verbs[i]->name + 7);
 	printf("\" -- \"$cur\")) ;;\n");
-	const struct cli_verb *const *groups[] = {cli_volume_verbs, cli_system_verbs};
-	for (size_t g = 0; g < 2; g++)
+	printf("\tnetwork) COMPREPLY=($(compgen -W \"");
+	for (size_t i = 0; cli_network_verbs[i]; i++)
+		printf(" %s", cli_network_verbs[i]->name + 8);
+	printf("\" -- \"$cur\")) ;;\n");
+	const struct cli_verb *const *groups[] = {cli_volume_verbs, cli_system_verbs, cli_network_verbs};
+	for (size_t g = 0; g < 3; g++)
 		for (size_t i = 0; groups[g][i]; i++) {
 			struct cli_buf pat = {0};
 			cli_buf_add(&pat, "\"%s\"", groups[g][i]->name);

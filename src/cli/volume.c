@@ -1,11 +1,11 @@
-/* berth volume create|ls|inspect|rm|prune over berthd's /volumes routes. */
+/* berth volume create|ls|inspect|rm|prune over berthd's /volumes routes, and what the object verbs share. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli_internal.h"
 
-static int request(struct cli *c, const char *method, const char *path, json_t *body, json_t **out)
+int cli_call(struct cli *c, const char *method, const char *path, json_t *body, json_t **out)
 {
 	struct cli_resp r;
 	berr e = {0};
@@ -50,7 +50,7 @@ int cli_verb_volume_create(struct cli *c, struct cli_args *a)
 	if (name)
 		json_object_set_new(body, "Name", json_string(name));
 	json_t *vol;
-	int status = request(c, "POST", "/volumes/create", body, &vol);
+	int status = cli_call(c, "POST", "/volumes/create", body, &vol);
 	json_decref(body);
 	if (status == 0)
 		printf("%s\n", json_string_value(json_object_get(vol, "Name")) ?: "");
@@ -116,6 +116,11 @@ int cli_verb_volume_ls(struct cli *c, struct cli_args *a)
 
 int cli_verb_volume_inspect(struct cli *c, struct cli_args *a)
 {
+	return cli_inspect_each(c, a, "volumes");
+}
+
+int cli_inspect_each(struct cli *c, struct cli_args *a, const char *collection)
+{
 	const char *format = cli_arg_str(a, "format");
 	struct cli_template *t = NULL;
 	berr e = {0};
@@ -135,10 +140,10 @@ int cli_verb_volume_inspect(struct cli *c, struct cli_args *a)
 	for (size_t i = 0; i < a->npos; i++) {
 		struct cli_buf path = {0};
 		char *esc = cli_escape(a->pos[i]);
-		cli_buf_add(&path, "/volumes/%s", esc);
+		cli_buf_add(&path, "/%s/%s", collection, esc);
 		free(esc);
 		json_t *v;
-		if (request(c, "GET", path.s, NULL, &v) != 0) {
+		if (cli_call(c, "GET", path.s, NULL, &v) != 0) {
 			status = CLI_EXIT_FAIL;
 		} else if (t) {
 			struct cli_buf out = {0};
@@ -176,7 +181,7 @@ int cli_verb_volume_rm(struct cli *c, struct cli_args *a)
 		free(esc);
 		if (cli_arg_bool(a, "force"))
 			cli_buf_query(&path, "force", "1");
-		if (request(c, "DELETE", path.s, NULL, NULL) == 0)
+		if (cli_call(c, "DELETE", path.s, NULL, NULL) == 0)
 			printf("%s\n", a->pos[i]);
 		else
 			status = CLI_EXIT_FAIL;
@@ -203,7 +208,7 @@ int cli_verb_volume_prune(struct cli *c, struct cli_args *a)
 	if (cli_arg_bool(a, "all"))
 		cli_buf_query(&path, "filters", "{\"all\":{\"true\":true}}");
 	json_t *doc;
-	int status = request(c, "POST", path.s, NULL, &doc);
+	int status = cli_call(c, "POST", path.s, NULL, &doc);
 	cli_buf_free(&path);
 	if (status)
 		return status;

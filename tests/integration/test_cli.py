@@ -1041,3 +1041,35 @@ def test_network_flags_send_what_docker_sends(berth, daemon):
     finally:
         berth("rm", "-f", "flags-berth", "flags-docker")
         daemon.cli("network", "rm", net)
+
+
+def test_network_verbs(berth, daemon):
+    """berth network create|ls|inspect|connect|disconnect|rm|prune, against the docker CLI on the
+    same berthd where their output can be the same."""
+    net = "cli-net-a"
+    nid = berth.ok("network", "create", "--subnet", "10.231.8.0/24", "--gateway", "10.231.8.1",
+                   "--label", "k=v", net).out.strip()
+    assert len(nid) == 64
+    r = berth("network", "create", "--subnet", "10.231.8.0/25", "cli-net-b")
+    assert r.returncode == 1 and "Pool overlaps" in r.err, r
+    for argv in (["network", "ls", "--format", "{{.Name}} {{.Driver}}"], ["network", "ls", "-q"],
+                 ["network", "ls", "--filter", "label=k=v", "--format", "{{.Name}}"],
+                 ["network", "inspect", "-f", "{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", net],
+                 ["network", "inspect", "nosuchnet"], ["network", "rm", "nosuchnet"]):
+        b, d = berth(*argv), daemon.cli(*argv)
+        assert (b.returncode, b.out) == (d.returncode, d.stdout.decode()), (argv, b, d)
+    assert f"{nid[:12]}   {net}" in berth.ok("network", "ls").out.replace("  ", "   ").replace("    ", "   ")
+    berth.ok("run", "-d", "--name", "netc", "busybox", "sleep", "60")
+    berth.ok("network", "connect", "--ip", "10.231.8.40", "--alias", "svc", net, "netc")
+    doc = json.loads(berth.ok("inspect", "netc").out)[0]
+    assert doc["NetworkSettings"]["Networks"][net]["IPAddress"] == "10.231.8.40"
+    r = berth("network", "rm", net)
+    assert r.returncode == 1, r
+    berth.ok("network", "disconnect", net, "netc")
+    assert net not in json.loads(berth.ok("inspect", "netc").out)[0]["NetworkSettings"]["Networks"]
+    assert berth.ok("network", "rm", net).out == net + "\n"
+    berth.ok("network", "create", "cli-net-c")
+    out = berth.ok("network", "prune", "-f").out
+    assert "Deleted Networks:\ncli-net-c\n" in out, out
+    assert "connect" in berth.ok("network", "--help").out
+    berth("rm", "-f", "netc")
