@@ -340,7 +340,9 @@ int eng_network_prune(struct eng *eng, json_t *filters, json_t **out, berr *e)
 	struct timespec until = {0}, now;
 	json_t *until_v = json_object_get(filters, "until");
 	if (until_v) {
-		const char *v = json_string_value(json_array_get(until_v, 0));
+		/* {"until":["1h"]}, or the docker CLI's {"until":{"1h":true}} */
+		const char *v = json_is_object(until_v) ? json_object_iter_key(json_object_iter(until_v))
+							: json_string_value(json_array_get(until_v, 0));
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (!v || !b_time_parse_ago(v, &now, &until))
 			return berr_invalid(e, "invalid filter 'until=%s'", v ? v : "");

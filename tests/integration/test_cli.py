@@ -375,7 +375,7 @@ def test_help(berth):
 
 
 def test_unsupported_verbs(berth):
-    for verb in ("network", "build", "compose"):
+    for verb in ("build", "compose"):
         r = berth(verb, "x")
         assert r.returncode == 125 and "not supported yet" in r.err, verb
 
