@@ -42,7 +42,17 @@ int cli_verb_attach(struct cli *c, struct cli_args *a)
 	bool autoremove = json_is_true(json_object_get(json_object_get(info, "HostConfig"), "AutoRemove"));
 	char *id = strdup(json_string_value(json_object_get(info, "Id")) ?: a->pos[0]);
 	json_decref(info);
-	int code = cli_attach_and_wait(c, id, tty, in, false, autoremove, cli_arg_bool(a, "sig-proxy"), "");
+	struct cli_attach_opts ao = {.tty = tty,
+				     .in = in,
+				     .autoremove = autoremove,
+				     .sig_proxy = cli_arg_bool(a, "sig-proxy"),
+				     .detach_keys = cli_arg_str(a, "detach-keys"),
+				     .err_prefix = ""};
+	int code = cli_attach_and_wait(c, id, &ao);
 	free(id);
+	if (code == CLI_DETACHED) {
+		fprintf(stderr, "read escape sequence\n"); /* docker attach's words, and its status */
+		return CLI_EXIT_FAIL;
+	}
 	return code < 0 ? -code : code;
 }

@@ -47,12 +47,15 @@ static void print_conn_error(struct cli_conn *cn, const char *prefix)
 	berr_clear(&e);
 }
 
-static int open_attach(struct cli *c, const char *id, bool in, struct cli_conn *cn, const char *prefix)
+static int open_attach(struct cli *c, const char *id, const struct cli_attach_opts *o, struct cli_conn *cn)
 {
+	const char *prefix = o->err_prefix;
 	struct cli_buf path = {0};
 	char *esc = cli_escape(id);
-	cli_buf_add(&path, "/containers/%s/attach?stream=1&stdin=%d&stdout=1&stderr=1", esc, in ? 1 : 0);
+	cli_buf_add(&path, "/containers/%s/attach?stream=1&stdin=%d&stdout=1&stderr=1", esc, o->in ? 1 : 0);
 	free(esc);
+	if (o->detach_keys)
+		cli_buf_query(&path, "detachKeys", o->detach_keys);
 	berr e = {0};
 	int r = cli_conn_request(c, "POST", path.s, "Connection: Upgrade\r\nUpgrade: tcp\r\n", NULL, cn, &e);
 	cli_buf_free(&path);
@@ -178,12 +181,13 @@ static void wait_removed(struct cli *c, const char *id)
 	cli_buf_free(&path);
 }
 
-int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool start, bool autoremove, bool sig_proxy,
-			const char *err_prefix)
+int cli_attach_and_wait(struct cli *c, const char *id, const struct cli_attach_opts *o)
 {
+	bool tty = o->tty, in = o->in, start = o->start, autoremove = o->autoremove;
+	const char *err_prefix = o->err_prefix;
 	struct cli_conn att = {.fd = -1}, wt = {.fd = -1};
 	int fail = start ? -CLI_EXIT_ENGINE : -CLI_EXIT_FAIL;
-	if (open_attach(c, id, in, &att, err_prefix) < 0)
+	if (open_attach(c, id, o, &att) < 0)
 		return fail;
 	/*
 	 * next-exit even with --rm: it answers with the code at the exit, or at the removal when the
@@ -196,8 +200,12 @@ int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool s
 		return fail;
 	}
 	berr e = {0};
-	struct cli_pump_opts po = {
-	    .tty = tty, .send_stdin = in, .sig_proxy = sig_proxy && !tty, .container = id, .cli = c};
+	struct cli_pump_opts po = {.tty = tty,
+				   .send_stdin = in,
+				   .sig_proxy = o->sig_proxy && !tty,
+				   .container = id,
+				   .cli = c,
+				   .detach_keys = o->detach_keys};
 	/* Signals from the start on: one that comes before the streams are pumped is proxied then. */
 	if (cli_pump_signals(&po, true, &e) < 0) {
 		fprintf(stderr, "%s%s\n", err_prefix, berr_msg(&e));
@@ -243,6 +251,11 @@ int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool s
 	if (pr < 0) {
 		fprintf(stderr, "%s%s\n", err_prefix, berr_msg(&e));
 		berr_clear(&e);
+	}
+	if (pr == 1) {
+		/* Detached: the container goes on, and so does its --rm. */
+		cli_conn_close(&wt);
+		return CLI_DETACHED;
 	}
 	int code = -1;
 	if (wait_reply_ready(c, &wt, id, &code))

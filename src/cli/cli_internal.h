@@ -189,10 +189,13 @@ struct cli_pump_opts {
 	const char *container;
 	const char *exec_id; /* an exec's terminal to resize instead of the container's */
 	struct cli *cli;
+	const char *detach_keys; /* --detach-keys; NULL: docker's ctrl-p,ctrl-q */
 };
 /*
  * Copy between our stdio and an attached connection until the container's output ends.
- * Resizes the container's terminal on SIGWINCH when tty. Returns 0, or -1 with *e.
+ * Resizes the container's terminal on SIGWINCH when tty. With a terminal and stdin, the detach
+ * keys typed end the session as docker's CLI does. Returns 0 when the output ended, 1 when the
+ * user detached, or -1 with *e.
  */
 int cli_pump(struct cli_conn *cn, const struct cli_pump_opts *o, berr *e);
 /*
@@ -285,13 +288,22 @@ extern const struct cli_flag cli_container_flags[];
 json_t *cli_container_inspect(struct cli *c, const char *id, struct cli_resp *resp, berr *e);
 /* Map a start failure's message to docker's exit code: 127 not found, 126 not executable, else 125. */
 int cli_start_error_code(const char *message);
+struct cli_attach_opts {
+	bool tty, in;    /* the container's Tty; our stdin goes to it */
+	bool start;      /* start it once attached (run, start -a) */
+	bool autoremove; /* its AutoRemove: return once it is gone */
+	bool sig_proxy;
+	const char *detach_keys; /* --detach-keys, or NULL */
+	const char *err_prefix;
+};
+/* What cli_attach_and_wait returns when the user typed the detach keys (exit codes are < 256). */
+enum { CLI_DETACHED = 256 };
 /*
  * Attach (stdin when in), start when start is set, stream until the end, then the exit code
- * from a wait that was in flight before the start. Returns the container's code, or < 0 with a
- * message already printed (the exit status is -that).
+ * from a wait that was in flight before the start. Returns the container's code, CLI_DETACHED,
+ * or < 0 with a message already printed (the exit status is -that).
  */
-int cli_attach_and_wait(struct cli *c, const char *id, bool tty, bool in, bool start, bool autoremove, bool sig_proxy,
-			const char *err_prefix);
+int cli_attach_and_wait(struct cli *c, const char *id, const struct cli_attach_opts *o);
 
 /* Verb entry points. */
 int cli_verb_run(struct cli *c, struct cli_args *a);

@@ -27,6 +27,8 @@ static char *exec_create(struct cli *c, struct cli_args *a, bool tty, bool in, b
 		json_object_set_new(body, "User", json_string(v));
 	if ((v = cli_arg_str(a, "workdir")))
 		json_object_set_new(body, "WorkingDir", json_string(v));
+	if ((v = cli_arg_str(a, "detach-keys")))
+		json_object_set_new(body, "DetachKeys", json_string(v));
 	unsigned rows, cols;
 	if (tty && cli_term_size(&rows, &cols))
 		json_object_set_new(body, "ConsoleSize", json_pack("[i,i]", (int)rows, (int)cols));
@@ -164,7 +166,12 @@ int cli_verb_exec(struct cli *c, struct cli_args *a)
 		fprintf(stderr, "%s\n", berr_msg(&e));
 		berr_clear(&e);
 	}
-	struct cli_pump_opts po = {.tty = tty, .send_stdin = in, .container = a->pos[0], .exec_id = id, .cli = c};
+	struct cli_pump_opts po = {.tty = tty,
+				   .send_stdin = in,
+				   .container = a->pos[0],
+				   .exec_id = id,
+				   .cli = c,
+				   .detach_keys = cli_arg_str(a, "detach-keys")};
 	rc = cli_pump(&cn, &po, &e);
 	cli_term_restore();
 	cli_conn_close(&cn);
@@ -172,7 +179,13 @@ int cli_verb_exec(struct cli *c, struct cli_args *a)
 		fprintf(stderr, "%s\n", berr_msg(&e));
 		berr_clear(&e);
 	}
-	status = exec_exit_code(c, id);
+	if (rc == 1) {
+		/* Detached: the command goes on; docker's exec reports it as its error. */
+		fprintf(stderr, "read escape sequence\n");
+		status = CLI_EXIT_FAIL;
+	} else {
+		status = exec_exit_code(c, id);
+	}
 	free(id);
 	return status;
 }

@@ -153,7 +153,16 @@ int cli_verb_run(struct cli *c, struct cli_args *a)
 		free(id);
 		return rc;
 	}
-	int code = cli_attach_and_wait(c, id, tty, at_in, true, autoremove, cli_arg_bool(a, "sig-proxy"), RUN_PREFIX);
+	struct cli_attach_opts ao = {.tty = tty,
+				     .in = at_in,
+				     .start = true,
+				     .autoremove = autoremove,
+				     .sig_proxy = cli_arg_bool(a, "sig-proxy"),
+				     .detach_keys = cli_arg_str(a, "detach-keys"),
+				     .err_prefix = RUN_PREFIX};
+	int code = cli_attach_and_wait(c, id, &ao);
 	free(id);
+	if (code == CLI_DETACHED)
+		return 0; /* as docker run */
 	return code < 0 ? -code : code;
 }

@@ -30,8 +30,17 @@ static int start_attached(struct cli *c, struct cli_args *a)
 	/* Attach by ID: a name may be gone with --rm before the wait is read. */
 	char *id = strdup(json_string_value(json_object_get(info, "Id")) ?: a->pos[0]);
 	json_decref(info);
-	int code = cli_attach_and_wait(c, id, tty, in, true, autoremove, true, "");
+	struct cli_attach_opts ao = {.tty = tty,
+				     .in = in,
+				     .start = true,
+				     .autoremove = autoremove,
+				     .sig_proxy = true,
+				     .detach_keys = cli_arg_str(a, "detach-keys"),
+				     .err_prefix = ""};
+	int code = cli_attach_and_wait(c, id, &ao);
 	free(id);
+	if (code == CLI_DETACHED)
+		return 0; /* as docker start -a */
 	/* A failure to start is the verb's failure (1), as docker's start -a reports it. */
 	return code < 0 ? CLI_EXIT_FAIL : code;
 }

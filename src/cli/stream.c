@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli_internal.h"
+#include "lib/detach_keys.h"
 #include "lib/fd.h"
 
 int cli_demux_feed(struct cli_demux *d, const char *buf, size_t len)
@@ -132,8 +133,13 @@ int cli_pump(struct cli_conn *cn, const struct cli_pump_opts *o, berr *e)
 	if (cli_pump_signals(o, true, e) < 0)
 		return -1;
 	bool stdin_open = o->send_stdin;
+	/* Docker's CLI looks for the detach keys itself, on a terminal only; a bad --detach-keys
+	 * falls back to the default here, and the daemon refuses it with its own words. */
+	struct b_detach_keys keys = {0};
+	if (o->tty && o->send_stdin && (!o->detach_keys || b_detach_keys_parse(o->detach_keys, &keys, NULL) < 0))
+		b_detach_keys_parse(B_DETACH_KEYS_DEFAULT, &keys, NULL);
 	int result = 0;
-	char buf[65536];
+	char buf[65536], passed[sizeof buf + B_DETACH_KEYS_MAX];
 	for (;;) {
 		struct pollfd p[3] = {{.fd = cn->fd, .events = POLLIN},
 				      {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
@@ -173,9 +179,20 @@ int cli_pump(struct cli_conn *cn, const struct cli_pump_opts *o, berr *e)
 				shutdown(cn->fd, SHUT_WR);
 				continue;
 			}
-			if (b_write_all(cn->fd, buf, (size_t)n) < 0) {
+			size_t len = (size_t)n;
+			const char *send = buf;
+			bool detach = false;
+			if (keys.len) {
+				detach = b_detach_keys_filter(&keys, buf, len, passed, &len);
+				send = passed;
+			}
+			if (b_write_all(cn->fd, send, len) < 0) {
 				stdin_open = false;
 				continue;
+			}
+			if (detach) {
+				result = 1;
+				break;
 			}
 		}
 	}

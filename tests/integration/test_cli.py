@@ -274,13 +274,13 @@ def test_history_and_volumes(berth):
 
 # ---------- a terminal ----------
 
-def run_in_pty(berth, args, script, rows=33, cols=101):
-    """Run berth on a fresh pty of the given size, typing script; returns (exit code, output,
-    terminal attributes before, after)."""
+def run_in_pty(berth, args, script, rows=33, cols=101, client=None):
+    """Run berth (or client, another program with docker's command line) on a fresh pty of the
+    given size, typing script; returns (exit code, output, terminal attributes before, after)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     before = termios.tcgetattr(slave)
-    p = subprocess.Popen([berth_path(), *args], stdin=slave, stdout=slave, stderr=slave, env=berth.env,
+    p = subprocess.Popen([client or berth_path(), *args], stdin=slave, stdout=slave, stderr=slave, env=berth.env,
                          start_new_session=True)
     out = b""
 
@@ -298,9 +298,10 @@ def run_in_pty(berth, args, script, rows=33, cols=101):
                 return
 
     read_for(10, b"# ")
-    for line in script:
+    for line in script:  # bytes typed, or (bytes, what to wait for after them)
+        line, until = line if isinstance(line, tuple) else (line, b"# ")
         os.write(master, line)
-        read_for(2, b"# ")
+        read_for(2, until)
     code = p.wait(timeout=20)
     read_for(0.2)
     after = termios.tcgetattr(slave)
@@ -324,6 +325,28 @@ def test_exec_tty(berth):
     assert code == 4, out
     assert b"20 70\r\n" in out and b"/dev/pts/" in out
     assert before == after
+
+
+@pytest.mark.parametrize("client", ["berth", "docker"])
+def test_detach_keys_leave_the_container_running(berth, client):
+    """ctrl-p ctrl-q (and --detach-keys) end the session with exit 0 (exec and attach: 1 and "read
+    escape sequence"), restore the terminal, and leave the container running; berth does what the docker
+    CLI does on the same berthd."""
+    exe = None if client == "berth" else "docker"
+    for name, extra, keys in (("detached1", [], b"\x10\x11"), ("detached2", ["--detach-keys", "ctrl-x,y"], b"\x18y")):
+        code, out, before, after = run_in_pty(berth, ["run", "-it", "--name", name, *extra, "busybox", "sh"],
+                                              [(b"echo in=$((6*7))\r", b"in=42"), keys], client=exe)
+        assert code == 0, out
+        assert b"in=42" in out and before == after, out
+        assert berth.ok("inspect", "-f", "{{.State.Running}}", name).out == "true\n"
+    berth.ok("exec", "detached1", "sh", "-c", "echo exec-ran > /tmp/mark")
+    code, out, before, after = run_in_pty(berth, ["exec", "-it", "--detach-keys", "ctrl-a,b", "detached1", "sh"],
+                                          [(b"echo x=$((7*6))\r", b"x=42"), b"\x01b"], client=exe)
+    assert code == 1 and out.endswith(b"read escape sequence\r\n") and before == after, out  # docker's words
+    code, out, before, after = run_in_pty(berth, ["attach", "detached2"], [(b"echo y=$((3*3))\r", b"y=9"), b"\x10\x11"],
+                                          client=exe)
+    assert code == 1 and out.endswith(b"read escape sequence\r\n") and before == after, out
+    assert berth.ok("inspect", "-f", "{{.State.Running}}", "detached2").out == "true\n"
 
 
 def test_tty_container_killed_restores_terminal(berth):
