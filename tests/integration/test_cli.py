@@ -489,6 +489,36 @@ def test_starts_berthd_when_none_answers(private_system_dirs):
             remove_cgroup("/berth")
 
 
+def test_quickstart(workdir):
+    """The README's first command on this machine, as a new user runs it: no daemon answers, so
+    berth starts berthd, loads the busybox image it made and runs the container. Its own mount
+    namespace with tmpfs over /run and /var/lib/berth keeps the host's untouched."""
+    cgroup_existed = any(os.path.isdir(os.path.join(m, "berth")) for m in set(cgroup_mounts().values()))
+    env = {k: v for k, v in os.environ.items() if k not in ("BERTH_HOST", "DOCKER_HOST", "BERTHD")}
+    env["BERTH_DEMO_IMAGE"] = os.path.join(workdir, "quickstart-busybox.tar")
+    # The session's private_system_dirs may hide the machine's /var/lib (dpkg's state): not here.
+    script = """
+        for d in /run /var/lib /var/cache /var/tmp; do
+            [ "$(findmnt -n -o SOURCE "$d")" = berth-test ] && umount -l "$d"
+        done
+        mount -t tmpfs quickstart /run && mkdir -p /var/lib/berth && mount -t tmpfs quickstart /var/lib/berth
+        ./scripts/quickstart; rc=$?
+        if [ -f /run/berth/berthd.pid ]; then
+            pid=$(cat /run/berth/berthd.pid); kill "$pid"
+            while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+        fi
+        exit $rc
+    """
+    try:
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], cwd=REPO,
+                           capture_output=True, env=env, timeout=600)
+        assert r.returncode == 0 and r.stdout.endswith(b"hello from berth\n"), r.stdout + r.stderr
+        assert b"started " in r.stderr and b"log /run/berth/berthd.log" in r.stderr
+    finally:
+        if not cgroup_existed:
+            remove_cgroup("/berth")
+
+
 def test_bash_completion(berth, workdir):
     script = os.path.join(workdir, "berth.bash")
     with open(script, "wb") as f:
