@@ -62,6 +62,8 @@ extern const struct api_route api_exec_routes[];
 
 /* Replies: each sets r->resp and r->status. */
 void api_reply_json(struct api_request *r, unsigned status, json_t *doc); /* steals doc */
+/* JSON already as text (malloc'd, len bytes): the reply takes it. */
+void api_reply_json_text(struct api_request *r, unsigned status, char *text, size_t len);
 void api_reply_empty(struct api_request *r, unsigned status);
 void api_reply_text(struct api_request *r, unsigned status, const char *content_type, const char *text);
 /* Docker's error body {"message": "..."} with the status errnum maps to (ENOENT 404, EBUSY 409 ...). */

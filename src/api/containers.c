@@ -102,12 +102,13 @@ static void list(struct api_request *r)
 	if (!api_query_int(r, "limit", -1, &limit) || !api_query_filters(r, &filters))
 		return;
 	berr e = {0};
-	json_t *out;
-	if (eng_container_list(r->eng, api_query_bool(r, "all", false), limit <= 0 ? -1 : (int)limit, filters, &out,
-			       &e) < 0)
+	char *text;
+	size_t len;
+	if (eng_container_list_text(r->eng, api_query_bool(r, "all", false), limit <= 0 ? -1 : (int)limit, filters,
+				    &text, &len, &e) < 0)
 		api_reply_error(r, &e);
 	else
-		api_reply_json(r, 200, out);
+		api_reply_json_text(r, 200, text, len);
 	json_decref(filters);
 	berr_clear(&e);
 }

@@ -78,6 +78,12 @@ void api_reply_json(struct api_request *r, unsigned status, json_t *doc)
 	set_reply(r, status, resp, "application/json");
 }
 
+void api_reply_json_text(struct api_request *r, unsigned status, char *text, size_t len)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	set_reply(r, status, resp, "application/json");
+}
+
 void api_reply_empty(struct api_request *r, unsigned status)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);

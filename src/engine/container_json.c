@@ -234,25 +234,25 @@ static int check_filters(json_t *filters, berr *e)
 	return 0;
 }
 
-static json_t *list_entry(struct eng *eng, struct ctr *c)
+/* A row of GET /containers/json but its "Status", which the caller adds. */
+static json_t *list_entry_timeless(struct eng *eng, struct ctr *c)
 {
 	json_t *doc = c->doc, *config = json_object_get(doc, "Config");
-	char status[128];
-	status_text(c, status, sizeof status);
-	/* Command: Path and Args joined with spaces. */
-	size_t cap = 1;
-	json_t *args = json_object_get(doc, "Args"), *a;
+	/* Command: Path and Args joined with spaces, an argument with a space in quotes, as Docker's. */
+	_cleanup_free_ char *command = NULL;
+	size_t command_len = 0;
+	FILE *cf = open_memstream(&command, &command_len);
 	size_t i;
-	const char *path = json_string_value(json_object_get(doc, "Path")) ?: "";
-	cap += strlen(path);
-	json_array_foreach (args, i, a)
-		cap += strlen(json_string_value(a) ?: "") + 1;
-	_cleanup_free_ char *command = calloc(1, cap);
-	if (command) {
-		strcat(command, path);
-		json_array_foreach (args, i, a) {
-			strcat(command, " ");
-			strcat(command, json_string_value(a) ?: "");
+	if (cf) {
+		json_t *a;
+		fputs(json_string_value(json_object_get(doc, "Path")) ?: "", cf);
+		json_array_foreach (json_object_get(doc, "Args"), i, a) {
+			const char *arg = json_string_value(a) ?: "";
+			fprintf(cf, strchr(arg, ' ') ? " '%s'" : " %s", arg);
+		}
+		if (fclose(cf) != 0) {
+			free(command);
+			command = NULL;
 		}
 	}
 	struct timespec created = {0};
@@ -268,36 +268,69 @@ static json_t *list_entry(struct eng *eng, struct ctr *c)
 		json_object_del(m, "Anonymous");
 	}
 	json_t *row =
-	    json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:s}, s:{s:{}}, s:o}", "Id", c->id,
-		      "Names", c->name, "Image", json_string_value(json_object_get(config, "Image")) ?: "", "ImageID",
+	    json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:O, s:s, s:{s:s}, s:{s:{}}, s:o}", "Id", c->id, "Names",
+		      c->name, "Image", json_string_value(json_object_get(config, "Image")) ?: "", "ImageID",
 		      json_string_value(json_object_get(doc, "Image")) ?: "", "Command", command ? command : "",
 		      "Created", (json_int_t)created.tv_sec, "Ports", "Labels", labels ? labels : json_object(),
-		      "State", ctr_status(c), "Status", status, "HostConfig", "NetworkMode", mode ? mode : "default",
-		      "NetworkSettings", "Networks", "Mounts", mounts ? mounts : json_array());
+		      "State", ctr_status(c), "HostConfig", "NetworkMode", mode ? mode : "default", "NetworkSettings",
+		      "Networks", "Mounts", mounts ? mounts : json_array());
 	ctr_net_list_fields(eng, c, row);
 	return row;
 }
 
-int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, json_t **out, berr *e)
+static json_t *list_entry(struct eng *eng, struct ctr *c)
 {
-	if (filters && check_filters(filters, e) < 0)
-		return -1;
-	json_t *arr = json_array();
-	if (!arr)
-		return berr_set(e, ENOMEM, "listing containers");
-	pthread_mutex_lock(&eng->lock);
-	/* Newest first, as Docker lists them. */
+	json_t *row = list_entry_timeless(eng, c);
+	char status[128];
+	status_text(c, status, sizeof status);
+	json_object_set_new(row, "Status", json_string(status));
+	return row;
+}
+
+/* Append c's row as JSON text to f: the cached timeless part, then "Status" and the brace. */
+static int list_entry_text(struct eng *eng, struct ctr *c, FILE *f)
+{
+	if (!c->list_row) {
+		json_t *row = list_entry_timeless(eng, c);
+		char *text = row ? json_dumps(row, JSON_COMPACT) : NULL;
+		json_decref(row);
+		size_t len = text ? strlen(text) : 0;
+		if (len < 2 || text[len - 1] != '}') {
+			free(text);
+			return -1;
+		}
+		text[--len] = '\0';
+		c->list_row = text;
+		c->list_row_len = len;
+	}
+	char status[128];
+	status_text(c, status, sizeof status); /* words and digits: nothing to escape */
+	fwrite(c->list_row, 1, c->list_row_len, f);
+	fprintf(f, "%s\"Status\":\"%s\"}", c->list_row_len > 1 ? "," : "", status);
+	return 0;
+}
+
+/*
+ * The containers a list shows, newest first as Docker lists them, with the engine locked:
+ * each(eng, c, arg) for every one; stops at the first that fails.
+ */
+static int list_each(struct eng *eng, bool all, int limit, json_t *filters,
+		     int (*each)(struct eng *eng, struct ctr *c, void *arg), void *arg)
+{
 	size_t n = 0;
 	for (struct ctr *c = eng->ctrs; c; c = c->next)
 		n++;
-	struct ctr **v = calloc(n ? n : 1, sizeof *v);
+	_cleanup_free_ struct ctr **v = calloc(n ? n : 1, sizeof *v);
+	if (!v)
+		return -1;
 	size_t k = 0;
-	for (struct ctr *c = eng->ctrs; c && v; c = c->next)
+	for (struct ctr *c = eng->ctrs; c; c = c->next)
 		v[k++] = c;
 	bool status_filter = json_object_get(filters, "status") != NULL;
+	int shown = 0;
 	for (size_t j = k; j-- > 0;) {
 		struct ctr *c = v[j];
-		if (limit >= 0 && json_array_size(arr) >= (size_t)limit)
+		if (limit >= 0 && shown >= limit)
 			break;
 		if (!all && limit < 0 && !status_filter && !ctr_running(c) && strcmp(ctr_status(c), "restarting") != 0)
 			continue;
@@ -309,11 +342,71 @@ int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, js
 					 ? !filter_match_any(vals, label_missing, c)
 					 : filter_match_any(vals, filter_kinds[f].match, c);
 		}
-		if (ok)
-			json_array_append_new(arr, list_entry(eng, c));
+		if (!ok)
+			continue;
+		if (each(eng, c, arg) < 0)
+			return -1;
+		shown++;
 	}
-	free(v);
+	return 0;
+}
+
+static int append_row(struct eng *eng, struct ctr *c, void *arg)
+{
+	return json_array_append_new(arg, list_entry(eng, c));
+}
+
+int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, json_t **out, berr *e)
+{
+	if (filters && check_filters(filters, e) < 0)
+		return -1;
+	json_t *arr = json_array();
+	if (!arr)
+		return berr_set(e, ENOMEM, "listing containers");
+	pthread_mutex_lock(&eng->lock);
+	int r = list_each(eng, all, limit, filters, append_row, arr);
 	pthread_mutex_unlock(&eng->lock);
+	if (r < 0) {
+		json_decref(arr);
+		return berr_set(e, ENOMEM, "listing containers");
+	}
 	*out = arr;
+	return 0;
+}
+
+struct text_list {
+	FILE *f;
+	bool first;
+};
+
+static int append_row_text(struct eng *eng, struct ctr *c, void *arg)
+{
+	struct text_list *t = arg;
+	if (!t->first)
+		fputc(',', t->f);
+	t->first = false;
+	return list_entry_text(eng, c, t->f);
+}
+
+int eng_container_list_text(struct eng *eng, bool all, int limit, json_t *filters, char **out, size_t *len, berr *e)
+{
+	if (filters && check_filters(filters, e) < 0)
+		return -1;
+	char *text = NULL;
+	size_t size = 0;
+	struct text_list t = {.f = open_memstream(&text, &size), .first = true};
+	if (!t.f)
+		return berr_sys(e, "listing containers");
+	fputc('[', t.f);
+	pthread_mutex_lock(&eng->lock);
+	int r = list_each(eng, all, limit, filters, append_row_text, &t);
+	pthread_mutex_unlock(&eng->lock);
+	fputs("]\n", t.f);
+	if (fclose(t.f) != 0 || r < 0) {
+		free(text);
+		return berr_set(e, ENOMEM, "listing containers");
+	}
+	*out = text;
+	*len = size;
 	return 0;
 }

@@ -69,6 +69,8 @@ bool ctr_running(const struct ctr *c)
 
 int ctr_save(struct eng *eng, struct ctr *c, berr *e)
 {
+	free(c->list_row); /* the record changed: so may its ps row */
+	c->list_row = NULL;
 	return eng_db_put(eng->db, c->id, c->name, c->doc, e);
 }
 
@@ -106,6 +108,7 @@ static void ctr_free(struct ctr *c)
 	if (c->monitor_pidfd >= 0)
 		close(c->monitor_pidfd);
 	json_decref(c->doc);
+	free(c->list_row);
 	free(c->name);
 	free(c);
 }

@@ -67,6 +67,8 @@ int eng_container_remove(struct eng *eng, const char *name, bool force, bool vol
 int eng_container_inspect(struct eng *eng, const char *name, json_t **out, berr *e);
 /* GET /containers/json: filters is the decoded "filters" parameter (may be NULL). limit < 0: all. */
 int eng_container_list(struct eng *eng, bool all, int limit, json_t *filters, json_t **out, berr *e);
+/* The same list as JSON text (malloc'd, *len bytes), from rows cached per container. */
+int eng_container_list_text(struct eng *eng, bool all, int limit, json_t *filters, char **out, size_t *len, berr *e);
 /* POST /containers/{id}/rename: Docker's name rules (EINVAL), a name in use: EEXIST. */
 int eng_container_rename(struct eng *eng, const char *name, const char *new_name, berr *e);
 /*

@@ -34,6 +34,13 @@ struct ctr {
 	unsigned restart_delay_ms;
 	bool restart_pending, restart_fresh, restart_canceled;
 	struct timespec restart_at; /* CLOCK_MONOTONIC */
+	/*
+	 * Its row of GET /containers/json as JSON text without "Status" (which moves with the clock)
+	 * and the closing brace: ps with hundreds of containers copies these instead of building and
+	 * dumping a tree per row. Made on demand, dropped by ctr_save, which every change goes through.
+	 */
+	char *list_row;
+	size_t list_row_len;
 	struct ctr *next;
 };
 

@@ -193,6 +193,48 @@ def test_list_and_filters(client):
     a.remove(force=True)
 
 
+def test_list_rows_follow_every_change(client, daemon):
+    """GET /containers/json keeps rows per container: each change of state, name, network or
+    limits shows in the next list, in the same shape as a row made afresh (after a restart)."""
+    api = client.api
+
+    def row(cid):
+        rows = [r for r in api.containers(all=True) if r["Id"] == cid]
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    c = api.create_container("busybox", ["sh", "-c", "sleep 60"], name="rowa", labels={"k": "v"})
+    cid = c["Id"]
+    r = row(cid)
+    assert r["State"] == "created" and r["Status"] == "Created" and r["Names"] == ["/rowa"]
+    assert r["Labels"] == {"k": "v"} and r["Command"] == "sh -c 'sleep 60'"  # Docker's quotes
+    api.start(cid)
+    r = row(cid)
+    assert r["State"] == "running" and r["Status"].startswith("Up ")
+    api.pause(cid)
+    assert row(cid)["State"] == "paused" and row(cid)["Status"].endswith("(Paused)")
+    api.unpause(cid)
+    assert row(cid)["State"] == "running" and not row(cid)["Status"].endswith("(Paused)")
+    api.rename(cid, "rowb")
+    assert row(cid)["Names"] == ["/rowb"]
+    net = api.create_network("rownet")
+    try:
+        api.connect_container_to_network(cid, net["Id"])
+        assert "rownet" in row(cid)["NetworkSettings"]["Networks"]
+        api.disconnect_container_from_network(cid, net["Id"])
+        assert "rownet" not in row(cid)["NetworkSettings"]["Networks"]
+    finally:
+        api.remove_network(net["Id"])
+    api.kill(cid)
+    api.wait(cid)
+    r = row(cid)
+    assert r["State"] == "exited" and r["Status"].startswith("Exited (137) ")
+    api.start(cid)
+    assert row(cid)["State"] == "running"
+    api.remove_container(cid, force=True)
+    assert not [x for x in api.containers(all=True) if x["Id"] == cid]
+
+
 def test_remove_rules(client):
     c = client.containers.run("busybox", ["sleep", "60"], detach=True)
     with pytest.raises(docker.errors.APIError) as ei:
