@@ -6,41 +6,23 @@
 #include <sqlite3.h>
 
 #include "lib/cleanup.h"
+#include "lib/sqlite_db.h"
 
 struct eng_db {
 	sqlite3 *h;
 };
-
-static int db_fail(struct eng_db *db, int rc, berr *e, const char *what)
-{
-	int errnum = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? EBUSY : rc == SQLITE_FULL ? ENOSPC : EIO;
-	return berr_plain(e, errnum, "%s: %s", what, sqlite3_errmsg(db->h));
-}
 
 int eng_db_open(const char *path, struct eng_db **out, berr *e)
 {
 	struct eng_db *db = calloc(1, sizeof *db);
 	if (!db)
 		return berr_set(e, ENOMEM, "opening %s", path);
-	int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		berr_plain(e, EIO, "opening %s: %s", path, db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
-		eng_db_close(db);
-		return -1;
-	}
-	sqlite3_busy_timeout(db->h, 10000);
-	/* WAL as the image tables use it; a container record written is on disk before the API answers. */
-	const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			    "CREATE TABLE IF NOT EXISTS engine_containers ("
-			    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-			    " id TEXT NOT NULL UNIQUE,"
-			    " name TEXT NOT NULL UNIQUE,"
-			    " doc TEXT NOT NULL);";
-	char *msg = NULL;
-	rc = sqlite3_exec(db->h, setup, NULL, NULL, &msg);
-	if (rc != SQLITE_OK) {
-		berr_plain(e, EIO, "setting up %s: %s", path, msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
+	const char *schema = "CREATE TABLE IF NOT EXISTS engine_containers ("
+			     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+			     " id TEXT NOT NULL UNIQUE,"
+			     " name TEXT NOT NULL UNIQUE,"
+			     " doc TEXT NOT NULL);";
+	if (b_sqlite_open(path, schema, &db->h, e) < 0) {
 		eng_db_close(db);
 		return -1;
 	}
@@ -68,7 +50,7 @@ int eng_db_put(struct eng_db *db, const char *id, const char *name, json_t *doc,
 				    " ON CONFLICT(id) DO UPDATE SET name = excluded.name, doc = excluded.doc",
 				    -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(db, rc, e, "recording a container");
+		return b_sqlite_fail(db->h, rc, e, "recording a container");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
@@ -77,7 +59,7 @@ int eng_db_put(struct eng_db *db, const char *id, const char *name, json_t *doc,
 	if (rc == SQLITE_CONSTRAINT)
 		return berr_plain(e, EEXIST, "the container name \"%s\" is already in use", name);
 	if (rc != SQLITE_DONE)
-		return db_fail(db, rc, e, "recording a container");
+		return b_sqlite_fail(db->h, rc, e, "recording a container");
 	return 0;
 }
 
@@ -86,12 +68,12 @@ int eng_db_delete(struct eng_db *db, const char *id, berr *e)
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db->h, "DELETE FROM engine_containers WHERE id = ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(db, rc, e, "forgetting a container");
+		return b_sqlite_fail(db->h, rc, e, "forgetting a container");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return db_fail(db, rc, e, "forgetting a container");
+		return b_sqlite_fail(db->h, rc, e, "forgetting a container");
 	return 0;
 }
 
@@ -100,7 +82,7 @@ int eng_db_each(struct eng_db *db, int (*fn)(void *arg, const char *id, json_t *
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db->h, "SELECT id, doc FROM engine_containers ORDER BY seq", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(db, rc, e, "reading the containers");
+		return b_sqlite_fail(db->h, rc, e, "reading the containers");
 	int r = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -117,7 +99,7 @@ int eng_db_each(struct eng_db *db, int (*fn)(void *arg, const char *id, json_t *
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = db_fail(db, rc, e, "reading the containers");
+		r = b_sqlite_fail(db->h, rc, e, "reading the containers");
 	sqlite3_finalize(st);
 	return r;
 }

@@ -7,41 +7,24 @@
 #include <sqlite3.h>
 
 #include "lib/cleanup.h"
+#include "lib/sqlite_db.h"
 
 struct exec_db {
 	sqlite3 *h;
 };
-
-static int db_fail(struct exec_db *db, int rc, berr *e, const char *what)
-{
-	int errnum = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? EBUSY : rc == SQLITE_FULL ? ENOSPC : EIO;
-	return berr_plain(e, errnum, "%s: %s", what, sqlite3_errmsg(db->h));
-}
 
 int exec_db_open(const char *path, struct exec_db **out, berr *e)
 {
 	struct exec_db *db = calloc(1, sizeof *db);
 	if (!db)
 		return berr_set(e, ENOMEM, "opening %s", path);
-	int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		berr_plain(e, EIO, "opening %s: %s", path, db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
-		exec_db_close(db);
-		return -1;
-	}
-	sqlite3_busy_timeout(db->h, 10000);
-	const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			    "CREATE TABLE IF NOT EXISTS engine_execs ("
-			    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-			    " id TEXT NOT NULL UNIQUE,"
-			    " container TEXT NOT NULL,"
-			    " doc TEXT NOT NULL);"
-			    "CREATE INDEX IF NOT EXISTS engine_execs_container ON engine_execs (container);";
-	char *msg = NULL;
-	rc = sqlite3_exec(db->h, setup, NULL, NULL, &msg);
-	if (rc != SQLITE_OK) {
-		berr_plain(e, EIO, "setting up %s: %s", path, msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
+	const char *schema = "CREATE TABLE IF NOT EXISTS engine_execs ("
+			     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+			     " id TEXT NOT NULL UNIQUE,"
+			     " container TEXT NOT NULL,"
+			     " doc TEXT NOT NULL);"
+			     "CREATE INDEX IF NOT EXISTS engine_execs_container ON engine_execs (container);";
+	if (b_sqlite_open(path, schema, &db->h, e) < 0) {
 		exec_db_close(db);
 		return -1;
 	}
@@ -68,13 +51,13 @@ int exec_db_put(struct exec_db *db, const char *id, const char *container_id, js
 				    " ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
 				    -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(db, rc, e, "recording an exec");
+		return b_sqlite_fail(db->h, rc, e, "recording an exec");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, container_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "recording an exec");
+	return rc == SQLITE_DONE ? 0 : b_sqlite_fail(db->h, rc, e, "recording an exec");
 }
 
 int exec_db_delete_container(struct exec_db *db, const char *container_id, berr *e)
@@ -82,11 +65,11 @@ int exec_db_delete_container(struct exec_db *db, const char *container_id, berr 
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db->h, "DELETE FROM engine_execs WHERE container = ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(db, rc, e, "forgetting a container's execs");
+		return b_sqlite_fail(db->h, rc, e, "forgetting a container's execs");
 	sqlite3_bind_text(st, 1, container_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "forgetting a container's execs");
+	return rc == SQLITE_DONE ? 0 : b_sqlite_fail(db->h, rc, e, "forgetting a container's execs");
 }
 
 int exec_db_each(struct exec_db *db, int (*fn)(void *arg, json_t *doc, berr *e), void *arg, berr *e)
@@ -94,7 +77,7 @@ int exec_db_each(struct exec_db *db, int (*fn)(void *arg, json_t *doc, berr *e),
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db->h, "SELECT id, doc FROM engine_execs ORDER BY seq", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(db, rc, e, "reading the execs");
+		return b_sqlite_fail(db->h, rc, e, "reading the execs");
 	int r = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -110,7 +93,7 @@ int exec_db_each(struct exec_db *db, int (*fn)(void *arg, json_t *doc, berr *e),
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = db_fail(db, rc, e, "reading the execs");
+		r = b_sqlite_fail(db->h, rc, e, "reading the execs");
 	sqlite3_finalize(st);
 	return r;
 }

@@ -7,40 +7,23 @@
 #include <sqlite3.h>
 
 #include "lib/cleanup.h"
+#include "lib/sqlite_db.h"
 
 struct net_db {
 	sqlite3 *h;
 };
-
-static int db_fail(struct net_db *db, int rc, berr *e, const char *what)
-{
-	int errnum = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? EBUSY : rc == SQLITE_FULL ? ENOSPC : EIO;
-	return berr_plain(e, errnum, "%s: %s", what, sqlite3_errmsg(db->h));
-}
 
 int net_db_open(const char *path, struct net_db **out, berr *e)
 {
 	struct net_db *db = calloc(1, sizeof *db);
 	if (!db)
 		return berr_set(e, ENOMEM, "opening %s", path);
-	int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		berr_plain(e, EIO, "opening %s: %s", path, db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
-		net_db_close(db);
-		return -1;
-	}
-	sqlite3_busy_timeout(db->h, 10000);
-	const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			    "CREATE TABLE IF NOT EXISTS engine_networks ("
-			    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-			    " id TEXT NOT NULL UNIQUE,"
-			    " name TEXT NOT NULL UNIQUE,"
-			    " doc TEXT NOT NULL);";
-	char *msg = NULL;
-	rc = sqlite3_exec(db->h, setup, NULL, NULL, &msg);
-	if (rc != SQLITE_OK) {
-		berr_plain(e, EIO, "setting up %s: %s", path, msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
+	const char *schema = "CREATE TABLE IF NOT EXISTS engine_networks ("
+			     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+			     " id TEXT NOT NULL UNIQUE,"
+			     " name TEXT NOT NULL UNIQUE,"
+			     " doc TEXT NOT NULL);";
+	if (b_sqlite_open(path, schema, &db->h, e) < 0) {
 		net_db_close(db);
 		return -1;
 	}
@@ -65,7 +48,7 @@ int net_db_put(struct net_db *db, const char *id, const char *name, json_t *doc,
 	int rc =
 	    sqlite3_prepare_v2(db->h, "INSERT INTO engine_networks (id, name, doc) VALUES (?1, ?2, ?3)", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(db, rc, e, "recording a network");
+		return b_sqlite_fail(db->h, rc, e, "recording a network");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
@@ -73,7 +56,7 @@ int net_db_put(struct net_db *db, const char *id, const char *name, json_t *doc,
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT)
 		return berr_plain(e, EEXIST, "network with name %s already exists", name);
-	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "recording a network");
+	return rc == SQLITE_DONE ? 0 : b_sqlite_fail(db->h, rc, e, "recording a network");
 }
 
 int net_db_delete(struct net_db *db, const char *id, berr *e)
@@ -81,11 +64,11 @@ int net_db_delete(struct net_db *db, const char *id, berr *e)
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db->h, "DELETE FROM engine_networks WHERE id = ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(db, rc, e, "forgetting a network");
+		return b_sqlite_fail(db->h, rc, e, "forgetting a network");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "forgetting a network");
+	return rc == SQLITE_DONE ? 0 : b_sqlite_fail(db->h, rc, e, "forgetting a network");
 }
 
 int net_db_each(struct net_db *db, int (*fn)(void *arg, json_t *doc, berr *e), void *arg, berr *e)
@@ -93,7 +76,7 @@ int net_db_each(struct net_db *db, int (*fn)(void *arg, json_t *doc, berr *e), v
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db->h, "SELECT id, doc FROM engine_networks ORDER BY seq", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(db, rc, e, "reading the networks");
+		return b_sqlite_fail(db->h, rc, e, "reading the networks");
 	int r = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -109,7 +92,7 @@ int net_db_each(struct net_db *db, int (*fn)(void *arg, json_t *doc, berr *e), v
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = db_fail(db, rc, e, "reading the networks");
+		r = b_sqlite_fail(db->h, rc, e, "reading the networks");
 	sqlite3_finalize(st);
 	return r;
 }

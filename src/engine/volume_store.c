@@ -16,6 +16,7 @@
 
 #include "engine/names.h"
 #include "lib/cleanup.h"
+#include "lib/sqlite_db.h"
 #include "lib/fs.h"
 
 #define STAGING_PREFIX "._new-"  /* a volume being made: ._new-<instance> */
@@ -26,12 +27,6 @@ struct vol_store {
 	char *dir;
 	int dirfd;
 };
-
-static int db_fail(struct vol_store *s, int rc, berr *e, const char *what)
-{
-	int errnum = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? EBUSY : rc == SQLITE_FULL ? ENOSPC : EIO;
-	return berr_plain(e, errnum, "%s: %s", what, sqlite3_errmsg(s->h));
-}
 
 /* ---------- names and options ---------- */
 
@@ -200,7 +195,7 @@ static int rec_get(struct vol_store *s, const char *name, json_t **doc, char **i
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->h, "SELECT doc, instance FROM engine_volumes WHERE name = ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(s, rc, e, "reading a volume");
+		return b_sqlite_fail(s->h, rc, e, "reading a volume");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	int r = 1;
@@ -218,7 +213,7 @@ static int rec_get(struct vol_store *s, const char *name, json_t **doc, char **i
 			}
 		}
 	} else if (rc != SQLITE_DONE) {
-		r = db_fail(s, rc, e, "reading a volume");
+		r = b_sqlite_fail(s->h, rc, e, "reading a volume");
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -230,7 +225,7 @@ static int exec_name(struct vol_store *s, const char *sql, const char *a, const 
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->h, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(s, rc, e, what);
+		return b_sqlite_fail(s->h, rc, e, what);
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	if (b)
 		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
@@ -239,7 +234,7 @@ static int exec_name(struct vol_store *s, const char *sql, const char *a, const 
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return db_fail(s, rc, e, what);
+		return b_sqlite_fail(s->h, rc, e, what);
 	return 0;
 }
 
@@ -373,7 +368,7 @@ static int recover(struct vol_store *s, berr *e)
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->h, "SELECT name FROM engine_volumes", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(s, rc, e, "reading the volumes");
+		return b_sqlite_fail(s->h, rc, e, "reading the volumes");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		_cleanup_free_ char *data = data_path(s, (const char *)sqlite3_column_text(st, 0));
 		berr ignored = {0};
@@ -399,25 +394,11 @@ int vol_store_open(const char *db_path, const char *volumes_dir, struct vol_stor
 		vol_store_close(s);
 		return -1;
 	}
-	int rc =
-	    sqlite3_open_v2(db_path, &s->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		berr_plain(e, EIO, "opening %s: %s", db_path, s->h ? sqlite3_errmsg(s->h) : sqlite3_errstr(rc));
-		vol_store_close(s);
-		return -1;
-	}
-	sqlite3_busy_timeout(s->h, 10000);
-	/* WAL as the rest of berth.db; a volume acknowledged is on disk. */
-	const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			    "CREATE TABLE IF NOT EXISTS engine_volumes ("
-			    " name TEXT PRIMARY KEY,"
-			    " instance TEXT NOT NULL UNIQUE,"
-			    " doc TEXT NOT NULL);";
-	char *msg = NULL;
-	rc = sqlite3_exec(s->h, setup, NULL, NULL, &msg);
-	if (rc != SQLITE_OK) {
-		berr_plain(e, EIO, "setting up %s: %s", db_path, msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
+	const char *schema = "CREATE TABLE IF NOT EXISTS engine_volumes ("
+			     " name TEXT PRIMARY KEY,"
+			     " instance TEXT NOT NULL UNIQUE,"
+			     " doc TEXT NOT NULL);";
+	if (b_sqlite_open(db_path, schema, &s->h, e) < 0) {
 		vol_store_close(s);
 		return -1;
 	}
@@ -552,7 +533,7 @@ int vol_store_list(struct vol_store *s, json_t **arr, berr *e)
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->h, "SELECT doc FROM engine_volumes ORDER BY name", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(s, rc, e, "reading the volumes");
+		return b_sqlite_fail(s->h, rc, e, "reading the volumes");
 	json_t *out = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *rec = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
@@ -561,7 +542,7 @@ int vol_store_list(struct vol_store *s, json_t **arr, berr *e)
 		else
 			json_decref(rec);
 	}
-	int r = rc == SQLITE_DONE ? 0 : db_fail(s, rc, e, "reading the volumes");
+	int r = rc == SQLITE_DONE ? 0 : b_sqlite_fail(s->h, rc, e, "reading the volumes");
 	sqlite3_finalize(st);
 	if (r < 0 || !out) {
 		json_decref(out);

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "lib/cleanup.h"
+#include "lib/sqlite_db.h"
 #include "lib/timefmt.h"
 
 struct net_ipam {
@@ -18,9 +19,7 @@ struct net_ipam {
 
 static int db_fail(struct net_ipam *ip, berr *e, const char *what)
 {
-	int rc = sqlite3_errcode(ip->h);
-	int errnum = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? EBUSY : rc == SQLITE_FULL ? ENOSPC : EIO;
-	return berr_plain(e, errnum, "%s: %s", what, sqlite3_errmsg(ip->h));
+	return b_sqlite_fail(ip->h, sqlite3_errcode(ip->h), e, what);
 }
 
 int net_ipam_open(const char *db_path, struct net_ipam **out, berr *e)
@@ -28,25 +27,12 @@ int net_ipam_open(const char *db_path, struct net_ipam **out, berr *e)
 	struct net_ipam *ip = calloc(1, sizeof *ip);
 	if (!ip)
 		return berr_set(e, ENOMEM, "opening %s", db_path);
-	int rc =
-	    sqlite3_open_v2(db_path, &ip->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		berr_plain(e, EIO, "opening %s: %s", db_path, ip->h ? sqlite3_errmsg(ip->h) : sqlite3_errstr(rc));
-		net_ipam_close(ip);
-		return -1;
-	}
-	sqlite3_busy_timeout(ip->h, 10000);
-	const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			    "CREATE TABLE IF NOT EXISTS net_networks ("
-			    " name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, created TEXT NOT NULL);"
-			    "CREATE TABLE IF NOT EXISTS net_leases ("
-			    " network TEXT NOT NULL, address TEXT NOT NULL, owner TEXT NOT NULL,"
-			    " PRIMARY KEY (network, address));";
-	char *msg = NULL;
-	rc = sqlite3_exec(ip->h, setup, NULL, NULL, &msg);
-	if (rc != SQLITE_OK) {
-		berr_plain(e, EIO, "setting up the network tables of %s: %s", db_path, msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
+	const char *schema = "CREATE TABLE IF NOT EXISTS net_networks ("
+			     " name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, created TEXT NOT NULL);"
+			     "CREATE TABLE IF NOT EXISTS net_leases ("
+			     " network TEXT NOT NULL, address TEXT NOT NULL, owner TEXT NOT NULL,"
+			     " PRIMARY KEY (network, address));";
+	if (b_sqlite_open(db_path, schema, &ip->h, e) < 0) {
 		net_ipam_close(ip);
 		return -1;
 	}
