@@ -387,6 +387,24 @@ VERB(v_volume_rm, "volume rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or mo
 const struct cli_verb *const cli_volume_verbs[] = {&v_volume_create, &v_volume_inspect, &v_volume_ls,
 						   &v_volume_prune,  &v_volume_rm,      NULL};
 
+/* `container prune` and `image prune`: only in their management forms, as docker has them. */
+static const struct cli_flag container_prune_flags[] = {
+    {"filter", 0, CLI_LIST, "filter", "Provide filter values (e.g. \"until=<timestamp>\")", NULL},
+    {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation", NULL},
+    {0},
+};
+static const struct cli_flag image_prune_flags[] = {
+    {"all", 'a', CLI_BOOL, NULL, "Remove all unused images, not just dangling ones", NULL},
+    {"filter", 0, CLI_LIST, "filter", "Provide filter values (e.g. \"until=<timestamp>\")", NULL},
+    {"force", 'f', CLI_BOOL, NULL, "Do not prompt for confirmation", NULL},
+    {0},
+};
+VERB(v_container_prune, "container prune", "[OPTIONS]", "Remove all stopped containers", container_prune_flags, 0, 0,
+     true, cli_verb_container_prune, NULL);
+VERB(v_image_prune, "image prune", "[OPTIONS]", "Remove unused images", image_prune_flags, 0, 0, true,
+     cli_verb_image_prune, NULL);
+static const struct cli_verb *const management_only_verbs[] = {&v_container_prune, &v_image_prune, NULL};
+
 const struct cli_verb *const cli_verbs[] = {
     &v_attach,  &l_build,  &l_commit,  &v_completion, &l_compose, &l_cp,      &v_create, &v_diff,
     &l_events,  &v_exec,   &v_export,  &v_history,    &v_images,  &l_import,  &v_info,   &v_inspect,
@@ -401,6 +419,9 @@ const struct cli_verb *cli_verb_find(const char *name)
 	for (size_t i = 0; cli_verbs[i]; i++)
 		if (strcmp(cli_verbs[i]->name, name) == 0)
 			return cli_verbs[i];
+	for (size_t i = 0; management_only_verbs[i]; i++)
+		if (strcmp(management_only_verbs[i]->name, name) == 0)
+			return management_only_verbs[i];
 	return NULL;
 }
 
@@ -423,6 +444,8 @@ static const char *management_verb(const char *group, const char *sub)
 	    {"image", "tag", "tag"},
 	    {"image", "pull", "pull"},
 	    {"image", "push", "push"},
+	    {"container", "prune", "container prune"},
+	    {"image", "prune", "image prune"},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
 		if (strcmp(map[i][0], group) == 0 && strcmp(map[i][1], sub) == 0)

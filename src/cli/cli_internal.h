@@ -279,6 +279,10 @@ int cli_network_flags(struct cli_args *a, json_t *cfg, json_t *host, berr *e);
  * the reply's JSON in *out when out is given.
  */
 int cli_call(struct cli *c, const char *method, const char *path, json_t *body, json_t **out);
+/* ["k=v", "k"] as {"k": "v", "k": ""}: --label, --opt (volume.c). */
+json_t *cli_key_values(char *const *list);
+/* Print warning and docker's "Are you sure you want to continue? [y/N] "; true for "y" (prune.c). */
+bool cli_confirm(const char *warning);
 /* `X inspect`: GET /collection/NAME for each argument, as JSON or by -f/--format (volume.c). */
 int cli_inspect_each(struct cli *c, struct cli_args *a, const char *collection);
 /* Which of the run/create flags (container_opts.c). */
@@ -339,6 +343,8 @@ int cli_verb_stats(struct cli *c, struct cli_args *a);
 int cli_verb_events(struct cli *c, struct cli_args *a);
 int cli_verb_system_df(struct cli *c, struct cli_args *a);
 int cli_verb_system_prune(struct cli *c, struct cli_args *a);
+int cli_verb_container_prune(struct cli *c, struct cli_args *a);
+int cli_verb_image_prune(struct cli *c, struct cli_args *a);
 int cli_verb_update(struct cli *c, struct cli_args *a);
 int cli_verb_port(struct cli *c, struct cli_args *a);
 int cli_verb_import(struct cli *c, struct cli_args *a);

@@ -5,23 +5,11 @@
 
 #include "cli/cli_internal.h"
 
-static json_t *labels_map(char *const *list)
-{
-	json_t *map = json_object();
-	for (; *list; list++) {
-		const char *eq = strchr(*list, '=');
-		char *k = strndup(*list, eq ? (size_t)(eq - *list) : strlen(*list));
-		json_object_set_new(map, k, json_string(eq ? eq + 1 : ""));
-		free(k);
-	}
-	return map;
-}
-
 int cli_verb_network_create(struct cli *c, struct cli_args *a)
 {
 	json_t *body = json_pack("{s:s, s:s, s:b, s:o, s:b}", "Name", a->pos[0], "Driver",
 				 cli_arg_str(a, "driver") ?: "bridge", "Internal", cli_arg_bool(a, "internal"),
-				 "Labels", labels_map(cli_arg_list(a, "label")), "CheckDuplicate", 1);
+				 "Labels", cli_key_values(cli_arg_list(a, "label")), "CheckDuplicate", 1);
 	char *const *subnets = cli_arg_list(a, "subnet"), *const *gateways = cli_arg_list(a, "gateway"),
 		    *const *ranges = cli_arg_list(a, "ip-range");
 	if (*subnets) {
@@ -164,17 +152,9 @@ int cli_verb_network_disconnect(struct cli *c, struct cli_args *a)
 
 int cli_verb_network_prune(struct cli *c, struct cli_args *a)
 {
-	if (!cli_arg_bool(a, "force")) {
-		printf("WARNING! This will remove all custom networks not used by at least one container.\n"
-		       "Are you sure you want to continue? [y/N] ");
-		fflush(stdout);
-		char answer[16] = "";
-		if (!fgets(answer, sizeof answer, stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
-			if (!isatty(STDIN_FILENO))
-				printf("\n");
-			return 0;
-		}
-	}
+	if (!cli_arg_bool(a, "force") &&
+	    !cli_confirm("WARNING! This will remove all custom networks not used by at least one container.\n"))
+		return 0;
 	json_t *doc;
 	int status = cli_call(c, "POST", "/networks/prune", NULL, &doc);
 	if (status)

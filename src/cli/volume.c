@@ -27,7 +27,7 @@ int cli_call(struct cli *c, const char *method, const char *path, json_t *body, 
 	return status;
 }
 
-static json_t *key_values(char *const *list)
+json_t *cli_key_values(char *const *list)
 {
 	json_t *map = json_object();
 	for (; *list; list++) {
@@ -45,8 +45,9 @@ int cli_verb_volume_create(struct cli *c, struct cli_args *a)
 	if (a->npos && cli_arg_str(a, "name") && strcmp(cli_arg_str(a, "name"), a->pos[0]) != 0)
 		return cli_usage_error(a->verb, "conflicting options: either specify --name or provide positional arg, "
 						"not both");
-	json_t *body = json_pack("{s:s, s:o, s:o}", "Driver", cli_arg_str(a, "driver") ?: "local", "DriverOpts",
-				 key_values(cli_arg_list(a, "opt")), "Labels", key_values(cli_arg_list(a, "label")));
+	json_t *body =
+	    json_pack("{s:s, s:o, s:o}", "Driver", cli_arg_str(a, "driver") ?: "local", "DriverOpts",
+		      cli_key_values(cli_arg_list(a, "opt")), "Labels", cli_key_values(cli_arg_list(a, "label")));
 	if (name)
 		json_object_set_new(body, "Name", json_string(name));
 	json_t *vol;
@@ -192,17 +193,9 @@ int cli_verb_volume_rm(struct cli *c, struct cli_args *a)
 
 int cli_verb_volume_prune(struct cli *c, struct cli_args *a)
 {
-	if (!cli_arg_bool(a, "force")) {
-		printf("WARNING! This will remove anonymous local volumes not used by at least one container.\n"
-		       "Are you sure you want to continue? [y/N] ");
-		fflush(stdout);
-		char answer[16] = "";
-		if (!fgets(answer, sizeof answer, stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
-			if (!isatty(STDIN_FILENO))
-				printf("\n");
-			return 0;
-		}
-	}
+	if (!cli_arg_bool(a, "force") &&
+	    !cli_confirm("WARNING! This will remove anonymous local volumes not used by at least one container.\n"))
+		return 0;
 	struct cli_buf path = {0};
 	cli_buf_add(&path, "/volumes/prune");
 	if (cli_arg_bool(a, "all"))

@@ -917,6 +917,10 @@ def test_system_df_and_prune(berth, daemon):
     assert r.out.startswith("WARNING! This will remove:\n  - all stopped containers\n")
     assert r.out.endswith("Are you sure you want to continue? [y/N] ")
     assert "df-done" in berth.ok("ps", "-a", "--format", "{{.Names}}").out
+    # Each prune's prompt: docker 28 takes only "y" (any case) for yes.
+    for verb, answer in ((v, a) for v in ("volume", "network", "container", "image") for a in (b"n\n", b"", b"yes\n")):
+        b, d = berth(verb, "prune", input=answer), daemon.cli(verb, "prune", input=answer)
+        assert (b.returncode, b.out, b.err) == (d.returncode, d.stdout.decode(), d.stderr.decode()), verb
     r = berth.ok("system", "prune", "--volumes", input=b"y\n")
     assert "  - all anonymous volumes not used by at least one container\n" in r.out
     assert "Deleted Containers:\n" in r.out and r.out.splitlines()[-1].startswith("Total reclaimed space: ")
@@ -933,6 +937,20 @@ def test_system_df_and_prune(berth, daemon):
     r = berth("system", "nosuch")
     assert r.returncode == 125 and "'nosuch' is not a berth system command" in r.err
     assert berth.ok("system", "info", "-f", "{{.OSType}}").out == "linux\n"
+    # "y": the report, as docker prints it (the IDs differ: one stopped container each).
+    reports = []
+    berth.ok("container", "prune", "-f")
+    for client in (berth, daemon.cli):
+        cid = berth.ok("create", "busybox", "true").out.strip()
+        r = client("container", "prune", input=b"y\n")
+        out = r.stdout if isinstance(r.stdout, bytes) else r.stdout.encode()
+        assert r.returncode == 0 and cid.encode() in out, out
+        reports.append(out.replace(cid.encode(), b"<id>"))
+        assert berth("inspect", cid).returncode == 1
+    assert reports[0] == reports[1], reports
+    assert reports[0].endswith(b"Deleted Containers:\n<id>\n\nTotal reclaimed space: 0B\n")
+    out = berth.ok("image", "prune", "-a", "-f", "--filter", "label=nosuch=1").out
+    assert out == daemon.cli("image", "prune", "-a", "-f", "--filter", "label=nosuch=1").stdout.decode()
 
 
 # ---------- update and port ----------

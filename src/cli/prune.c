@@ -1,12 +1,27 @@
 /*
- * `berth system prune`: stopped containers, unused networks, (with --volumes) unused anonymous
- * volumes, and dangling images (all unused ones with -a), after docker's confirmation prompt
- * unless -f; then what each prune deleted and docker's "Total reclaimed space" line.
+ * The prune verbs' common part, docker's confirmation prompt, and `berth system prune`,
+ * `container prune` and `image prune`. `system prune` removes stopped containers, unused
+ * networks, (with --volumes) unused anonymous volumes, and dangling images (all unused ones with
+ * -a), after the prompt unless -f; then what each prune deleted and docker's "Total reclaimed
+ * space" line.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli_internal.h"
+
+bool cli_confirm(const char *warning)
+{
+	printf("%sAre you sure you want to continue? [y/N] ", warning);
+	fflush(stdout);
+	char line[64] = "";
+	if (!fgets(line, sizeof line, stdin))
+		line[0] = '\0';
+	char *answer = line + strspn(line, " \t");
+	answer[strcspn(answer, " \t\r\n")] = '\0';
+	return strcasecmp(answer, "y") == 0;
+}
 
 /* POST one prune; its reply's JSON, or NULL after printing the error. */
 static json_t *prune(struct cli *c, const char *what, const char *filters)
@@ -67,25 +82,25 @@ static char *with_filter(const char *filters, const char *key, const char *value
 
 static bool confirmed(bool all, bool volumes, char *const *filters)
 {
-	printf("WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one "
-	       "container\n");
+	struct cli_buf w = {0};
+	cli_buf_add(&w,
+		    "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one "
+		    "container\n");
 	if (volumes)
-		printf("  - all anonymous volumes not used by at least one container\n");
-	printf(all ? "  - all images without at least one container associated to them\n"
-		   : "  - all dangling images\n");
-	printf(all ? "  - all build cache\n" : "  - unused build cache\n");
+		cli_buf_add(&w, "  - all anonymous volumes not used by at least one container\n");
+	cli_buf_add(&w, "%s",
+		    all ? "  - all images without at least one container associated to them\n"
+			: "  - all dangling images\n");
+	cli_buf_add(&w, "%s", all ? "  - all build cache\n" : "  - unused build cache\n");
 	if (*filters) {
-		printf("\n  Items to be pruned will be filtered with:\n");
+		cli_buf_add(&w, "\n  Items to be pruned will be filtered with:\n");
 		for (; *filters; filters++)
-			printf("  - %s\n", *filters);
+			cli_buf_add(&w, "  - %s\n", *filters);
 	}
-	printf("\nAre you sure you want to continue? [y/N] ");
-	fflush(stdout);
-	char line[64] = "";
-	if (!fgets(line, sizeof line, stdin))
-		line[0] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	return strcasecmp(line, "y") == 0;
+	cli_buf_add(&w, "\n");
+	bool yes = cli_confirm(w.s);
+	cli_buf_free(&w);
+	return yes;
 }
 
 int cli_verb_system_prune(struct cli *c, struct cli_args *a)
@@ -147,4 +162,46 @@ int cli_verb_system_prune(struct cli *c, struct cli_args *a)
 	cli_human_size_prec((double)reclaimed, 4, size, sizeof size);
 	printf("Total reclaimed space: %s\n", size);
 	return 0;
+}
+
+/* One kind's prune as its own verb: the prompt unless -f, the report, the space reclaimed. */
+static int prune_one(struct cli *c, struct cli_args *a, const char *what, const char *warning, const char *key,
+		     const char *title, const char *dangling)
+{
+	char *filters = NULL;
+	int rc = cli_filters_json(a, &filters);
+	if (rc)
+		return rc;
+	if (!cli_arg_bool(a, "force") && !cli_confirm(warning)) {
+		free(filters);
+		return 0;
+	}
+	char *sent = dangling ? with_filter(filters, "dangling", dangling) : NULL;
+	json_t *doc = prune(c, what, sent ? sent : filters);
+	free(sent);
+	free(filters);
+	if (!doc)
+		return CLI_EXIT_FAIL;
+	print_deleted(doc, key, title);
+	char size[32];
+	cli_human_size_prec((double)json_integer_value(json_object_get(doc, "SpaceReclaimed")), 4, size, sizeof size);
+	printf("Total reclaimed space: %s\n", size);
+	json_decref(doc);
+	return 0;
+}
+
+int cli_verb_container_prune(struct cli *c, struct cli_args *a)
+{
+	return prune_one(c, a, "containers", "WARNING! This will remove all stopped containers.\n", "ContainersDeleted",
+			 "Deleted Containers", NULL);
+}
+
+int cli_verb_image_prune(struct cli *c, struct cli_args *a)
+{
+	bool all = cli_arg_bool(a, "all");
+	return prune_one(c, a, "images",
+			 all ? "WARNING! This will remove all images without at least one container associated to "
+			       "them.\n"
+			     : "WARNING! This will remove all dangling images.\n",
+			 "ImagesDeleted", "Deleted Images", all ? "false" : "true");
 }
