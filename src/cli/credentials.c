@@ -12,6 +12,7 @@
 #include "lib/base64.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "lib/registry_host.h"
 
 #define DOCKER_HUB_KEY "https://index.docker.io/v1/"
 
@@ -31,17 +32,9 @@ char *cli_config_path(void)
 
 char *cli_registry_key(const char *server)
 {
-	const char *v = server ? server : "";
-	if (strncmp(v, "http://", 7) == 0)
-		v += 7;
-	else if (strncmp(v, "https://", 8) == 0)
-		v += 8;
-	size_t n = strcspn(v, "/");
-	if (n == 0 || (n == 9 && strncmp(v, "docker.io", 9) == 0) ||
-	    (n == 15 && strncmp(v, "index.docker.io", 15) == 0) ||
-	    (n == 20 && strncmp(v, "registry-1.docker.io", 20) == 0))
-		return strdup(DOCKER_HUB_KEY);
-	return strndup(v, n);
+	bool hub;
+	char *host = b_registry_host(server, &hub);
+	return hub ? strdup(DOCKER_HUB_KEY) : host;
 }
 
 char *cli_image_registry_key(const char *image)

@@ -9,6 +9,7 @@
 #include "image/registry.h"
 #include "image/registry_internal.h"
 #include "lib/cleanup.h"
+#include "lib/registry_host.h"
 
 /* base64url or base64, padding optional, to bytes (NUL-terminated); NULL when it is neither. */
 static char *b64_decode(const char *in, size_t *out_len)
@@ -85,16 +86,9 @@ void img_registry_auth_free(struct img_registry_auth *a)
 
 char *img_registry_server_domain(const char *server)
 {
-	const char *v = server ? server : "";
-	if (strncmp(v, "http://", 7) == 0)
-		v += 7;
-	else if (strncmp(v, "https://", 8) == 0)
-		v += 8;
-	size_t n = strcspn(v, "/");
-	if (n == 0 || (n == 15 && strncmp(v, "index.docker.io", 15) == 0) ||
-	    (n == 18 && strncmp(v, "registry-1.docker.io", 18) == 0) || (n == 9 && strncmp(v, "docker.io", 9) == 0))
-		return strdup("docker.io");
-	return strndup(v, n);
+	bool hub;
+	char *host = b_registry_host(server, &hub);
+	return hub ? strdup("docker.io") : host;
 }
 
 int img_registry_login(const char *server, const struct img_registry_opts *o, berr *e)
