@@ -283,6 +283,25 @@ size_t b_strv_len(char *const *v)
 	return n;
 }
 
+int b_strv_dup(char *const *v, char ***out)
+{
+	*out = NULL;
+	if (!v)
+		return 0;
+	size_t n = b_strv_len(v);
+	char **d = calloc(n + 1, sizeof *d);
+	if (!d)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!(d[i] = strdup(v[i]))) {
+			b_strv_free(d);
+			return -1;
+		}
+	}
+	*out = d;
+	return 0;
+}
+
 static const char *folded_name(const char *key, const char *const *names)
 {
 	for (const char *const *n = names; *n; n++)

@@ -39,3 +39,5 @@ const char *b_json_type_name(json_t *v);
 
 void b_strv_free(char **v);
 size_t b_strv_len(char *const *v);
+/* A copy of v in *out (NULL for NULL); -1 when out of memory, with nothing allocated. */
+int b_strv_dup(char *const *v, char ***out);
