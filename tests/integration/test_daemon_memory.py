@@ -1,7 +1,8 @@
 """berthd maps its heavy libraries only while it uses them (src/lib/lazy_lib.h): an idle daemon
 has none of libarchive, libcurl, ldns, libnftables or OpenSSL's libcrypto mapped; a load maps
 libarchive, and once the daemon has been quiet for a second it is unmapped again, and loaded
-anew by the next use. Memory figures: docs/daemon.md, bench/engine."""
+anew by the next use; libcurl likewise for registry clients. Memory figures: docs/daemon.md,
+bench/engine."""
 
 import io
 import os
@@ -12,6 +13,7 @@ import pytest
 
 from conftest import wait_until
 from daemon_util import Daemon, berthd_path, load_busybox
+from test_registry import REGISTRY, Registry
 
 ON_USE = ("libarchive.so", "libcurl.so", "libldns.so", "libnftables.so", "libcrypto.so")
 
@@ -59,3 +61,23 @@ def test_libraries_mapped_while_used(daemon, session_dir):
     r = daemon.cli("run", "--rm", "--network", "none", "busybox", "echo", "still here")
     assert r.stdout == b"still here\n", r.stderr
     wait_until(lambda: not mapped(pid), timeout=10, what="libarchive unloaded again")
+
+
+@pytest.mark.skipif(not os.path.exists(REGISTRY), reason="docker-registry is not installed")
+def test_libcurl_held_by_registry_clients_only(daemon, session_dir):
+    pid = daemon.proc.pid
+    load_busybox(daemon, session_dir)
+    reg = Registry(session_dir).start()
+    try:
+        api = daemon.api()
+        repo = f"{reg.addr}/busybox"
+        api.tag("busybox", repo, "t")
+        assert not [l for l in api.push(repo, tag="t", stream=True, decode=True) if "error" in l]
+        api.remove_image(f"{repo}:t")
+        lines = list(api.pull(repo, tag="t", stream=True, decode=True))
+        assert lines[-1] == {"status": f"Status: Downloaded newer image for {repo}:t"}, lines
+        assert "libcurl.so" in mapped(pid)
+        # OpenSSL's libcrypto, which libcurl brought, stays: it forbids its own unloading.
+        wait_until(lambda: not mapped(pid) - {"libcrypto.so"}, timeout=10, what="libcurl unloaded")
+    finally:
+        reg.cleanup()
