@@ -3,10 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "api/api_internal.h"
 #include "engine/events.h"
+#include "lib/base64.h"
 #include "lib/cleanup.h"
 
 static void changes(struct api_request *r)
@@ -126,11 +125,10 @@ static bool path_stat_header(struct api_request *r, const char *path, char **out
 	_cleanup_free_ char *text = json_dumps(st, JSON_COMPACT);
 	json_decref(st);
 	size_t len = text ? strlen(text) : 0;
-	if (!text || !(*out = malloc(4 * ((len + 2) / 3) + 1))) {
+	if (!text || !(*out = b_base64_encode(text, len, false))) {
 		api_reply_message(r, 500, "out of memory");
 		return false;
 	}
-	EVP_EncodeBlock((unsigned char *)*out, (const unsigned char *)text, (int)len);
 	return true;
 }
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ enum { BODY_MAX = 32 << 20 };
 struct api_server {
 	struct MHD_Daemon *mhd;
 	struct eng *eng;
+	atomic_ulong requests_done;
 };
 
 static const struct api_route *const route_tables[] = {
@@ -570,6 +572,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	struct api_request *r = *con_cls;
 	if (!r)
 		return;
+	struct api_server *s = cls;
+	atomic_fetch_add_explicit(&s->requests_done, 1, memory_order_relaxed);
 	if (r->pipe_w >= 0)
 		close(r->pipe_w);
 	if (r->worker_started)
@@ -613,6 +617,11 @@ int api_server_start(struct eng *eng, int listen_fd, struct api_server **out, be
 	}
 	*out = s;
 	return 0;
+}
+
+unsigned long api_server_requests_done(struct api_server *s)
+{
+	return atomic_load_explicit(&s->requests_done, memory_order_relaxed);
 }
 
 void api_server_stop(struct api_server *s)

@@ -14,5 +14,7 @@ struct api_server;
 
 /* Serve on listen_fd (a listening socket; the server owns it from here). */
 int api_server_start(struct eng *eng, int listen_fd, struct api_server **out, berr *e);
+/* How many requests have ended so far (the daemon gives memory back once they stop for a while). */
+unsigned long api_server_requests_done(struct api_server *s);
 /* Stop accepting and close every connection. NULL is fine. */
 void api_server_stop(struct api_server *s);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cp_tar.h"
-#include "cli/libarchive_lazy.h"
+#include "lib/libarchive_lazy.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 
@@ -58,7 +58,7 @@ static la_ssize_t pack_write(struct archive *a, void *arg, const void *buf, size
 int cli_tar_pack(const char *path, const char *name, bool follow_top, int fd, const struct cli_tar_progress *progress,
 		 berr *e)
 {
-	if (cli_libarchive_load(e) < 0)
+	if (lazy_lib_pin(&libarchive_lib, e) < 0)
 		return -1;
 	struct archive *disk = archive_read_disk_new();
 	struct archive *w = archive_write_new();
@@ -320,7 +320,7 @@ static int unpack_entry(struct archive *a, struct archive_entry *entry, int root
 int cli_tar_unpack(int fd, const char *head, size_t head_len, const char *dir, const char *from, const char *to,
 		   const struct cli_tar_progress *progress, berr *e)
 {
-	if (cli_libarchive_load(e) < 0)
+	if (lazy_lib_pin(&libarchive_lib, e) < 0)
 		return -1;
 	_cleanup_close_ int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)

@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <jansson.h>
 
 #include "image/archive_internal.h"
@@ -31,6 +29,7 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
+#include "lib/libarchive_lazy.h"
 
 #define META_MAX     (64 << 20) /* manifest.json, index.json, oci-layout: held in memory */
 #define CONFIG_MAX   (32 << 20)
@@ -396,6 +395,9 @@ static void add_filter(struct archive *a, int (*add)(struct archive *))
 
 static int read_archive(struct load *l, int fd, berr *e)
 {
+	_cleanup_lazy_release_ struct lazy_lib *held = lazy_lib_held(&libarchive_lib, e);
+	if (!held)
+		return -1;
 	struct archive *a = archive_read_new();
 	if (!a)
 		return oom(e);

@@ -13,8 +13,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <jansson.h>
 
 #include "image/archive_internal.h"
@@ -25,6 +23,7 @@
 #include "lib/cleanup.h"
 #include "lib/fd.h"
 #include "lib/fs.h"
+#include "lib/libarchive_lazy.h"
 
 #define MANIFEST_MAX (4 << 20)
 

@@ -4,41 +4,12 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "image/registry.h"
 #include "image/registry_internal.h"
+#include "lib/base64.h"
 #include "lib/cleanup.h"
 #include "lib/registry_host.h"
-
-/* base64url or base64, padding optional, to bytes (NUL-terminated); NULL when it is neither. */
-static char *b64_decode(const char *in, size_t *out_len)
-{
-	size_t n = strlen(in);
-	while (n && in[n - 1] == '=')
-		n--;
-	size_t padded = (n + 3) / 4 * 4;
-	_cleanup_free_ char *norm = malloc(padded + 1);
-	char *out = malloc(padded / 4 * 3 + 1);
-	if (!norm || !out) {
-		free(out);
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		norm[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
-	for (size_t i = n; i < padded; i++)
-		norm[i] = '=';
-	norm[padded] = '\0';
-	int len = EVP_DecodeBlock((unsigned char *)out, (unsigned char *)norm, (int)padded);
-	if (len < 0 || n % 4 == 1) {
-		free(out);
-		return NULL;
-	}
-	len -= (int)(padded - n); /* EVP_DecodeBlock counts the padding as zero bytes */
-	out[len] = '\0';
-	*out_len = (size_t)len;
-	return out;
-}
 
 static int take(json_t *doc, const char *key, char **out)
 {
@@ -54,7 +25,7 @@ int img_registry_auth_parse(const char *header, struct img_registry_auth *out, b
 	if (!header || !*header)
 		return 0;
 	size_t len = 0;
-	_cleanup_free_ char *text = b64_decode(header, &len);
+	_cleanup_free_ char *text = b_base64_decode(header, &len);
 	if (!text)
 		return berr_invalid(e, "X-Registry-Auth: not base64");
 	json_error_t jerr;

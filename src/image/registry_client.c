@@ -15,12 +15,12 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 
+#include "image/libcurl_lazy.h"
 #include "image/manifest.h"
 #include "image/registry_internal.h"
+#include "lib/base64.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
@@ -113,14 +113,6 @@ char **reg_mirrors(void)
 	return v;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static int oom(berr *e)
 {
 	return berr_set(e, ENOMEM, "out of memory");
@@ -168,14 +160,6 @@ static bool insecure_registry(const char *domain, char *const *insecure, const c
 			return true;
 	}
 	return false;
-}
-
-static char *base64(const void *data, size_t len)
-{
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
 }
 
 static int choose_scheme(struct reg_client *c, berr *e);
@@ -294,12 +278,14 @@ int reg_client_new_at(const char *endpoint, const char *domain, const char *repo
 		domain = mirror_host;
 		explicit_scheme = true;
 	}
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_result != CURLE_OK)
-		return berr_plain(e, EIO, "initialising libcurl: %s", curl_easy_strerror(curl_init_result));
+	/* Held for the client's life: the daemon unloads libcurl once no client is left. */
+	if (lazy_lib_hold(&libcurl_lib, e) < 0)
+		return -1;
 	struct reg_client *c = calloc(1, sizeof *c);
-	if (!c)
+	if (!c) {
+		lazy_lib_release(&libcurl_lib);
 		return oom(e);
+	}
 	pthread_mutex_init(&c->mu, NULL);
 	for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_mu[i], NULL);
@@ -325,7 +311,7 @@ int reg_client_new_at(const char *endpoint, const char *domain, const char *repo
 		_cleanup_free_ char *pair = NULL, *enc = NULL;
 		if (asprintf(&pair, "%s:%s", a->username, a->password ? a->password : "") < 0)
 			return oom(e);
-		if (!(enc = base64(pair, strlen(pair))) || asprintf(&c->basic, "Basic %s", enc) < 0) {
+		if (!(enc = b_base64_encode(pair, strlen(pair), false)) || asprintf(&c->basic, "Basic %s", enc) < 0) {
 			c->basic = NULL;
 			return oom(e);
 		}
@@ -372,6 +358,7 @@ void reg_client_free(struct reg_client *c)
 	free(c->client_key);
 	free(c->authz);
 	free(c);
+	lazy_lib_release(&libcurl_lib);
 }
 
 /* ---- one request ---- */

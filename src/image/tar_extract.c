@@ -9,12 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "image/image.h"
 #include "image/unpack_internal.h"
 #include "lib/cleanup.h"
+#include "lib/libarchive_lazy.h"
 
 #define READ_BLOCK (1 << 16)
 
@@ -41,6 +39,9 @@ static bool kind_clash(int dirfd, struct archive_entry *ent)
 
 static int extract_in_locale(int dirfd, int in_fd, const struct img_extract_opts *o, berr *e)
 {
+	_cleanup_lazy_release_ struct lazy_lib *held = lazy_lib_held(&libarchive_lib, e);
+	if (!held)
+		return -1;
 	struct archive *a = archive_read_new();
 	if (!a)
 		return berr_set(e, ENOMEM, "reading the archive");

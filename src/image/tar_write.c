@@ -25,8 +25,12 @@ static la_ssize_t sink_write(struct archive *a, void *ud, const void *buf, size_
 
 struct archive *img_tar_open(struct img_tar_sink *s, berr *e)
 {
+	/* Held until img_tar_free. */
+	if (lazy_lib_hold(&libarchive_lib, e) < 0)
+		return NULL;
 	struct archive *a = archive_write_new();
 	if (!a) {
+		lazy_lib_release(&libarchive_lib);
 		berr_set(e, ENOMEM, "starting a tar");
 		return NULL;
 	}
@@ -35,10 +39,16 @@ struct archive *img_tar_open(struct img_tar_sink *s, berr *e)
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    archive_write_open(a, s, NULL, sink_write, NULL) != ARCHIVE_OK) {
 		berr_plain(e, EIO, "starting a tar: %s", archive_error_string(a));
-		archive_write_free(a);
+		img_tar_free(a);
 		return NULL;
 	}
 	return a;
+}
+
+void img_tar_free(struct archive *a)
+{
+	archive_write_free(a);
+	lazy_lib_release(&libarchive_lib);
 }
 
 int img_tar_error(struct archive *a, struct img_tar_sink *s, const char *what, berr *e)

@@ -5,11 +5,9 @@
 #pragma once
 #include <stdint.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "lib/digest.h"
 #include "lib/err.h"
+#include "lib/libarchive_lazy.h"
 
 /* Where a tar goes: fd, hashed on the way when hash is set. */
 struct img_tar_sink {
@@ -30,10 +28,12 @@ int img_tar_copy(struct archive *a, struct img_tar_sink *s, int fd, int64_t size
 /* The end-of-archive blocks. */
 int img_tar_close(struct archive *a, struct img_tar_sink *s, berr *e);
 
+/* Free a writer of img_tar_open (libarchive is held while one is open). */
+void img_tar_free(struct archive *a);
 static inline void img_tar_writer_freep(struct archive **a)
 {
 	if (*a)
-		archive_write_free(*a);
+		img_tar_free(*a);
 }
 #define _cleanup_tar_writer_ __attribute__((cleanup(img_tar_writer_freep)))
 

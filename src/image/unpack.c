@@ -24,11 +24,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "image/unpack_internal.h"
 #include "lib/cleanup.h"
+#include "lib/libarchive_lazy.h"
 
 #define READ_SIZE (1 << 20)
 
@@ -570,6 +568,9 @@ static int check_digest(const char *what, const char *expected, const char *got,
 static int unpack(int fd, int parentfd, const char *base, const char *expected_compressed, const char *expected_diff_id,
 		  struct img_unpack_result *res, berr *e)
 {
+	_cleanup_lazy_release_ struct lazy_lib *held = lazy_lib_held(&libarchive_lib, e);
+	if (!held)
+		return -1;
 	struct stat st;
 	if (fstatat(parentfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return berr_set(e, EEXIST, "checking the destination");

@@ -3,10 +3,8 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "lib/err.h"
+#include "lib/libarchive_lazy.h"
 
 /* Name prefix of the temp dirs img_layer_unpack extracts into (next to dest). */
 #define IMG_UNPACK_TMP_PREFIX ".berth-unpack-"

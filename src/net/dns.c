@@ -24,9 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <ldns/ldns.h>
-
 #include "lib/cleanup.h"
+#include "net/libldns_lazy.h"
 
 enum { MAX_FORWARDS = 64, TTL = 600, FORWARD_TIMEOUT_MS = 2000 };
 
@@ -443,6 +442,9 @@ static int socket_in(int netns_fd, int *out, berr *e)
 int net_dns_serve(struct net_dns *d, const char *owner, int netns_fd, const char *const *scope, size_t n_scope,
 		  const uint32_t *upstream, size_t n_upstream, berr *e)
 {
+	/* Kept from then on: the server's thread may be reading a packet for any listener. */
+	if (lazy_lib_pin(&libldns_lib, e) < 0)
+		return berr_wrap(e, "the DNS server of %s", owner);
 	char **scope_copy = strv_dup(scope, n_scope);
 	uint32_t *up_copy = calloc(n_upstream ? n_upstream : 1, sizeof *up_copy);
 	if (!scope_copy || !up_copy) {

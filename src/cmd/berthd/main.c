@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "api/server.h"
 #include "engine/engine.h"
@@ -24,6 +26,7 @@
 #include "image/registry.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "lib/lazy_lib.h"
 
 struct daemon_opts {
 	char *host, *data_root, *exec_root, *pidfile, *log_level, *config_file, *cgroup_parent;
@@ -283,6 +286,31 @@ static int write_pidfile(const char *path, berr *e)
 	return b_write_file_atomic(path, text, strlen(text), 0644, e);
 }
 
+/* Requests seen ending, and whether memory is to be given back once they stop. */
+struct quiet {
+	unsigned long requests_done;
+	bool pending;
+};
+
+/*
+ * Called every second: once a whole second went by without a request ending after some did,
+ * unload the libraries loaded for them (libarchive, libcurl, libnftables) and give the heap's
+ * free pages back, so that an idle daemon is as small after a pull or a load as at its start.
+ */
+static void reclaim_when_quiet(struct quiet *q, unsigned long requests_done)
+{
+	if (requests_done != q->requests_done) {
+		q->requests_done = requests_done;
+		q->pending = true;
+		return;
+	}
+	if (!q->pending)
+		return;
+	q->pending = false;
+	lazy_lib_unload_unused();
+	malloc_trim(0);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts o = {.live_restore = true};
@@ -405,6 +433,17 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/*
+	 * No bulk page cache per database connection (sqlite's default: 20 pages at once, ~80 KB
+	 * each of the daemon's six): pages are allocated as they are needed.
+	 */
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	/*
+	 * One malloc arena for all threads: each HTTP connection's thread took an arena of its own,
+	 * whose pages stayed resident, half-used, after the request; the daemon's threads seldom
+	 * allocate at once (each has its small-block cache).
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	struct eng *eng = NULL;
 	if (eng_open(&eo, &eng, &e) < 0) {
 		fprintf(stderr, "berthd: %s\n", berr_msg(&e));
@@ -420,10 +459,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "berthd: API listening on %s\n", o.host + 7);
+	struct quiet q = {.pending = true}; /* the start's own garbage too */
 	for (;;) {
-		int sig = 0;
-		if (sigwait(&sigs, &sig) != 0)
+		const struct timespec tick = {.tv_sec = 1};
+		int sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig < 0) {
+			if (errno == EAGAIN)
+				reclaim_when_quiet(&q, api_server_requests_done(srv));
 			continue;
+		}
 		if (sig == SIGHUP) {
 			/* registry-mirrors is read afresh, as dockerd does (unless the command line named them). */
 			for (size_t i = 0; !given['m'] && i < o.n_mirrors; i++)
