@@ -78,7 +78,7 @@ static int choose_address(struct eng_net *n, const struct eng_opts *o, bool exis
 	return 0;
 }
 
-int eng_bridge_ensure(struct net_nl *nl, const char *name, uint32_t gateway, int prefix, int *index, berr *e)
+int eng_bridge_ensure(struct net_nl *nl, const char *name, uint32_t gateway, int prefix, int mtu, int *index, berr *e)
 {
 	int r = net_link_index(nl, name, index, e);
 	if (r < 0 && e->errnum != ENOENT)
@@ -105,8 +105,9 @@ int eng_bridge_ensure(struct net_nl *nl, const char *name, uint32_t gateway, int
 	}
 	if (!present && net_addr_add(nl, *index, gateway, prefix, e) < 0)
 		return -1;
-	if (net_link_up(nl, *index, e) < 0)
-		return -1;
+	/* Set here, not at its creation: only an MTU changed on a bridge stays when its ports go. */
+	if (net_link_up(nl, *index, mtu, e) < 0)
+		return berr_wrap(e, "bridge %s", name);
 	/* route_localnet so that 127.0.0.1 reaches published ports. */
 	_cleanup_free_ char *localnet = NULL;
 	if (asprintf(&localnet, "net/ipv4/conf/%s/route_localnet", name) < 0)
@@ -123,7 +124,7 @@ static int bridge_setup(struct eng_net *n, const struct eng_opts *o, berr *e)
 		return -1;
 	berr_clear(e);
 	if (choose_address(n, o, exists, e) < 0 ||
-	    eng_bridge_ensure(n->nl, n->bridge, n->gateway, n->subnet.prefix, &n->bridge_index, e) < 0)
+	    eng_bridge_ensure(n->nl, n->bridge, n->gateway, n->subnet.prefix, n->mtu, &n->bridge_index, e) < 0)
 		return -1;
 	return net_sysctl_set("net/ipv4/ip_forward", "1", e);
 }
@@ -139,6 +140,9 @@ int eng_net_open(struct eng *eng, const struct eng_opts *o, const char *db_path,
 		return berr_invalid(e, "bridge name %s: at most 15 characters", bridge);
 	/* The default bridge's table is "berth"; another bridge's has its own, so that two daemons can coexist. */
 	n->next_port = 32768;
+	n->mtu = o->mtu ? o->mtu : ENG_NET_DEFAULT_MTU;
+	if (n->mtu < ENG_NET_MIN_MTU || n->mtu > ENG_NET_MAX_MTU)
+		return berr_invalid(e, "invalid MTU %d: expected %d to %d", n->mtu, ENG_NET_MIN_MTU, ENG_NET_MAX_MTU);
 	if (!(n->bridge = strdup(bridge)) || asprintf(&n->netns_dir, "%s/netns", eng->exec_root) < 0 ||
 	    (strcmp(bridge, "berth0") == 0 ? !(n->table = strdup("berth"))
 					   : asprintf(&n->table, "berth_%s", bridge) < 0))
@@ -446,13 +450,13 @@ int eng_net_inside_setup(int netns_fd, const char *ifname, uint32_t ip, int pref
 	int lo, link;
 	int r = net_link_index(nl, "lo", &lo, e);
 	if (r == 0)
-		r = net_link_up(nl, lo, e);
+		r = net_link_up(nl, lo, 0, e);
 	if (r == 0)
 		r = net_link_index(nl, ifname, &link, e);
 	if (r == 0)
 		r = net_addr_add(nl, link, ip, prefix, e);
 	if (r == 0)
-		r = net_link_up(nl, link, e);
+		r = net_link_up(nl, link, 0, e);
 	if (r == 0 && gateway)
 		r = net_route_default_add(nl, link, gateway, e);
 	net_nl_close(nl);
@@ -543,7 +547,7 @@ int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 		for (int tries = 0; tries < 4; tries++) {
 			eng_net_random_hex(veth + 4, 7);
 			berr_clear(e);
-			if ((r = net_veth_create(n->nl, veth, n->bridge_index, fd, "eth0", mac, e)) == 0 ||
+			if ((r = net_veth_create(n->nl, veth, n->bridge_index, fd, "eth0", mac, n->mtu, e)) == 0 ||
 			    e->errnum != EEXIST)
 				break;
 		}

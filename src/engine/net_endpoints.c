@@ -224,7 +224,7 @@ static int endpoint_attach(struct eng *eng, struct ctr *c, int netns_fd, struct 
 	for (int tries = 0; r == 0 && tries < 4; tries++) {
 		eng_net_random_hex(veth + 4, 7);
 		berr_clear(e);
-		if ((r = net_veth_create(n->nl, veth, bridge_index, netns_fd, ifname, mac, e)) == 0 ||
+		if ((r = net_veth_create(n->nl, veth, bridge_index, netns_fd, ifname, mac, u->mtu, e)) == 0 ||
 		    e->errnum != EEXIST)
 			break;
 	}

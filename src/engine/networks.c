@@ -113,7 +113,8 @@ static json_t *network_doc(struct eng *eng, int network, bool with_containers)
 	struct eng_net *n = eng->net;
 	json_t *config = json_array(), *options = json_object(), *containers = json_object();
 	if (network == ENG_NET_BRIDGE) {
-		char subnet[24], gw[NET_IP_LEN];
+		char subnet[24], gw[NET_IP_LEN], mtu[12];
+		snprintf(mtu, sizeof mtu, "%d", n->mtu);
 		net_subnet_format(&n->subnet, subnet, sizeof subnet);
 		net_ip_format(n->gateway, gw);
 		json_array_append_new(config, json_pack("{s:s, s:s}", "Subnet", subnet, "Gateway", gw));
@@ -122,7 +123,7 @@ static json_t *network_doc(struct eng *eng, int network, bool with_containers)
 		json_object_set_new(options, "com.docker.network.bridge.enable_ip_masquerade", json_string("true"));
 		json_object_set_new(options, "com.docker.network.bridge.host_binding_ipv4", json_string("0.0.0.0"));
 		json_object_set_new(options, "com.docker.network.bridge.name", json_string(n->bridge));
-		json_object_set_new(options, "com.docker.network.driver.mtu", json_string("1500"));
+		json_object_set_new(options, "com.docker.network.driver.mtu", json_string(mtu));
 	}
 	for (struct ctr *c = eng->ctrs; with_containers && c; c = c->next) {
 		const char *mode =

@@ -36,7 +36,13 @@ int net_ipam_open(const char *db_path, struct net_ipam **out, berr *e)
 		return -1;
 	}
 	sqlite3_busy_timeout(ip->h, 10000);
-	const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	/*
+	 * synchronous=NORMAL: a commit is not flushed to the disk (two fdatasyncs fewer per container
+	 * start and stop), yet it survives a crash of the daemon (WAL). What a crash of the machine
+	 * loses needs no keeping: no container runs after it, and the daemon's start frees the leases
+	 * of those that do not run.
+	 */
+	const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 			    "CREATE TABLE IF NOT EXISTS net_networks ("
 			    " name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, created TEXT NOT NULL);"
 			    "CREATE TABLE IF NOT EXISTS net_leases ("

@@ -196,6 +196,25 @@ def net_ip(c, net):
     return c.attrs["NetworkSettings"]["Networks"][net]["IPAddress"]
 
 
+def test_mtu_option(client):
+    """com.docker.network.driver.mtu sets the network's bridge and veths; without it, the daemon's (65535)."""
+    api = client.api
+    mtu_of = "cat /sys/class/net/eth0/mtu"
+    api.create_network("small", options={"com.docker.network.driver.mtu": "1400"})
+    api.create_network("plain")
+    for net, want in (("small", "1400"), ("plain", "65535")):
+        c = run(client, net, "mtu-" + net)
+        assert c.exec_run(["sh", "-c", mtu_of]).output.decode().strip() == want
+        br = bridge_name(api.inspect_network(net)["Id"])
+        r = subprocess.run(["ip", "-o", "link", "show", "dev", br], capture_output=True, text=True, check=True)
+        assert f" mtu {want} " in r.stdout
+    before = sorted(n["Id"] for n in api.networks())
+    for bad in ("abc", "20", "70000", ""):
+        status, msg = api_error(api.create_network, "bad", options={"com.docker.network.driver.mtu": bad})
+        assert status == 400 and "invalid MTU" in msg, (bad, msg)
+    assert sorted(n["Id"] for n in api.networks()) == before
+
+
 def test_containers_on_a_user_network(client, daemon):
     api = client.api
     net = api.create_network("app", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.84.0.0/24")]))
