@@ -442,6 +442,23 @@ static int write_hosts(struct eng *eng, struct ctr *c, const char *ip, berr *e)
 	return b_write_file(path, text, strlen(text), 0644, e);
 }
 
+/*
+ * No IPv6 on an interface that has only an IPv4 address from us, as Docker since 26.0.2
+ * (CVE-2024-32473: else it takes a link-local address and any SLAAC prefix a router on the
+ * bridge announces). Set while it is down, so that it never starts IPv6 (DAD, MLD, router
+ * solicitations). A kernel without IPv6 has nothing to disable.
+ */
+static int disable_ipv6(int netns_fd, const char *ifname, berr *e)
+{
+	_cleanup_free_ char *key = NULL;
+	if (asprintf(&key, "net/ipv6/conf/%s/disable_ipv6", ifname) < 0)
+		return berr_set(e, ENOMEM, "interface %s", ifname);
+	if (net_sysctl_set_in(netns_fd, key, "1", e) < 0 && e->errnum != ENOENT)
+		return -1;
+	berr_clear(e);
+	return 0;
+}
+
 int eng_net_inside_setup(int netns_fd, const char *ifname, uint32_t ip, int prefix, uint32_t gateway, berr *e)
 {
 	struct net_nl *nl = NULL;
@@ -453,6 +470,8 @@ int eng_net_inside_setup(int netns_fd, const char *ifname, uint32_t ip, int pref
 		r = net_link_up(nl, lo, 0, e);
 	if (r == 0)
 		r = net_link_index(nl, ifname, &link, e);
+	if (r == 0)
+		r = disable_ipv6(netns_fd, ifname, e);
 	if (r == 0)
 		r = net_addr_add(nl, link, ip, prefix, e);
 	if (r == 0)

@@ -90,6 +90,8 @@ int net_netns_create(const char *path, berr *e);
 int net_netns_remove(const char *path, berr *e);
 /* Write a sysctl of the calling thread's namespace: "net/ipv4/ip_forward" -> "1". */
 int net_sysctl_set(const char *key, const char *value, berr *e);
+/* The same in the namespace netns_fd; ENOENT when it has no such key. */
+int net_sysctl_set_in(int netns_fd, const char *key, const char *value, berr *e);
 
 /* ---------- address leases (ipam.c) ---------- */
 

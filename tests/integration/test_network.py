@@ -192,6 +192,14 @@ def test_mtu_of_the_bridge_and_veths(client):
     assert ports and all(" mtu 65535 " in line for line in ports)
 
 
+def test_no_ipv6_on_eth0(client):
+    """As Docker since 26.0.2: an interface with only an IPv4 address from us has IPv6 off; lo keeps ::1."""
+    c = up(client.containers.run("busybox", ["sleep", "60"], detach=True))
+    r = c.exec_run(["sh", "-c", "cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -6 -o addr"])
+    lines = r.output.decode().split("\n")
+    assert lines[0] == "1" and "eth0" not in r.output.decode() and "::1/128" in r.output.decode(), r.output
+
+
 def test_two_containers_ping_each_other(client):
     a = up(client.containers.run("busybox", ["sleep", "60"], detach=True))
     b = up(client.containers.run("busybox", ["sleep", "60"], detach=True))
