@@ -498,6 +498,10 @@ def test_names_on_a_user_network(client, daemon):
         assert r.exit_code == 0 and f"Address: {ip}" in out.replace("Address 1: ", "Address: "), (name, out)
     r = web.exec_run(["nslookup", cli_ip])
     assert r.exit_code == 0 and "api1" in r.output.decode(), r.output
+    # AAAA of a name it knows: an empty NOERROR answer (no IPv6 address), never NXDOMAIN or an outside answer.
+    r = cli.exec_run(["nslookup", "-type=AAAA", "web", "127.0.0.11"])
+    out = r.output.decode()
+    assert r.exit_code == 0 and "can't find" not in out and "Address" not in out.split("127.0.0.11")[-1], out
     # By the container's own resolver (resolv.conf): ping by name and alias. Busybox's static
     # wget crashes in glibc's getaddrinfo without NSS modules, so it fetches from the address
     # nslookup gives.
