@@ -506,6 +506,88 @@ static int join_files(struct eng *eng, struct ctr *c, berr *e)
 	return r;
 }
 
+/* ---------- the default bridge as a further network of a container on user networks ---------- */
+
+static const char *const extra_fields[] = {"IPAddress",  "IPPrefixLen", "Gateway", "MacAddress",
+					   "EndpointID", "IfName",      "Veth"};
+
+json_t *ctr_bridge_extra(const struct ctr *c)
+{
+	return json_object_get(c->doc, "BerthBridge");
+}
+
+int ctr_bridge_extra_attach(struct eng *eng, struct ctr *c, int netns_fd, int ifnum, berr *e)
+{
+	struct eng_net *n = eng->net;
+	json_t *ep = ctr_bridge_extra(c);
+	uint32_t ip;
+	if (!ep)
+		return 0;
+	if (net_ipam_lease(n->ipam, eng_net_names[ENG_NET_BRIDGE], &n->subnet, n->gateway, c->id, &ip, e) < 0)
+		return berr_wrap(e, "network bridge");
+	char veth[16] = "veth", ifname[16], endpoint[65], ip_s[NET_IP_LEN], gw_s[NET_IP_LEN], mac_s[18];
+	uint8_t mac[6];
+	net_mac_from_ip(ip, mac);
+	net_mac_format(mac, mac_s);
+	net_ip_format(ip, ip_s);
+	net_ip_format(n->gateway, gw_s);
+	snprintf(ifname, sizeof ifname, "eth%d", ifnum);
+	eng_net_random_hex(endpoint, 64);
+	int r = -1;
+	for (int tries = 0; tries < 4; tries++) {
+		eng_net_random_hex(veth + 4, 7);
+		berr_clear(e);
+		if ((r = net_veth_create(n->nl, veth, n->bridge_index, netns_fd, ifname, mac, n->mtu, e)) == 0 ||
+		    e->errnum != EEXIST)
+			break;
+	}
+	bool made = r == 0;
+	/* No default route: the container keeps the one of its first user network. */
+	if (r == 0)
+		r = eng_net_inside_setup(netns_fd, ifname, ip, n->subnet.prefix, 0, e);
+	if (r < 0) {
+		berr ignored = {0};
+		if (made)
+			net_link_delete(n->nl, veth, &ignored);
+		berr_clear(&ignored);
+		net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], c->id, &ignored);
+		berr_clear(&ignored);
+		return berr_wrap(e, "network bridge");
+	}
+	json_t *fields =
+	    json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "IPAddress", ip_s, "IPPrefixLen", n->subnet.prefix,
+		      "Gateway", gw_s, "MacAddress", mac_s, "EndpointID", endpoint, "IfName", ifname, "Veth", veth);
+	json_object_update(ep, fields);
+	json_decref(fields);
+	net_event(eng, c, "connect");
+	return 0;
+}
+
+void ctr_bridge_extra_release(struct eng *eng, struct ctr *c, bool delete_link)
+{
+	struct eng_net *n = eng->net;
+	json_t *ep = ctr_bridge_extra(c);
+	if (!ep || !json_object_get(ep, "IPAddress"))
+		return;
+	berr err = {0};
+	const char *veth = json_string_value(json_object_get(ep, "Veth"));
+	if (delete_link && veth && net_link_delete(n->nl, veth, &err) < 0 && err.errnum != ENODEV)
+		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&err));
+	berr_clear(&err);
+	if (net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], c->id, &err) < 0)
+		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&err));
+	berr_clear(&err);
+	net_event(eng, c, "disconnect");
+	ctr_bridge_extra_forget(c);
+}
+
+void ctr_bridge_extra_forget(struct ctr *c)
+{
+	json_t *ep = ctr_bridge_extra(c);
+	for (size_t i = 0; ep && i < sizeof extra_fields / sizeof *extra_fields; i++)
+		json_object_del(ep, extra_fields[i]);
+}
+
 int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 {
 	enum eng_net_kind kind = eng_net_kind_of(c);
@@ -574,6 +656,10 @@ int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 			goto fail;
 	}
 	if ((r = ctr_endpoints_attach(eng, c, fd, bridge ? 1 : 0, !bridge, &primary, e)) < 0)
+		goto fail;
+	/* Connected to the default bridge too: the interface after its user networks'. */
+	if (!bridge && (r = ctr_bridge_extra_attach(
+			    eng, c, fd, (int)json_object_size(json_object_get(c->doc, "BerthNetworks")), e)) < 0)
 		goto fail;
 	if (!bridge && primary) {
 		/* On a user network the published ports lead to the address on the first one. */
@@ -645,6 +731,7 @@ void ctr_net_release(struct eng *eng, struct ctr *c)
 		berr_clear(&e);
 	}
 	ctr_endpoints_release(eng, c);
+	ctr_bridge_extra_release(eng, c, false);
 	/* The namespace goes with its last process, and its veths with it: no synchronous delete. */
 	_cleanup_free_ char *netns = ctr_net_netns_path(eng, c);
 	if (netns && net_netns_remove(netns, &e) < 0) {

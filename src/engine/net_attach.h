@@ -108,6 +108,19 @@ json_t *ctr_net_settings(struct eng *eng, const struct ctr *c);
 /* A `ps` row's Ports ([{IP, PrivatePort, PublicPort, Type}]) and NetworkSettings.Networks. */
 void ctr_net_list_fields(struct eng *eng, const struct ctr *c, json_t *row);
 
+/*
+ * The default bridge as a further network of a container on user networks (docker network connect
+ * bridge): the record's "BerthBridge", {} while stopped, with the bridge endpoint's fields while it
+ * runs (IPAddress, IPPrefixLen, Gateway, MacAddress, EndpointID, IfName, Veth).
+ */
+json_t *ctr_bridge_extra(const struct ctr *c);
+/* Its interface ifnum made in netns_fd, its address leased on the bridge (nothing to do without it). */
+int ctr_bridge_extra_attach(struct eng *eng, struct ctr *c, int netns_fd, int ifnum, berr *e);
+/* Its lease given back and its fields cleared (with the host end of its veth when delete_link). */
+void ctr_bridge_extra_release(struct eng *eng, struct ctr *c, bool delete_link);
+/* Its fields cleared only (a container that stopped while no daemon watched). */
+void ctr_bridge_extra_forget(struct ctr *c);
+
 /* ---------- endpoints on user networks (net_endpoints.c) ---------- */
 
 /*

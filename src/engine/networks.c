@@ -35,6 +35,9 @@ json_t *ctr_net_settings(struct eng *eng, const struct ctr *c)
 	json_t *networks = json_object();
 	if (network >= 0 && eng->net)
 		json_object_set_new(networks, eng_net_names[network], endpoint_doc(eng, network, bn));
+	else if (eng->net && ctr_bridge_extra(c))
+		json_object_set_new(networks, eng_net_names[ENG_NET_BRIDGE],
+				    endpoint_doc(eng, ENG_NET_BRIDGE, ctr_running(c) ? ctr_bridge_extra(c) : NULL));
 	if (eng->net)
 		ctr_endpoints_settings(eng, c, networks);
 	const char *ip = json_string_value(json_object_get(bn, "IPAddress")) ?: "";
@@ -128,6 +131,9 @@ static json_t *network_doc(struct eng *eng, int network, bool with_containers)
 	for (struct ctr *c = eng->ctrs; with_containers && c; c = c->next) {
 		const char *mode =
 		    json_string_value(json_object_get(json_object_get(c->doc, "HostConfig"), "NetworkMode"));
+		json_t *extra = network == ENG_NET_BRIDGE ? ctr_bridge_extra(c) : NULL;
+		if (ctr_running(c) && extra && json_object_get(extra, "IPAddress"))
+			json_object_set_new(containers, c->id, container_entry(c, extra));
 		if (!ctr_running(c) || eng_net_mode_network(mode) != network)
 			continue;
 		json_object_set_new(containers, c->id, container_entry(c, json_object_get(c->doc, "BerthNetwork")));

@@ -368,6 +368,55 @@ def test_connect_and_disconnect(client, daemon):
     assert status == 403
 
 
+def test_connect_to_the_default_bridge(client, daemon):
+    api = client.api
+    api.create_network("cb1", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.86.5.0/24")]))
+    plain = client.containers.run("busybox", ["sleep", "300"], detach=True)
+    plain.reload()
+    ip_plain = plain.attrs["NetworkSettings"]["IPAddress"]
+    a = run(client, "cb1", "ba")
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", ip_plain]).exit_code != 0
+    # Running: an interface on berth0 at once, after its user network's eth0; its default route stays.
+    daemon.cli("network", "connect", "bridge", "ba", check=True)
+    a.reload()
+    ep = a.attrs["NetworkSettings"]["Networks"]["bridge"]
+    bridge = api.inspect_network("bridge")
+    assert ep["IPAddress"].startswith("172.17.") and ep["NetworkID"] == bridge["Id"] and ep["IPPrefixLen"] == 16
+    assert a.attrs["NetworkSettings"]["Networks"]["cb1"]["IPAddress"].startswith("10.86.5.")
+    assert bridge["Containers"][a.id]["IPv4Address"] == ep["IPAddress"] + "/16"
+    out = a.exec_run(["sh", "-c", "ip -o -4 addr show eth1; ip route"]).output.decode()
+    assert f"inet {ep['IPAddress']}/16" in out and "default via 10.86.5.1 dev eth0" in out, out
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", ip_plain]).exit_code == 0
+    status, msg = api_error(api.connect_container_to_network, a.id, "bridge")
+    assert status == 403 and "already exists in network bridge" in msg
+    # Disconnect: the interface and the lease go.
+    daemon.cli("network", "disconnect", "bridge", "ba", check=True)
+    a.reload()
+    assert "bridge" not in a.attrs["NetworkSettings"]["Networks"]
+    assert "eth1" not in a.exec_run(["ip", "-o", "link"]).output.decode()
+    assert a.id not in api.inspect_network("bridge")["Containers"]
+    status, msg = api_error(api.disconnect_container_from_network, a.id, "bridge")
+    assert status == 403 and "is not connected to network bridge" in msg
+    # Stopped: connected at its next start, released at its stop.
+    c = client.containers.create("busybox", ["sleep", "300"], name="bc", network="cb1")
+    api.connect_container_to_network(c.id, "bridge")
+    c.reload()
+    assert c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"] == ""
+    c.start()
+    c.reload()
+    ip_c = c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+    assert ip_c.startswith("172.17.") and plain.exec_run(["ping", "-c", "1", "-W", "2", ip_c]).exit_code == 0
+    c.stop(timeout=1)
+    assert c.id not in api.inspect_network("bridge")["Containers"]
+    c.start()
+    c.reload()
+    assert c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"] == ip_c
+    # none: Docker's 403.
+    n = client.containers.create("busybox", "true", network_mode="none")
+    status, msg = api_error(api.connect_container_to_network, n.id, "bridge")
+    assert status == 403 and "private (none) mode" in msg
+
+
 def leases(daemon):
     import sqlite3
     db = sqlite3.connect(f"file:{daemon.data_root}/berth.db?mode=ro", uri=True)
