@@ -22,7 +22,7 @@ int eng_db_open(const char *path, struct eng_db **out, berr *e)
 			     " id TEXT NOT NULL UNIQUE,"
 			     " name TEXT NOT NULL UNIQUE,"
 			     " doc TEXT NOT NULL);";
-	if (b_sqlite_open(path, schema, &db->h, e) < 0) {
+	if (b_sqlite_open(path, B_SQLITE_DURABLE, schema, &db->h, e) < 0) {
 		eng_db_close(db);
 		return -1;
 	}

@@ -24,6 +24,7 @@ struct eng_opts {
 	const char *bridge, *bip;
 	const char *const *address_pools;
 	size_t n_address_pools;
+	int mtu; /* --mtu: of the default bridge and, unless they say otherwise, user networks; 0: berth's default */
 	char *const *insecure_registries; /* --insecure-registry: "host[:port]", NULL-terminated */
 };
 

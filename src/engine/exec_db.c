@@ -24,7 +24,7 @@ int exec_db_open(const char *path, struct exec_db **out, berr *e)
 			     " container TEXT NOT NULL,"
 			     " doc TEXT NOT NULL);"
 			     "CREATE INDEX IF NOT EXISTS engine_execs_container ON engine_execs (container);";
-	if (b_sqlite_open(path, schema, &db->h, e) < 0) {
+	if (b_sqlite_open(path, B_SQLITE_DURABLE, schema, &db->h, e) < 0) {
 		exec_db_close(db);
 		return -1;
 	}

@@ -78,7 +78,7 @@ static int choose_address(struct eng_net *n, const struct eng_opts *o, bool exis
 	return 0;
 }
 
-int eng_bridge_ensure(struct net_nl *nl, const char *name, uint32_t gateway, int prefix, int *index, berr *e)
+int eng_bridge_ensure(struct net_nl *nl, const char *name, uint32_t gateway, int prefix, int mtu, int *index, berr *e)
 {
 	int r = net_link_index(nl, name, index, e);
 	if (r < 0 && e->errnum != ENOENT)
@@ -105,8 +105,9 @@ int eng_bridge_ensure(struct net_nl *nl, const char *name, uint32_t gateway, int
 	}
 	if (!present && net_addr_add(nl, *index, gateway, prefix, e) < 0)
 		return -1;
-	if (net_link_up(nl, *index, e) < 0)
-		return -1;
+	/* Set here, not at its creation: only an MTU changed on a bridge stays when its ports go. */
+	if (net_link_up(nl, *index, mtu, e) < 0)
+		return berr_wrap(e, "bridge %s", name);
 	/* route_localnet so that 127.0.0.1 reaches published ports. */
 	_cleanup_free_ char *localnet = NULL;
 	if (asprintf(&localnet, "net/ipv4/conf/%s/route_localnet", name) < 0)
@@ -123,7 +124,7 @@ static int bridge_setup(struct eng_net *n, const struct eng_opts *o, berr *e)
 		return -1;
 	berr_clear(e);
 	if (choose_address(n, o, exists, e) < 0 ||
-	    eng_bridge_ensure(n->nl, n->bridge, n->gateway, n->subnet.prefix, &n->bridge_index, e) < 0)
+	    eng_bridge_ensure(n->nl, n->bridge, n->gateway, n->subnet.prefix, n->mtu, &n->bridge_index, e) < 0)
 		return -1;
 	return net_sysctl_set("net/ipv4/ip_forward", "1", e);
 }
@@ -139,6 +140,9 @@ int eng_net_open(struct eng *eng, const struct eng_opts *o, const char *db_path,
 		return berr_invalid(e, "bridge name %s: at most 15 characters", bridge);
 	/* The default bridge's table is "berth"; another bridge's has its own, so that two daemons can coexist. */
 	n->next_port = 32768;
+	n->mtu = o->mtu ? o->mtu : ENG_NET_DEFAULT_MTU;
+	if (n->mtu < ENG_NET_MIN_MTU || n->mtu > ENG_NET_MAX_MTU)
+		return berr_invalid(e, "invalid MTU %d: expected %d to %d", n->mtu, ENG_NET_MIN_MTU, ENG_NET_MAX_MTU);
 	if (!(n->bridge = strdup(bridge)) || asprintf(&n->netns_dir, "%s/netns", eng->exec_root) < 0 ||
 	    (strcmp(bridge, "berth0") == 0 ? !(n->table = strdup("berth"))
 					   : asprintf(&n->table, "berth_%s", bridge) < 0))
@@ -438,6 +442,23 @@ static int write_hosts(struct eng *eng, struct ctr *c, const char *ip, berr *e)
 	return b_write_file(path, text, strlen(text), 0644, e);
 }
 
+/*
+ * No IPv6 on an interface that has only an IPv4 address from us, as Docker since 26.0.2
+ * (CVE-2024-32473: else it takes a link-local address and any SLAAC prefix a router on the
+ * bridge announces). Set while it is down, so that it never starts IPv6 (DAD, MLD, router
+ * solicitations). A kernel without IPv6 has nothing to disable.
+ */
+static int disable_ipv6(int netns_fd, const char *ifname, berr *e)
+{
+	_cleanup_free_ char *key = NULL;
+	if (asprintf(&key, "net/ipv6/conf/%s/disable_ipv6", ifname) < 0)
+		return berr_set(e, ENOMEM, "interface %s", ifname);
+	if (net_sysctl_set_in(netns_fd, key, "1", e) < 0 && e->errnum != ENOENT)
+		return -1;
+	berr_clear(e);
+	return 0;
+}
+
 int eng_net_inside_setup(int netns_fd, const char *ifname, uint32_t ip, int prefix, uint32_t gateway, berr *e)
 {
 	struct net_nl *nl = NULL;
@@ -446,13 +467,15 @@ int eng_net_inside_setup(int netns_fd, const char *ifname, uint32_t ip, int pref
 	int lo, link;
 	int r = net_link_index(nl, "lo", &lo, e);
 	if (r == 0)
-		r = net_link_up(nl, lo, e);
+		r = net_link_up(nl, lo, 0, e);
 	if (r == 0)
 		r = net_link_index(nl, ifname, &link, e);
 	if (r == 0)
+		r = disable_ipv6(netns_fd, ifname, e);
+	if (r == 0)
 		r = net_addr_add(nl, link, ip, prefix, e);
 	if (r == 0)
-		r = net_link_up(nl, link, e);
+		r = net_link_up(nl, link, 0, e);
 	if (r == 0 && gateway)
 		r = net_route_default_add(nl, link, gateway, e);
 	net_nl_close(nl);
@@ -481,6 +504,88 @@ static int join_files(struct eng *eng, struct ctr *c, berr *e)
 	}
 	ctr_put(eng, target);
 	return r;
+}
+
+/* ---------- the default bridge as a further network of a container on user networks ---------- */
+
+static const char *const extra_fields[] = {"IPAddress",  "IPPrefixLen", "Gateway", "MacAddress",
+					   "EndpointID", "IfName",      "Veth"};
+
+json_t *ctr_bridge_extra(const struct ctr *c)
+{
+	return json_object_get(c->doc, "BerthBridge");
+}
+
+int ctr_bridge_extra_attach(struct eng *eng, struct ctr *c, int netns_fd, int ifnum, berr *e)
+{
+	struct eng_net *n = eng->net;
+	json_t *ep = ctr_bridge_extra(c);
+	uint32_t ip;
+	if (!ep)
+		return 0;
+	if (net_ipam_lease(n->ipam, eng_net_names[ENG_NET_BRIDGE], &n->subnet, n->gateway, c->id, &ip, e) < 0)
+		return berr_wrap(e, "network bridge");
+	char veth[16] = "veth", ifname[16], endpoint[65], ip_s[NET_IP_LEN], gw_s[NET_IP_LEN], mac_s[18];
+	uint8_t mac[6];
+	net_mac_from_ip(ip, mac);
+	net_mac_format(mac, mac_s);
+	net_ip_format(ip, ip_s);
+	net_ip_format(n->gateway, gw_s);
+	snprintf(ifname, sizeof ifname, "eth%d", ifnum);
+	eng_net_random_hex(endpoint, 64);
+	int r = -1;
+	for (int tries = 0; tries < 4; tries++) {
+		eng_net_random_hex(veth + 4, 7);
+		berr_clear(e);
+		if ((r = net_veth_create(n->nl, veth, n->bridge_index, netns_fd, ifname, mac, n->mtu, e)) == 0 ||
+		    e->errnum != EEXIST)
+			break;
+	}
+	bool made = r == 0;
+	/* No default route: the container keeps the one of its first user network. */
+	if (r == 0)
+		r = eng_net_inside_setup(netns_fd, ifname, ip, n->subnet.prefix, 0, e);
+	if (r < 0) {
+		berr ignored = {0};
+		if (made)
+			net_link_delete(n->nl, veth, &ignored);
+		berr_clear(&ignored);
+		net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], c->id, &ignored);
+		berr_clear(&ignored);
+		return berr_wrap(e, "network bridge");
+	}
+	json_t *fields =
+	    json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "IPAddress", ip_s, "IPPrefixLen", n->subnet.prefix,
+		      "Gateway", gw_s, "MacAddress", mac_s, "EndpointID", endpoint, "IfName", ifname, "Veth", veth);
+	json_object_update(ep, fields);
+	json_decref(fields);
+	net_event(eng, c, "connect");
+	return 0;
+}
+
+void ctr_bridge_extra_release(struct eng *eng, struct ctr *c, bool delete_link)
+{
+	struct eng_net *n = eng->net;
+	json_t *ep = ctr_bridge_extra(c);
+	if (!ep || !json_object_get(ep, "IPAddress"))
+		return;
+	berr err = {0};
+	const char *veth = json_string_value(json_object_get(ep, "Veth"));
+	if (delete_link && veth && net_link_delete(n->nl, veth, &err) < 0 && err.errnum != ENODEV)
+		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&err));
+	berr_clear(&err);
+	if (net_ipam_release(n->ipam, eng_net_names[ENG_NET_BRIDGE], c->id, &err) < 0)
+		fprintf(stderr, "berthd: container %s: %s\n", c->id, berr_msg(&err));
+	berr_clear(&err);
+	net_event(eng, c, "disconnect");
+	ctr_bridge_extra_forget(c);
+}
+
+void ctr_bridge_extra_forget(struct ctr *c)
+{
+	json_t *ep = ctr_bridge_extra(c);
+	for (size_t i = 0; ep && i < sizeof extra_fields / sizeof *extra_fields; i++)
+		json_object_del(ep, extra_fields[i]);
 }
 
 int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
@@ -543,7 +648,7 @@ int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 		for (int tries = 0; tries < 4; tries++) {
 			eng_net_random_hex(veth + 4, 7);
 			berr_clear(e);
-			if ((r = net_veth_create(n->nl, veth, n->bridge_index, fd, "eth0", mac, e)) == 0 ||
+			if ((r = net_veth_create(n->nl, veth, n->bridge_index, fd, "eth0", mac, n->mtu, e)) == 0 ||
 			    e->errnum != EEXIST)
 				break;
 		}
@@ -551,6 +656,10 @@ int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 			goto fail;
 	}
 	if ((r = ctr_endpoints_attach(eng, c, fd, bridge ? 1 : 0, !bridge, &primary, e)) < 0)
+		goto fail;
+	/* Connected to the default bridge too: the interface after its user networks'. */
+	if (!bridge && (r = ctr_bridge_extra_attach(
+			    eng, c, fd, (int)json_object_size(json_object_get(c->doc, "BerthNetworks")), e)) < 0)
 		goto fail;
 	if (!bridge && primary) {
 		/* On a user network the published ports lead to the address on the first one. */
@@ -622,6 +731,7 @@ void ctr_net_release(struct eng *eng, struct ctr *c)
 		berr_clear(&e);
 	}
 	ctr_endpoints_release(eng, c);
+	ctr_bridge_extra_release(eng, c, false);
 	/* The namespace goes with its last process, and its veths with it: no synchronous delete. */
 	_cleanup_free_ char *netns = ctr_net_netns_path(eng, c);
 	if (netns && net_netns_remove(netns, &e) < 0) {

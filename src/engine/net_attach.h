@@ -23,10 +23,22 @@ struct eng_unet {
 	struct net_subnet subnet;
 	struct net_subnet range; /* where addresses are leased: IPAM's IPRange, else the subnet */
 	uint32_t gateway;
+	int mtu; /* its bridge's and veths': com.docker.network.driver.mtu, else the daemon's */
 	bool internal;
 };
 
 enum { ENG_NET_MAX_POOLS = 64 };
+
+/*
+ * berth's default MTU of its bridges and veths, where Docker has 1500. Traffic between containers
+ * and the host never leaves the machine, so it costs nothing, and it is what makes a published port
+ * as fast as loopback (whose MTU is 65536; bench/README.md, network). Traffic out of the host is
+ * still sized by its own links: TCP by the peer's MSS, and the host itself sends the ICMP "need to
+ * frag" that path MTU discovery needs (nothing can filter it on the way). --mtu 1500 gives Docker's.
+ */
+enum { ENG_NET_DEFAULT_MTU = 65535 };
+/* A valid MTU: what Linux takes for an Ethernet link and a veth. */
+enum { ENG_NET_MIN_MTU = 68, ENG_NET_MAX_MTU = 65535 };
 
 /* The default bridge and what serves it (struct eng's net). */
 struct eng_net {
@@ -34,6 +46,7 @@ struct eng_net {
 	struct net_subnet subnet;
 	uint32_t gateway;
 	int bridge_index;
+	int mtu; /* the default bridge's and its veths'; user networks' default */
 	struct net_nl *nl;
 	struct net_ipam *ipam;
 	struct net_nft *nft;
@@ -95,6 +108,19 @@ json_t *ctr_net_settings(struct eng *eng, const struct ctr *c);
 /* A `ps` row's Ports ([{IP, PrivatePort, PublicPort, Type}]) and NetworkSettings.Networks. */
 void ctr_net_list_fields(struct eng *eng, const struct ctr *c, json_t *row);
 
+/*
+ * The default bridge as a further network of a container on user networks (docker network connect
+ * bridge): the record's "BerthBridge", {} while stopped, with the bridge endpoint's fields while it
+ * runs (IPAddress, IPPrefixLen, Gateway, MacAddress, EndpointID, IfName, Veth).
+ */
+json_t *ctr_bridge_extra(const struct ctr *c);
+/* Its interface ifnum made in netns_fd, its address leased on the bridge (nothing to do without it). */
+int ctr_bridge_extra_attach(struct eng *eng, struct ctr *c, int netns_fd, int ifnum, berr *e);
+/* Its lease given back and its fields cleared (with the host end of its veth when delete_link). */
+void ctr_bridge_extra_release(struct eng *eng, struct ctr *c, bool delete_link);
+/* Its fields cleared only (a container that stopped while no daemon watched). */
+void ctr_bridge_extra_forget(struct ctr *c);
+
 /* ---------- endpoints on user networks (net_endpoints.c) ---------- */
 
 /*
@@ -150,8 +176,8 @@ int eng_unet_find(struct eng *eng, const char *name, struct eng_unet **out, berr
 int eng_unet_create(struct eng *eng, json_t *body, char **id, berr *e);
 /* The network, its bridge, rules and leases removed (the caller checked that no container uses it). */
 int eng_unet_remove(struct eng *eng, struct eng_unet *u, berr *e);
-/* The bridge name up with gateway/prefix as its only IPv4 address (made when missing); *index its link. */
-int eng_bridge_ensure(struct net_nl *nl, const char *name, uint32_t gateway, int prefix, int *index, berr *e);
+/* The bridge name up with gateway/prefix as its only IPv4 address and mtu (made when missing); *index its link. */
+int eng_bridge_ensure(struct net_nl *nl, const char *name, uint32_t gateway, int prefix, int mtu, int *index, berr *e);
 /* The user networks' masquerade and isolation rules set again. */
 int eng_unets_rules(struct eng *eng, berr *e);
 

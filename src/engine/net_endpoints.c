@@ -192,6 +192,8 @@ static int free_ifnum(const struct ctr *c)
 		json_t *ep;
 		json_object_foreach (endpoints(c), key, ep)
 			used = used || strcmp(json_string_value(json_object_get(ep, "IfName")) ?: "", name) == 0;
+		const char *extra = json_string_value(json_object_get(ctr_bridge_extra(c), "IfName"));
+		used = used || (extra && strcmp(extra, name) == 0);
 		if (!used)
 			return k;
 	}
@@ -224,7 +226,7 @@ static int endpoint_attach(struct eng *eng, struct ctr *c, int netns_fd, struct 
 	for (int tries = 0; r == 0 && tries < 4; tries++) {
 		eng_net_random_hex(veth + 4, 7);
 		berr_clear(e);
-		if ((r = net_veth_create(n->nl, veth, bridge_index, netns_fd, ifname, mac, e)) == 0 ||
+		if ((r = net_veth_create(n->nl, veth, bridge_index, netns_fd, ifname, mac, u->mtu, e)) == 0 ||
 		    e->errnum != EEXIST)
 			break;
 	}
@@ -335,6 +337,7 @@ void eng_endpoints_reconcile(struct eng *eng)
 		json_object_foreach (endpoints(c), key, ep)
 			for (size_t i = 0; i < sizeof runtime_fields / sizeof *runtime_fields; i++)
 				json_object_del(ep, runtime_fields[i]);
+		ctr_bridge_extra_forget(c);
 	}
 }
 
@@ -480,24 +483,54 @@ int ctr_net_disconnect(struct eng *eng, struct ctr *c, struct eng_unet *u, bool 
 
 int ctr_net_connect_predefined(struct eng *eng, struct ctr *c, int network, berr *e)
 {
-	(void)eng;
-	if (network != ENG_NET_BRIDGE || eng_net_kind_of(c) == ENG_KIND_HOST)
+	enum eng_net_kind kind = eng_net_kind_of(c);
+	if (network != ENG_NET_BRIDGE || kind == ENG_KIND_HOST)
 		return berr_plain(e, EPERM,
 				  "container cannot be disconnected from host network or connected to host network");
-	if (eng_net_kind_of(c) == ENG_KIND_BRIDGE)
+	if (kind == ENG_KIND_BRIDGE || ctr_bridge_extra(c))
 		return berr_plain(e, EPERM, "endpoint with name %s already exists in network bridge", c->name + 1);
-	return berr_plain(e, ENOTSUP,
-			  "connecting a container to the default bridge network is not supported yet by berthd");
+	if (kind == ENG_KIND_NONE)
+		return berr_plain(
+		    e, EPERM,
+		    "container cannot be connected to multiple networks with one of the networks in private "
+		    "(none) mode");
+	if (kind == ENG_KIND_CONTAINER)
+		return berr_plain(
+		    e, EPERM,
+		    "container sharing network namespace with another container or host cannot be connected "
+		    "to any other network");
+	if (c->removing)
+		return berr_plain(e, EBUSY, "container %s is marked for removal", c->id);
+	json_object_set_new(c->doc, "BerthBridge", json_object());
+	if (ctr_running(c) && json_object_get(c->doc, "BerthNetwork")) {
+		int fd;
+		int r = sandbox_open(c, &fd, e);
+		if (r == 0) {
+			r = ctr_bridge_extra_attach(eng, c, fd, free_ifnum(c), e);
+			close(fd);
+		}
+		if (r < 0) {
+			json_object_del(c->doc, "BerthBridge");
+			return -1;
+		}
+	}
+	return ctr_save(eng, c, e);
 }
 
 int ctr_net_disconnect_predefined(struct eng *eng, struct ctr *c, int network, berr *e)
 {
-	(void)eng;
-	if (network != ENG_NET_BRIDGE || eng_net_kind_of(c) == ENG_KIND_HOST)
+	enum eng_net_kind kind = eng_net_kind_of(c);
+	if (network != ENG_NET_BRIDGE || kind == ENG_KIND_HOST)
 		return berr_plain(e, EPERM,
 				  "container cannot be disconnected from host network or connected to host network");
-	if (eng_net_kind_of(c) != ENG_KIND_BRIDGE)
+	if (kind == ENG_KIND_BRIDGE)
+		return berr_plain(e, ENOTSUP,
+				  "disconnecting a container from the default bridge network it was started on is not "
+				  "supported yet by berthd");
+	if (!ctr_bridge_extra(c))
 		return berr_plain(e, EPERM, "container %s is not connected to network bridge", c->id);
-	return berr_plain(e, ENOTSUP,
-			  "disconnecting a container from the default bridge network is not supported yet by berthd");
+	if (ctr_running(c))
+		ctr_bridge_extra_release(eng, c, true);
+	json_object_del(c->doc, "BerthBridge");
+	return ctr_save(eng, c, e);
 }

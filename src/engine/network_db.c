@@ -23,7 +23,7 @@ int net_db_open(const char *path, struct net_db **out, berr *e)
 			     " id TEXT NOT NULL UNIQUE,"
 			     " name TEXT NOT NULL UNIQUE,"
 			     " doc TEXT NOT NULL);";
-	if (b_sqlite_open(path, schema, &db->h, e) < 0) {
+	if (b_sqlite_open(path, B_SQLITE_DURABLE, schema, &db->h, e) < 0) {
 		net_db_close(db);
 		return -1;
 	}

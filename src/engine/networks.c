@@ -35,6 +35,9 @@ json_t *ctr_net_settings(struct eng *eng, const struct ctr *c)
 	json_t *networks = json_object();
 	if (network >= 0 && eng->net)
 		json_object_set_new(networks, eng_net_names[network], endpoint_doc(eng, network, bn));
+	else if (eng->net && ctr_bridge_extra(c))
+		json_object_set_new(networks, eng_net_names[ENG_NET_BRIDGE],
+				    endpoint_doc(eng, ENG_NET_BRIDGE, ctr_running(c) ? ctr_bridge_extra(c) : NULL));
 	if (eng->net)
 		ctr_endpoints_settings(eng, c, networks);
 	const char *ip = json_string_value(json_object_get(bn, "IPAddress")) ?: "";
@@ -113,7 +116,8 @@ static json_t *network_doc(struct eng *eng, int network, bool with_containers)
 	struct eng_net *n = eng->net;
 	json_t *config = json_array(), *options = json_object(), *containers = json_object();
 	if (network == ENG_NET_BRIDGE) {
-		char subnet[24], gw[NET_IP_LEN];
+		char subnet[24], gw[NET_IP_LEN], mtu[12];
+		snprintf(mtu, sizeof mtu, "%d", n->mtu);
 		net_subnet_format(&n->subnet, subnet, sizeof subnet);
 		net_ip_format(n->gateway, gw);
 		json_array_append_new(config, json_pack("{s:s, s:s}", "Subnet", subnet, "Gateway", gw));
@@ -122,11 +126,14 @@ static json_t *network_doc(struct eng *eng, int network, bool with_containers)
 		json_object_set_new(options, "com.docker.network.bridge.enable_ip_masquerade", json_string("true"));
 		json_object_set_new(options, "com.docker.network.bridge.host_binding_ipv4", json_string("0.0.0.0"));
 		json_object_set_new(options, "com.docker.network.bridge.name", json_string(n->bridge));
-		json_object_set_new(options, "com.docker.network.driver.mtu", json_string("1500"));
+		json_object_set_new(options, "com.docker.network.driver.mtu", json_string(mtu));
 	}
 	for (struct ctr *c = eng->ctrs; with_containers && c; c = c->next) {
 		const char *mode =
 		    json_string_value(json_object_get(json_object_get(c->doc, "HostConfig"), "NetworkMode"));
+		json_t *extra = network == ENG_NET_BRIDGE ? ctr_bridge_extra(c) : NULL;
+		if (ctr_running(c) && extra && json_object_get(extra, "IPAddress"))
+			json_object_set_new(containers, c->id, container_entry(c, extra));
 		if (!ctr_running(c) || eng_net_mode_network(mode) != network)
 			continue;
 		json_object_set_new(containers, c->id, container_entry(c, json_object_get(c->doc, "BerthNetwork")));

@@ -28,8 +28,26 @@ static void unet_free(struct eng_unet *u)
 	free(u);
 }
 
-/* The in-memory network of a record; EINVAL when the record makes no sense. */
-static int unet_from_doc(json_t *doc, struct eng_unet **out, berr *e)
+/* Docker's com.docker.network.driver.mtu of options: *mtu that, or fallback when it is absent or 0. EINVAL else. */
+static int option_mtu(json_t *options, int fallback, int *mtu, berr *e)
+{
+	const char *s = json_string_value(json_object_get(options, "com.docker.network.driver.mtu"));
+	*mtu = fallback;
+	if (!s)
+		return 0;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno || (v != 0 && (v < ENG_NET_MIN_MTU || v > ENG_NET_MAX_MTU)))
+		return berr_invalid(e, "invalid MTU \"%s\" in option com.docker.network.driver.mtu: expected %d to %d",
+				    s, ENG_NET_MIN_MTU, ENG_NET_MAX_MTU);
+	if (v)
+		*mtu = (int)v;
+	return 0;
+}
+
+/* The in-memory network of a record; EINVAL when the record makes no sense. default_mtu: the daemon's. */
+static int unet_from_doc(json_t *doc, int default_mtu, struct eng_unet **out, berr *e)
 {
 	const char *id = json_string_value(json_object_get(doc, "Id"));
 	const char *name = json_string_value(json_object_get(doc, "Name"));
@@ -47,6 +65,10 @@ static int unet_from_doc(json_t *doc, struct eng_unet **out, berr *e)
 	u->doc = json_incref(doc);
 	snprintf(u->bridge, sizeof u->bridge, "br-%.12s", id);
 	u->internal = json_is_true(json_object_get(doc, "Internal"));
+	if (option_mtu(json_object_get(doc, "Options"), default_mtu, &u->mtu, e) < 0) {
+		unet_free(u);
+		return berr_wrap(e, "network record %s", name);
+	}
 	if (net_cidr_parse(subnet, NULL, &u->subnet, e) < 0 || !net_ip_parse(gateway, &u->gateway) ||
 	    (range && *range && net_cidr_parse(range, NULL, &u->range, e) < 0)) {
 		unet_free(u);
@@ -85,14 +107,14 @@ static int load_one(void *arg, json_t *doc, berr *e)
 {
 	struct eng *eng = arg;
 	struct eng_unet *u;
-	if (unet_from_doc(doc, &u, e) < 0)
+	if (unet_from_doc(doc, eng->net->mtu, &u, e) < 0)
 		return -1;
 	if (unets_append(eng->net, u, e) < 0) {
 		unet_free(u);
 		return -1;
 	}
 	int index;
-	if (eng_bridge_ensure(eng->net->nl, u->bridge, u->gateway, u->subnet.prefix, &index, e) < 0)
+	if (eng_bridge_ensure(eng->net->nl, u->bridge, u->gateway, u->subnet.prefix, u->mtu, &index, e) < 0)
 		return berr_wrap(e, "network %s: bridge %s", u->name, u->bridge);
 	return 0;
 }
@@ -334,6 +356,9 @@ int eng_unet_create(struct eng *eng, json_t *body, char **id_out, berr *e)
 	for (size_t i = 0; i < n->n_unets; i++)
 		if (strcmp(name, n->unets[i]->name) == 0)
 			return berr_plain(e, EEXIST, "network with name %s already exists", name);
+	int mtu;
+	if (option_mtu(options, n->mtu, &mtu, e) < 0)
+		return -1;
 	json_t *cfg = NULL;
 	if (ipam_config(eng, body, &cfg, e) < 0)
 		return -1;
@@ -360,7 +385,7 @@ int eng_unet_create(struct eng *eng, json_t *body, char **id_out, berr *e)
 	struct eng_unet *u = NULL;
 	if (!doc)
 		return berr_set(e, ENOMEM, "network %s", name);
-	int r = unet_from_doc(doc, &u, e);
+	int r = unet_from_doc(doc, n->mtu, &u, e);
 	json_decref(doc);
 	if (r < 0)
 		return -1;
@@ -370,7 +395,7 @@ int eng_unet_create(struct eng *eng, json_t *body, char **id_out, berr *e)
 	}
 	int index;
 	if (unets_append(n, u, e) < 0 ||
-	    eng_bridge_ensure(n->nl, u->bridge, u->gateway, u->subnet.prefix, &index, e) < 0 ||
+	    eng_bridge_ensure(n->nl, u->bridge, u->gateway, u->subnet.prefix, u->mtu, &index, e) < 0 ||
 	    eng_unets_rules(eng, e) < 0) {
 		berr_wrap(e, "network %s", name);
 		berr ignored = {0};

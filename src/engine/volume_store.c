@@ -398,7 +398,7 @@ int vol_store_open(const char *db_path, const char *volumes_dir, struct vol_stor
 			     " name TEXT PRIMARY KEY,"
 			     " instance TEXT NOT NULL UNIQUE,"
 			     " doc TEXT NOT NULL);";
-	if (b_sqlite_open(db_path, schema, &s->h, e) < 0) {
+	if (b_sqlite_open(db_path, B_SQLITE_DURABLE, schema, &s->h, e) < 0) {
 		vol_store_close(s);
 		return -1;
 	}

@@ -9,7 +9,7 @@ int b_sqlite_fail(sqlite3 *h, int rc, berr *e, const char *what)
 	return berr_plain(e, errnum, "%s: %s", what, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
 }
 
-int b_sqlite_open(const char *path, const char *schema, sqlite3 **out, berr *e)
+int b_sqlite_open(const char *path, enum b_sqlite_durability durability, const char *schema, sqlite3 **out, berr *e)
 {
 	sqlite3 *h = NULL;
 	*out = NULL;
@@ -21,7 +21,10 @@ int b_sqlite_open(const char *path, const char *schema, sqlite3 **out, berr *e)
 	}
 	sqlite3_busy_timeout(h, 10000);
 	char *msg = NULL;
-	rc = sqlite3_exec(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &msg);
+	rc = sqlite3_exec(h,
+			  durability == B_SQLITE_DURABLE ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+							 : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+			  NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(h, schema, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {

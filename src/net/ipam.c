@@ -27,12 +27,18 @@ int net_ipam_open(const char *db_path, struct net_ipam **out, berr *e)
 	struct net_ipam *ip = calloc(1, sizeof *ip);
 	if (!ip)
 		return berr_set(e, ENOMEM, "opening %s", db_path);
+	/*
+	 * Commits not flushed to the disk (two fdatasyncs fewer per container start and stop), yet
+	 * they survive a crash of the daemon (WAL). What a crash of the machine loses needs no
+	 * keeping: no container runs after it, and the daemon's start frees the leases of those that
+	 * do not run.
+	 */
 	const char *schema = "CREATE TABLE IF NOT EXISTS net_networks ("
 			     " name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, created TEXT NOT NULL);"
 			     "CREATE TABLE IF NOT EXISTS net_leases ("
 			     " network TEXT NOT NULL, address TEXT NOT NULL, owner TEXT NOT NULL,"
 			     " PRIMARY KEY (network, address));";
-	if (b_sqlite_open(db_path, schema, &ip->h, e) < 0) {
+	if (b_sqlite_open(db_path, B_SQLITE_DAEMON_CRASH_SAFE, schema, &ip->h, e) < 0) {
 		net_ipam_close(ip);
 		return -1;
 	}

@@ -60,7 +60,11 @@ void net_nl_close(struct net_nl *nl);
 int net_link_index(struct net_nl *nl, const char *name, int *index, berr *e);
 /* A bridge named name, up, with mac; EEXIST when a link of that name is there already. */
 int net_bridge_create(struct net_nl *nl, const char *name, const uint8_t mac[6], berr *e);
-int net_link_up(struct net_nl *nl, int index, berr *e);
+/*
+ * The link up, with mtu unless it is 0. A bridge keeps an MTU set this way (one given at its
+ * creation it forgets when its last port goes: it falls back to 1500 then).
+ */
+int net_link_up(struct net_nl *nl, int index, int mtu, berr *e);
 int net_link_delete(struct net_nl *nl, const char *name, berr *e);
 /* The IPv4 addresses of a link (at most cap). */
 int net_addr_list(struct net_nl *nl, int index, struct net_subnet *subnets, uint32_t *ips, size_t cap, size_t *n,
@@ -72,10 +76,11 @@ int net_routes_list(struct net_nl *nl, int skip_index, struct net_subnet **out, 
 int net_route_default_add(struct net_nl *nl, int index, uint32_t gateway, berr *e);
 /*
  * A veth pair: host_name on the bridge master_index, up; its peer created directly inside the
- * namespace netns_fd as peer_name with peer_mac, down (one message: no move afterwards).
+ * namespace netns_fd as peer_name with peer_mac, down (one message: no move afterwards). Both ends
+ * get mtu (0: the kernel's).
  */
 int net_veth_create(struct net_nl *nl, const char *host_name, int master_index, int netns_fd, const char *peer_name,
-		    const uint8_t peer_mac[6], berr *e);
+		    const uint8_t peer_mac[6], int mtu, berr *e);
 
 /* ---------- network namespaces (netns.c) ---------- */
 
@@ -85,6 +90,8 @@ int net_netns_create(const char *path, berr *e);
 int net_netns_remove(const char *path, berr *e);
 /* Write a sysctl of the calling thread's namespace: "net/ipv4/ip_forward" -> "1". */
 int net_sysctl_set(const char *key, const char *value, berr *e);
+/* The same in the namespace netns_fd; ENOENT when it has no such key. */
+int net_sysctl_set_in(int netns_fd, const char *key, const char *value, berr *e);
 
 /* ---------- address leases (ipam.c) ---------- */
 

@@ -129,15 +129,18 @@ int net_bridge_create(struct net_nl *nl, const char *name, const uint8_t mac[6],
 	return 0;
 }
 
-int net_link_up(struct net_nl *nl, int index, berr *e)
+int net_link_up(struct net_nl *nl, int index, int mtu, berr *e)
 {
 	struct nlmsghdr *h = msg_new(nl, RTM_NEWLINK, NLM_F_ACK);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = index;
 	ifi->ifi_flags = ifi->ifi_change = IFF_UP;
+	if (mtu > 0)
+		mnl_attr_put_u32(h, IFLA_MTU, (uint32_t)mtu);
 	if (talk(nl, h, NULL, NULL) < 0)
-		return berr_sys(e, "setting link %d up", index);
+		return mtu > 0 ? berr_sys(e, "setting link %d up with MTU %d", index, mtu)
+			       : berr_sys(e, "setting link %d up", index);
 	return 0;
 }
 
@@ -307,7 +310,7 @@ int net_route_default_add(struct net_nl *nl, int index, uint32_t gateway, berr *
 }
 
 int net_veth_create(struct net_nl *nl, const char *host_name, int master_index, int netns_fd, const char *peer_name,
-		    const uint8_t peer_mac[6], berr *e)
+		    const uint8_t peer_mac[6], int mtu, berr *e)
 {
 	struct nlmsghdr *h = msg_new(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
@@ -315,6 +318,8 @@ int net_veth_create(struct net_nl *nl, const char *host_name, int master_index, 
 	ifi->ifi_flags = ifi->ifi_change = IFF_UP;
 	mnl_attr_put_strz(h, IFLA_IFNAME, host_name);
 	mnl_attr_put_u32(h, IFLA_MASTER, (uint32_t)master_index);
+	if (mtu > 0)
+		mnl_attr_put_u32(h, IFLA_MTU, (uint32_t)mtu);
 	struct nlattr *info = mnl_attr_nest_start(h, IFLA_LINKINFO);
 	mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
 	struct nlattr *data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
@@ -329,6 +334,8 @@ int net_veth_create(struct net_nl *nl, const char *host_name, int master_index, 
 	mnl_attr_put_strz(h, IFLA_IFNAME, peer_name);
 	mnl_attr_put(h, IFLA_ADDRESS, 6, peer_mac);
 	mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)netns_fd);
+	if (mtu > 0)
+		mnl_attr_put_u32(h, IFLA_MTU, (uint32_t)mtu);
 	mnl_attr_nest_end(h, peer);
 	mnl_attr_nest_end(h, data);
 	mnl_attr_nest_end(h, info);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fd.h"
 #include "lib/fs.h"
 
 int net_netns_create(const char *path, berr *e)
@@ -45,6 +46,28 @@ int net_netns_remove(const char *path, berr *e)
 		return berr_sys(e, "unmounting %s", path);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return berr_sys(e, "removing %s", path);
+	return 0;
+}
+
+int net_sysctl_set_in(int netns_fd, const char *key, const char *value, berr *e)
+{
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "/proc/sys/%s", key) < 0)
+		return berr_set(e, ENOMEM, "sysctl %s", key);
+	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0 || setns(netns_fd, CLONE_NEWNET) < 0)
+		return berr_sys(e, "entering a network namespace for sysctl %s", key);
+	/* /proc/sys/net is the namespace of the thread that opens it: opened there, written from here. */
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int saved = errno;
+	if (setns(self, CLONE_NEWNET) < 0)
+		abort(); /* a daemon thread left in a container's namespace would misroute everything after */
+	if (fd < 0) {
+		errno = saved;
+		return berr_sys(e, "opening %s in a container's network namespace", path);
+	}
+	if (b_write_all(fd, value, strlen(value)) < 0)
+		return berr_sys(e, "writing \"%s\" to %s in a container's network namespace", value, path);
 	return 0;
 }
 

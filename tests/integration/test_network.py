@@ -175,6 +175,31 @@ def test_inspect_network_settings(client):
     assert none.attrs["NetworkSettings"]["Networks"]["none"]["IPAddress"] == ""
 
 
+def link_mtu(dev):
+    r = subprocess.run(["ip", "-o", "link", "show", "dev", dev], capture_output=True, text=True, check=True)
+    return int(r.stdout.split(" mtu ")[1].split()[0])
+
+
+def test_mtu_of_the_bridge_and_veths(client):
+    """berth's default MTU is 65535 (bench/README.md, network), on the bridge and both veth ends."""
+    assert client.api.inspect_network("bridge")["Options"]["com.docker.network.driver.mtu"] == "65535"
+    assert link_mtu("berth0") == 65535
+    c = up(client.containers.run("busybox", ["sleep", "60"], detach=True))
+    r = c.exec_run(["cat", "/sys/class/net/eth0/mtu"])
+    assert r.output.decode().strip() == "65535"
+    ports = subprocess.run(["ip", "-o", "link", "show", "master", "berth0"], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    assert ports and all(" mtu 65535 " in line for line in ports)
+
+
+def test_no_ipv6_on_eth0(client):
+    """As Docker since 26.0.2: an interface with only an IPv4 address from us has IPv6 off; lo keeps ::1."""
+    c = up(client.containers.run("busybox", ["sleep", "60"], detach=True))
+    r = c.exec_run(["sh", "-c", "cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -6 -o addr"])
+    lines = r.output.decode().split("\n")
+    assert lines[0] == "1" and "eth0" not in r.output.decode() and "::1/128" in r.output.decode(), r.output
+
+
 def test_two_containers_ping_each_other(client):
     a = up(client.containers.run("busybox", ["sleep", "60"], detach=True))
     b = up(client.containers.run("busybox", ["sleep", "60"], detach=True))
@@ -431,11 +456,12 @@ def test_bip_and_address_pools(session_dir, cgroup_parent):
     d = Daemon(session_dir, cgroup_parent, "json")
     try:
         with open(os.path.join(d.dir, "daemon.json"), "w") as f:
-            json.dump({"bridge": "berthtest4", "bip": "10.124.0.1/24"}, f)
+            json.dump({"bridge": "berthtest4", "bip": "10.124.0.1/24", "mtu": 1500}, f)
         d.start()
         net = d.client().api.inspect_network("bridge")
         assert net["IPAM"]["Config"] == [{"Subnet": "10.124.0.0/24", "Gateway": "10.124.0.1"}]
         assert net["Options"]["com.docker.network.bridge.name"] == "berthtest4"
+        assert net["Options"]["com.docker.network.driver.mtu"] == "1500" and link_mtu("berthtest4") == 1500
     finally:
         assert d.cleanup() == 0, d.read_log()
     # Routes on the host take subnets out of the pools: the next free one is chosen.

@@ -196,6 +196,25 @@ def net_ip(c, net):
     return c.attrs["NetworkSettings"]["Networks"][net]["IPAddress"]
 
 
+def test_mtu_option(client):
+    """com.docker.network.driver.mtu sets the network's bridge and veths; without it, the daemon's (65535)."""
+    api = client.api
+    mtu_of = "cat /sys/class/net/eth0/mtu"
+    api.create_network("small", options={"com.docker.network.driver.mtu": "1400"})
+    api.create_network("plain")
+    for net, want in (("small", "1400"), ("plain", "65535")):
+        c = run(client, net, "mtu-" + net)
+        assert c.exec_run(["sh", "-c", mtu_of]).output.decode().strip() == want
+        br = bridge_name(api.inspect_network(net)["Id"])
+        r = subprocess.run(["ip", "-o", "link", "show", "dev", br], capture_output=True, text=True, check=True)
+        assert f" mtu {want} " in r.stdout
+    before = sorted(n["Id"] for n in api.networks())
+    for bad in ("abc", "20", "70000", ""):
+        status, msg = api_error(api.create_network, "bad", options={"com.docker.network.driver.mtu": bad})
+        assert status == 400 and "invalid MTU" in msg, (bad, msg)
+    assert sorted(n["Id"] for n in api.networks()) == before
+
+
 def test_containers_on_a_user_network(client, daemon):
     api = client.api
     net = api.create_network("app", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.84.0.0/24")]))
@@ -349,6 +368,55 @@ def test_connect_and_disconnect(client, daemon):
     assert status == 403
 
 
+def test_connect_to_the_default_bridge(client, daemon):
+    api = client.api
+    api.create_network("cb1", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.86.5.0/24")]))
+    plain = client.containers.run("busybox", ["sleep", "300"], detach=True)
+    plain.reload()
+    ip_plain = plain.attrs["NetworkSettings"]["IPAddress"]
+    a = run(client, "cb1", "ba")
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", ip_plain]).exit_code != 0
+    # Running: an interface on berth0 at once, after its user network's eth0; its default route stays.
+    daemon.cli("network", "connect", "bridge", "ba", check=True)
+    a.reload()
+    ep = a.attrs["NetworkSettings"]["Networks"]["bridge"]
+    bridge = api.inspect_network("bridge")
+    assert ep["IPAddress"].startswith("172.17.") and ep["NetworkID"] == bridge["Id"] and ep["IPPrefixLen"] == 16
+    assert a.attrs["NetworkSettings"]["Networks"]["cb1"]["IPAddress"].startswith("10.86.5.")
+    assert bridge["Containers"][a.id]["IPv4Address"] == ep["IPAddress"] + "/16"
+    out = a.exec_run(["sh", "-c", "ip -o -4 addr show eth1; ip route"]).output.decode()
+    assert f"inet {ep['IPAddress']}/16" in out and "default via 10.86.5.1 dev eth0" in out, out
+    assert a.exec_run(["ping", "-c", "1", "-W", "2", ip_plain]).exit_code == 0
+    status, msg = api_error(api.connect_container_to_network, a.id, "bridge")
+    assert status == 403 and "already exists in network bridge" in msg
+    # Disconnect: the interface and the lease go.
+    daemon.cli("network", "disconnect", "bridge", "ba", check=True)
+    a.reload()
+    assert "bridge" not in a.attrs["NetworkSettings"]["Networks"]
+    assert "eth1" not in a.exec_run(["ip", "-o", "link"]).output.decode()
+    assert a.id not in api.inspect_network("bridge")["Containers"]
+    status, msg = api_error(api.disconnect_container_from_network, a.id, "bridge")
+    assert status == 403 and "is not connected to network bridge" in msg
+    # Stopped: connected at its next start, released at its stop.
+    c = client.containers.create("busybox", ["sleep", "300"], name="bc", network="cb1")
+    api.connect_container_to_network(c.id, "bridge")
+    c.reload()
+    assert c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"] == ""
+    c.start()
+    c.reload()
+    ip_c = c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+    assert ip_c.startswith("172.17.") and plain.exec_run(["ping", "-c", "1", "-W", "2", ip_c]).exit_code == 0
+    c.stop(timeout=1)
+    assert c.id not in api.inspect_network("bridge")["Containers"]
+    c.start()
+    c.reload()
+    assert c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"] == ip_c
+    # none: Docker's 403.
+    n = client.containers.create("busybox", "true", network_mode="none")
+    status, msg = api_error(api.connect_container_to_network, n.id, "bridge")
+    assert status == 403 and "private (none) mode" in msg
+
+
 def leases(daemon):
     import sqlite3
     db = sqlite3.connect(f"file:{daemon.data_root}/berth.db?mode=ro", uri=True)
@@ -479,6 +547,10 @@ def test_names_on_a_user_network(client, daemon):
         assert r.exit_code == 0 and f"Address: {ip}" in out.replace("Address 1: ", "Address: "), (name, out)
     r = web.exec_run(["nslookup", cli_ip])
     assert r.exit_code == 0 and "api1" in r.output.decode(), r.output
+    # AAAA of a name it knows: an empty NOERROR answer (no IPv6 address), never NXDOMAIN or an outside answer.
+    r = cli.exec_run(["nslookup", "-type=AAAA", "web", "127.0.0.11"])
+    out = r.output.decode()
+    assert r.exit_code == 0 and "can't find" not in out and "Address" not in out.split("127.0.0.11")[-1], out
     # By the container's own resolver (resolv.conf): ping by name and alias. Busybox's static
     # wget crashes in glibc's getaddrinfo without NSS modules, so it fetches from the address
     # nslookup gives.

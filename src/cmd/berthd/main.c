@@ -33,6 +33,7 @@ struct daemon_opts {
 	char *bridge, *bip;
 	char **pools; /* --default-address-pool "base=CIDR,size=N", NULL-terminated */
 	size_t n_pools;
+	int mtu; /* --mtu; 0: berth's default */
 	bool live_restore;
 	char **insecure_registries; /* NULL-terminated */
 	size_t n_insecure;
@@ -106,6 +107,7 @@ static void usage(FILE *f)
 		   "      --bip string              Address of the default bridge (default "
 		   "172.17.0.1/16, or the next free pool)\n"
 		   "      --default-address-pool    Pools for networks: base=CIDR,size=N\n"
+		   "      --mtu int                 MTU of the networks' bridges and veths (default 65535)\n"
 		   "  -h, --help                    This help\n");
 }
 
@@ -213,6 +215,13 @@ static int read_config_file(struct daemon_opts *o, bool required, const bool *gi
 				r = berr_set(e, ENOMEM, "%s", o->config_file);
 			free(pool);
 		}
+	}
+	json_t *mtu = json_object_get(doc, "mtu");
+	if (r == 0 && mtu && !given['M']) {
+		if (!json_is_integer(mtu) || json_integer_value(mtu) < 0 || json_integer_value(mtu) > 65535)
+			r = berr_invalid(e, "%s: mtu: expected a number from 68 to 65535", o->config_file);
+		else
+			o->mtu = (int)json_integer_value(mtu);
 	}
 	json_t *lr = json_object_get(doc, "live-restore");
 	if (r == 0 && lr && !given['L']) {
@@ -336,6 +345,7 @@ int main(int argc, char **argv)
 	    {"bridge", required_argument, NULL, 'n'},
 	    {"bip", required_argument, NULL, 'b'},
 	    {"default-address-pool", required_argument, NULL, 'a'},
+	    {"mtu", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -370,6 +380,16 @@ int main(int argc, char **argv)
 			if (add_pool(&o, optarg) < 0)
 				return 1;
 			break;
+		case 'M': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 0 || v > 65535) {
+				fprintf(stderr, "berthd: --mtu %s: expected a number from 68 to 65535\n", optarg);
+				return 125;
+			}
+			o.mtu = (int)v;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: fprintf(stderr, "berthd: see 'berthd --help'\n"); return 125;
 		}
@@ -422,6 +442,7 @@ int main(int argc, char **argv)
 			      .bip = o.bip,
 			      .address_pools = (const char *const *)o.pools,
 			      .n_address_pools = o.n_pools,
+			      .mtu = o.mtu,
 			      .insecure_registries = o.insecure_registries};
 	/*
 	 * TERM, INT and HUP are taken by sigwait below: blocked before any thread starts, so that none
