@@ -32,6 +32,7 @@ const struct cli_flag cli_container_flags[] = {
     {"ip", 0, CLI_STRING, "string", "IPv4 address (e.g., 172.30.100.104)", NULL},
     {"label", 'l', CLI_LIST, "list", "Set meta data on a container", NULL},
     {"log-opt", 0, CLI_LIST, "list", "Log driver options", NULL},
+    {"mac-address", 0, CLI_STRING, "string", "Container MAC address (e.g., 92:d0:c6:0a:29:33)", NULL},
     {"memory", 'm', CLI_STRING, "bytes", "Memory limit", NULL},
     {"memory-swap", 0, CLI_STRING, "bytes", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap",
      NULL},
@@ -489,6 +490,8 @@ static int fill_config(struct cli_args *a, json_t *cfg, json_t *host, berr *e)
 
 	if ((v = cli_arg_str(a, "hostname")))
 		json_object_set_new(cfg, "Hostname", json_string(v));
+	if ((v = cli_arg_str(a, "mac-address")))
+		json_object_set_new(cfg, "MacAddress", json_string(v));
 	if ((v = cli_arg_str(a, "user")))
 		json_object_set_new(cfg, "User", json_string(v));
 	if ((v = cli_arg_str(a, "workdir"))) {

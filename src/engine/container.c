@@ -220,7 +220,8 @@ static int create_locked(struct eng *eng, const char *name, json_t *body, struct
 	if (json_array_size(cmd) == 0 && json_array_size(ep) == 0)
 		return berr_invalid(e, "No command specified");
 	if (eng_mounts_parse(host_config, w->merged, &w->mounts, &w->n_mounts, e) < 0 ||
-	    ctr_net_check(eng, host_config, json_object_get(body, "NetworkingConfig"), e) < 0)
+	    ctr_net_check(eng, host_config, json_object_get(body, "NetworkingConfig"), e) < 0 ||
+	    ctr_net_check_mac(w->merged, e) < 0)
 		return -1;
 
 	/* Name and ID. */

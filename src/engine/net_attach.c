@@ -624,7 +624,7 @@ int ctr_net_attach(struct eng *eng, struct ctr *c, berr *e)
 		eng_net_random_hex(endpoint, 64);
 		if (net_ipam_lease(n->ipam, eng_net_names[ENG_NET_BRIDGE], &n->subnet, n->gateway, c->id, &ip, e) < 0)
 			return berr_wrap(e, "container %s: an address", c->id);
-		net_mac_from_ip(ip, mac);
+		ctr_primary_mac(c, ip, mac);
 		net_mac_format(mac, mac_s);
 		net_ip_format(ip, ip_s);
 		net_ip_format(n->gateway, gw_s);

@@ -93,6 +93,10 @@ bool ctr_net_has_sandbox(const struct ctr *c);
  * well formed (Docker's words).
  */
 int ctr_net_check(struct eng *eng, json_t *host_config, json_t *networking_config, berr *e);
+/* Config.MacAddress (`--mac-address`), when set, must be a MAC: EINVAL else. */
+int ctr_net_check_mac(json_t *config, berr *e);
+/* The MAC of c's first network's interface: its Config.MacAddress, else one made from ip. */
+void ctr_primary_mac(const struct ctr *c, uint32_t ip, uint8_t mac[6]);
 /* At create, once checked: the user networks the container is to be on ("BerthNetworks" of its record). */
 int ctr_net_record(struct eng *eng, struct ctr *c, json_t *networking_config, berr *e);
 /* The network namespace the container joins (exec-root/netns/<id>), or NULL when the runtime makes or shares one. */

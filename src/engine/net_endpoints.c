@@ -83,6 +83,22 @@ static json_t *endpoint_entry(const struct eng_unet *u, json_t *epc)
 			 "IPAMConfig", want && *want ? json_pack("{s:s}", "IPv4Address", want) : json_null());
 }
 
+int ctr_net_check_mac(json_t *config, berr *e)
+{
+	const char *want = json_string_value(json_object_get(config, "MacAddress"));
+	uint8_t mac[6];
+	if (want && *want && !net_mac_parse(want, mac))
+		return berr_invalid(e, "invalid MAC address: %s", want);
+	return 0;
+}
+
+void ctr_primary_mac(const struct ctr *c, uint32_t ip, uint8_t mac[6])
+{
+	const char *want = json_string_value(json_object_get(json_object_get(c->doc, "Config"), "MacAddress"));
+	if (!want || !*want || !net_mac_parse(want, mac))
+		net_mac_from_ip(ip, mac);
+}
+
 int ctr_net_check(struct eng *eng, json_t *host_config, json_t *networking_config, berr *e)
 {
 	json_t *jm = json_object_get(host_config, "NetworkMode");
@@ -216,7 +232,10 @@ static int endpoint_attach(struct eng *eng, struct ctr *c, int netns_fd, struct 
 	}
 	char veth[16] = "veth", ifname[16], endpoint[65], ip_s[NET_IP_LEN], gw_s[NET_IP_LEN], mac_s[18];
 	uint8_t mac[6];
-	net_mac_from_ip(ip, mac);
+	if (default_route) /* the first network's interface: --mac-address is for it */
+		ctr_primary_mac(c, ip, mac);
+	else
+		net_mac_from_ip(ip, mac);
 	net_mac_format(mac, mac_s);
 	net_ip_format(ip, ip_s);
 	net_ip_format(u->gateway, gw_s);

@@ -2,6 +2,7 @@
 #include "net/net.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,22 @@ void net_mac_from_ip(uint32_t ip, uint8_t mac[6])
 void net_mac_format(const uint8_t mac[6], char buf[18])
 {
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+bool net_mac_parse(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+			return false;
+		char byte[3] = {s[0], s[1], '\0'};
+		mac[i] = (uint8_t)strtoul(byte, NULL, 16);
+		s += 2;
+		if (i < 5 && *s != ':' && *s != '-')
+			return false;
+		if (i < 5)
+			s++;
+	}
+	return *s == '\0';
 }
 
 int net_pool_parse(const char *s, struct net_pool *out, berr *e)

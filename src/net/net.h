@@ -35,6 +35,8 @@ bool net_subnets_overlap(const struct net_subnet *a, const struct net_subnet *b)
 /* Docker's MAC for an address: 02:42 then the four bytes of the address. */
 void net_mac_from_ip(uint32_t ip, uint8_t mac[6]);
 void net_mac_format(const uint8_t mac[6], char buf[18]);
+/* "02:42:ac:11:00:02" (or '-' between the bytes); false for anything else. */
+bool net_mac_parse(const char *s, uint8_t mac[6]);
 
 /* A pool networks are carved from: base split into subnets of size bits (Docker's --default-address-pool). */
 struct net_pool {

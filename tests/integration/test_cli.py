@@ -1103,12 +1103,16 @@ def test_network_flags_send_what_docker_sends(berth, daemon):
             records[-1]["endpoint"] = (ep["IPAMConfig"], sorted(ep["Aliases"] or [])[:1])
         assert records[0] == records[1], records
         assert records[0]["HostConfig.PortBindings"]["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": "18080"}]
+        # --mac-address goes as Config.MacAddress, API 1.43's form (the docker CLI 28 sends it per
+        # network, which needs API 1.44).
+        berth.ok("create", "--name", "mac-berth", "--mac-address", "02:42:0a:e7:07:99", "busybox", "true")
+        assert berth.ok("inspect", "-f", "{{.Config.MacAddress}}", "mac-berth").out == "02:42:0a:e7:07:99\n"
         for bad, why in (("-p", "Invalid containerPort: x"), ("-p", "invalid proto")):
             spec = "80:x" if "containerPort" in why else "80/ip"
             r = berth("create", bad, spec, "busybox")
             assert r.returncode == 125 and why in r.err, r
     finally:
-        berth("rm", "-f", "flags-berth", "flags-docker")
+        berth("rm", "-f", "flags-berth", "flags-docker", "mac-berth")
         daemon.cli("network", "rm", net)
 
 

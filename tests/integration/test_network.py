@@ -200,6 +200,26 @@ def test_no_ipv6_on_eth0(client):
     assert lines[0] == "1" and "eth0" not in r.output.decode() and "::1/128" in r.output.decode(), r.output
 
 
+def test_mac_address(client):
+    """--mac-address sets the MAC of the container's interface on its first network, in inspect and
+    inside; a bad one is refused at create with nothing made."""
+    mac = "02:42:ac:11:fe:01"
+    c = client.containers.run("busybox", ["sleep", "60"], detach=True, mac_address=mac)
+    try:
+        c.reload()
+        assert c.attrs["NetworkSettings"]["MacAddress"] == mac
+        assert c.attrs["NetworkSettings"]["Networks"]["bridge"]["MacAddress"] == mac
+        code, out = c.exec_run(["cat", "/sys/class/net/eth0/address"])
+        assert code == 0 and out.decode().strip() == mac
+    finally:
+        c.remove(force=True)
+    before = len(client.containers.list(all=True))
+    with pytest.raises(docker.errors.APIError) as err:
+        client.containers.create("busybox", ["true"], mac_address="02:42:zz:00:00:01")
+    assert err.value.status_code == 400 and "invalid MAC address: 02:42:zz:00:00:01" in str(err.value)
+    assert len(client.containers.list(all=True)) == before
+
+
 def test_two_containers_ping_each_other(client):
     a = up(client.containers.run("busybox", ["sleep", "60"], detach=True))
     b = up(client.containers.run("busybox", ["sleep", "60"], detach=True))
