@@ -70,44 +70,40 @@ static char *joined_labels(json_t *labels)
 	return b.s;
 }
 
-/* The fields docker's container formatter offers, as strings. */
-static json_t *row_of(json_t *c, bool trunc)
+/* The fields of a row that docker's default table shows, each a malloc'd string. */
+static char *id_text(json_t *c, bool trunc)
 {
-	json_t *row = json_object();
 	const char *id = json_string_value(json_object_get(c, "Id")) ?: "";
-	char *s = strndup(id, trunc ? 12 : strlen(id));
-	set_str(row, "ID", s);
-	free(s);
+	return strndup(id, trunc ? 12 : strlen(id));
+}
 
+static char *image_text(json_t *c, bool trunc)
+{
 	const char *image = json_string_value(json_object_get(c, "Image")) ?: "";
-	if (trunc && strncmp(image, "sha256:", 7) == 0) {
-		s = strndup(image + 7, 12);
-		set_str(row, "Image", s);
-		free(s);
-	} else {
-		set_str(row, "Image", image);
-	}
+	return trunc && strncmp(image, "sha256:", 7) == 0 ? strndup(image + 7, 12) : strdup(image);
+}
 
+static char *command_text(json_t *c, bool trunc)
+{
 	const char *cmd = json_string_value(json_object_get(c, "Command")) ?: "";
 	char *cut = trunc ? ellipsis(cmd, 20) : strdup(cmd);
-	s = go_quote(cut);
-	set_str(row, "Command", s);
-	free(s);
+	char *quoted = go_quote(cut);
 	free(cut);
+	return quoted;
+}
 
+static char *running_for_text(json_t *c)
+{
 	time_t created = (time_t)json_integer_value(json_object_get(c, "Created"));
-	char when[64], ago[96], dur[64];
-	struct tm tm;
-	localtime_r(&created, &tm);
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
-	set_str(row, "CreatedAt", when);
+	char dur[64];
 	cli_human_duration((int64_t)(time(NULL) - created), dur, sizeof dur);
-	snprintf(ago, sizeof ago, "%s ago", dur);
-	set_str(row, "RunningFor", ago);
+	struct cli_buf b = {0};
+	cli_buf_add(&b, "%s ago", dur);
+	return b.s;
+}
 
-	set_str(row, "State", json_string_value(json_object_get(c, "State")));
-	set_str(row, "Status", json_string_value(json_object_get(c, "Status")));
-
+static char *names_text(json_t *c)
+{
 	struct cli_buf names = {0};
 	cli_buf_add(&names, "%s", "");
 	size_t i;
@@ -120,33 +116,130 @@ static json_t *row_of(json_t *c, bool trunc)
 			continue; /* a link's name, shown by docker only with --no-trunc */
 		cli_buf_add(&names, "%s%s", names.len ? "," : "", name);
 	}
-	set_str(row, "Names", names.s);
-	cli_buf_free(&names);
+	return names.s;
+}
 
-	struct cli_buf ports = {0};
-	cli_buf_add(&ports, "%s", "");
-	json_t *p;
-	json_array_foreach (json_object_get(c, "Ports"), i, p) {
-		json_int_t priv = json_integer_value(json_object_get(p, "PrivatePort"));
-		json_int_t pub = json_integer_value(json_object_get(p, "PublicPort"));
-		const char *ip = json_string_value(json_object_get(p, "IP"));
-		const char *type = json_string_value(json_object_get(p, "Type")) ?: "tcp";
-		if (pub)
-			cli_buf_add(&ports, "%s%s:%lld->%lld/%s", ports.len ? ", " : "", ip ? ip : "0.0.0.0",
-				    (long long)pub, (long long)priv, type);
-		else
-			cli_buf_add(&ports, "%s%lld/%s", ports.len ? ", " : "", (long long)priv, type);
+struct port {
+	const char *ip, *type;
+	long priv, pub;
+};
+
+/* Docker's order: private port, then IP, public port, protocol. */
+static int port_cmp(const void *x, const void *y)
+{
+	const struct port *a = x, *b = y;
+	if (a->priv != b->priv)
+		return a->priv < b->priv ? -1 : 1;
+	int r = strcmp(a->ip, b->ip);
+	if (r)
+		return r;
+	if (a->pub != b->pub)
+		return a->pub < b->pub ? -1 : 1;
+	return strcmp(a->type, b->type);
+}
+
+/* A run of ports on one IP and protocol: "0.0.0.0:9000-9001->9000-9001/udp", "80/tcp". */
+struct port_group {
+	const char *ip, *type;
+	long first, last;
+};
+
+static void add_group(struct cli_buf *out, const struct port_group *g)
+{
+	cli_buf_add(out, "%s", out->len ? ", " : "");
+	if (*g->ip)
+		cli_buf_add(out, "%s:", g->ip);
+	cli_buf_add(out, g->first == g->last ? "%ld" : "%ld-%ld", g->first, g->last);
+	if (*g->ip)
+		cli_buf_add(out, g->first == g->last ? "->%ld" : "->%ld-%ld", g->first, g->last);
+	cli_buf_add(out, "/%s", g->type);
+}
+
+/*
+ * Docker's DisplayablePorts: ports published on the same number, and exposed ones, grouped into
+ * ranges per IP and protocol ("0.0.0.0:9000-9001->9000-9001/udp", "80/tcp") in the order their
+ * groups began, then the mappings to another number ("127.0.0.1:8443->443/tcp").
+ */
+static char *ports_text(json_t *c)
+{
+	json_t *list = json_object_get(c, "Ports"), *p;
+	size_t n = json_array_size(list), i;
+	struct port *v = calloc(n ? n : 1, sizeof *v);
+	if (!v)
+		abort(); /* out of memory in a short-lived client */
+	json_array_foreach (list, i, p)
+		v[i] = (struct port){json_string_value(json_object_get(p, "IP")) ?: "",
+				     json_string_value(json_object_get(p, "Type")) ?: "tcp",
+				     (long)json_integer_value(json_object_get(p, "PrivatePort")),
+				     (long)json_integer_value(json_object_get(p, "PublicPort"))};
+	qsort(v, n, sizeof *v, port_cmp);
+	/* The groups in the order they began. */
+	struct port_group *g = calloc(n ? n : 1, sizeof *g);
+	size_t ng = 0;
+	struct cli_buf out = {0}, mapped = {0};
+	cli_buf_add(&out, "%s", "");
+	cli_buf_add(&mapped, "%s", "");
+	for (i = 0; g && i < n; i++) {
+		if (*v[i].ip && v[i].pub != v[i].priv) {
+			cli_buf_add(&mapped, "%s%s:%ld->%ld/%s", mapped.len ? ", " : "", v[i].ip, v[i].pub, v[i].priv,
+				    v[i].type);
+			continue;
+		}
+		size_t k = 0;
+		while (k < ng && !(strcmp(g[k].ip, v[i].ip) == 0 && strcmp(g[k].type, v[i].type) == 0))
+			k++;
+		if (k == ng) {
+			g[ng++] = (struct port_group){v[i].ip, v[i].type, v[i].priv, v[i].priv};
+		} else if (v[i].priv == g[k].last + 1) {
+			g[k].last = v[i].priv;
+		} else {
+			/* Docker prints the finished run at once, and the key's group starts over. */
+			add_group(&out, &g[k]);
+			g[k].first = g[k].last = v[i].priv;
+		}
 	}
-	set_str(row, "Ports", ports.s);
-	cli_buf_free(&ports);
+	for (size_t k = 0; g && k < ng; k++)
+		add_group(&out, &g[k]);
+	if (mapped.len)
+		cli_buf_add(&out, "%s%s", out.len ? ", " : "", mapped.s);
+	cli_buf_free(&mapped);
+	free(g);
+	free(v);
+	return out.s;
+}
 
-	s = joined_labels(json_object_get(c, "Labels"));
-	set_str(row, "Labels", s);
-	free(s);
+static void set_owned(json_t *row, const char *key, char *value)
+{
+	set_str(row, key, value);
+	free(value);
+}
+
+/* The fields docker's container formatter offers, as strings. */
+static json_t *row_of(json_t *c, bool trunc)
+{
+	json_t *row = json_object();
+	set_owned(row, "ID", id_text(c, trunc));
+	set_owned(row, "Image", image_text(c, trunc));
+	set_owned(row, "Command", command_text(c, trunc));
+
+	time_t created = (time_t)json_integer_value(json_object_get(c, "Created"));
+	char when[64];
+	struct tm tm;
+	localtime_r(&created, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+	set_str(row, "CreatedAt", when);
+	set_owned(row, "RunningFor", running_for_text(c));
+
+	set_str(row, "State", json_string_value(json_object_get(c, "State")));
+	set_str(row, "Status", json_string_value(json_object_get(c, "Status")));
+	set_owned(row, "Names", names_text(c));
+	set_owned(row, "Ports", ports_text(c));
+	set_owned(row, "Labels", joined_labels(json_object_get(c, "Labels")));
 
 	struct cli_buf mounts = {0}, nets = {0};
 	cli_buf_add(&mounts, "%s", "");
 	cli_buf_add(&nets, "%s", "");
+	size_t i;
 	json_t *m;
 	json_array_foreach (json_object_get(c, "Mounts"), i, m) {
 		const char *name = json_string_value(json_object_get(m, "Name"));
@@ -173,6 +266,28 @@ static json_t *row_of(json_t *c, bool trunc)
 	set_str(row, "Size", size);
 	set_str(row, "LocalVolumes", "0");
 	return row;
+}
+
+/*
+ * Docker's default table (PS_TABLE) written straight from the list: with hundreds of containers
+ * the rows and the template cost as much as decoding the reply.
+ */
+static void print_default_table(json_t *list, bool trunc)
+{
+	struct cli_buf text = {0};
+	cli_buf_add(&text, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES\n");
+	size_t i;
+	json_t *c;
+	json_array_foreach (list, i, c) {
+		char *f[] = {id_text(c, trunc),   image_text(c, trunc), command_text(c, trunc),
+			     running_for_text(c), names_text(c),        ports_text(c)};
+		cli_buf_add(&text, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f[0], f[1], f[2], f[3],
+			    json_string_value(json_object_get(c, "Status")) ?: "", f[5], f[4]);
+		for (size_t k = 0; k < sizeof f / sizeof *f; k++)
+			free(f[k]);
+	}
+	cli_table_print(stdout, text.s, 10);
+	cli_buf_free(&text);
 }
 
 static json_t *ps_header(void)
@@ -265,6 +380,12 @@ int cli_verb_ps(struct cli *c, struct cli_args *a)
 		return CLI_EXIT_FAIL;
 	}
 	bool trunc = !cli_arg_bool(a, "no-trunc");
+	const char *fmt = cli_arg_str(a, "format");
+	if (!cli_arg_bool(a, "quiet") && (!fmt || !*fmt || strcmp(fmt, "table") == 0)) {
+		print_default_table(list, trunc);
+		json_decref(list);
+		return 0;
+	}
 	json_t *rows = json_array();
 	size_t i;
 	json_t *item;

@@ -991,6 +991,14 @@ def test_port(berth, daemon):
         assert (b.returncode, b.out, b.err) == (d.returncode, d.stdout.decode(), d.stderr.decode()), argv
     assert berth("port", "pt", "81/tcp").err == "Error: No public port '81/tcp' published for pt\n"
     assert "80/tcp -> 0.0.0.0:8080\n" in berth.ok("port", "pt").out
+    # ps's default table (written straight from the list) shows the ports as docker's does:
+    # runs on one IP and protocol grouped, mappings to another number after them.
+    daemon.cli("run", "-d", "--name", "pt-range", "-p", "9100-9101:9100-9101/udp", "-p", "127.0.0.1:9300:93",
+               "--expose", "7000-7001", "--expose", "7003", "busybox", "sleep", "600", check=True)
+    for argv in (["ps"], ["ps", "--no-trunc"], ["ps", "--format", "table"]):
+        b, d = berth(*argv), daemon.cli(*argv)
+        assert (b.returncode, same(b.stdout)) == (d.returncode, same(d.stdout)), argv
+    assert "0.0.0.0:9000->9000/udp, 0.0.0.0:8080->80/tcp, 127.0.0.1:8443->443/tcp" in berth.ok("ps").out
 
 
 # ---------- the same as docker ----------
