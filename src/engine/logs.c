@@ -12,36 +12,10 @@
 #include <jansson.h>
 
 #include "lib/fd.h"
+#include "lib/strbuf.h"
 #include "lib/timefmt.h"
 
 enum { MAX_LINE = 16 * 1024 };
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
 static size_t utf8_seq(const unsigned char *s, size_t left)
@@ -76,58 +50,58 @@ static size_t utf8_seq(const unsigned char *s, size_t left)
 	return n;
 }
 
-static void put_json_string(struct sbuf *b, const char *data, size_t len)
+static void put_json_string(struct b_strbuf *b, const char *data, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)data;
-	sb_put(b, "\"", 1);
+	b_strbuf_putn(b, "\"", 1);
 	for (size_t i = 0; i < len;) {
 		unsigned char c = s[i];
 		char esc[8];
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			sb_put(b, esc, 2);
+			b_strbuf_putn(b, esc, 2);
 			i++;
 		} else if (c == '\n') {
-			sb_put(b, "\\n", 2);
+			b_strbuf_putn(b, "\\n", 2);
 			i++;
 		} else if (c == '\r') {
-			sb_put(b, "\\r", 2);
+			b_strbuf_putn(b, "\\r", 2);
 			i++;
 		} else if (c == '\t') {
-			sb_put(b, "\\t", 2);
+			b_strbuf_putn(b, "\\t", 2);
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
 			snprintf(esc, sizeof esc, "\\u%04x", c);
-			sb_put(b, esc, 6);
+			b_strbuf_putn(b, esc, 6);
 			i++;
 		} else {
 			size_t n = utf8_seq(s + i, len - i);
 			if (n == 0) {
-				sb_put(b, "\\ufffd", 6);
+				b_strbuf_putn(b, "\\ufffd", 6);
 				i++;
 			} else {
-				sb_put(b, data + i, n);
+				b_strbuf_putn(b, data + i, n);
 				i += n;
 			}
 		}
 	}
-	sb_put(b, "\"", 1);
+	b_strbuf_putn(b, "\"", 1);
 }
 
 char *eng_log_encode(enum eng_log_stream stream, const char *data, size_t len, const struct timespec *t,
 		     size_t *len_out)
 {
-	struct sbuf b = {0};
+	struct b_strbuf b = {0};
 	char ts[B_TIME_LEN];
 	b_time_format(t, ts);
-	sb_put(&b, "{\"log\":", 7);
+	b_strbuf_putn(&b, "{\"log\":", 7);
 	put_json_string(&b, data, len);
 	const char *mid =
 	    stream == ENG_LOG_STDERR ? ",\"stream\":\"stderr\",\"time\":\"" : ",\"stream\":\"stdout\",\"time\":\"";
-	sb_put(&b, mid, strlen(mid));
-	sb_put(&b, ts, strlen(ts));
-	sb_put(&b, "\"}\n", 3);
+	b_strbuf_putn(&b, mid, strlen(mid));
+	b_strbuf_putn(&b, ts, strlen(ts));
+	b_strbuf_putn(&b, "\"}\n", 3);
 	if (b.failed) {
 		free(b.p);
 		return NULL;

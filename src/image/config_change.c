@@ -14,6 +14,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/json.h"
+#include "lib/strbuf.h"
 
 static int oom(berr *e)
 {
@@ -23,54 +24,6 @@ static int oom(berr *e)
 #define VALID_CHANGES "CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR"
 #define WS            " \t\r\n\v\f"
 #define MIN_DURATION  1000000 /* 1ms, Docker's floor for healthcheck durations */
-
-/* A growing string; failed latches an allocation failure. */
-struct sb {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_putn(struct sb *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 32;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sb *b, const char *s)
-{
-	sb_putn(b, s, strlen(s));
-}
-
-static void sb_putc(struct sb *b, char c)
-{
-	sb_putn(b, &c, 1);
-}
-
-/* The string (never NULL unless out of memory); b is left empty. */
-static char *sb_steal(struct sb *b)
-{
-	char *s = b->failed ? NULL : b->p ? b->p : strdup("");
-	if (b->failed)
-		free(b->p);
-	memset(b, 0, sizeof *b);
-	return s;
-}
 
 static bool is_ws(char c)
 {
@@ -150,7 +103,7 @@ static int split_words(const char *s, char ***out)
 	char **v = calloc(1, sizeof *v);
 	if (!v)
 		return -1;
-	struct sb w = {0};
+	struct b_strbuf w = {0};
 	bool blank_ok = false;
 	char quote = 0;
 	for (size_t i = 0;; i++) {
@@ -163,14 +116,14 @@ static int split_words(const char *s, char ***out)
 			phase = IN_WORD;
 		}
 		if (!c) {
-			if ((blank_ok || w.len) && strv_push(&v, sb_steal(&w)) < 0)
+			if ((blank_ok || w.len) && strv_push(&v, b_strbuf_steal(&w)) < 0)
 				goto fail;
 			break;
 		}
 		if (phase == IN_WORD) {
 			if (is_ws(c)) {
 				phase = IN_SPACES;
-				if ((blank_ok || w.len) && strv_push(&v, sb_steal(&w)) < 0)
+				if ((blank_ok || w.len) && strv_push(&v, b_strbuf_steal(&w)) < 0)
 					goto fail;
 				blank_ok = false;
 				continue;
@@ -182,10 +135,10 @@ static int split_words(const char *s, char ***out)
 			} else if (c == '\\') {
 				if (!s[i + 1])
 					continue; /* a lone escape at the end is dropped */
-				sb_putc(&w, c);
+				b_strbuf_putc(&w, c);
 				c = s[++i];
 			}
-			sb_putc(&w, c);
+			b_strbuf_putc(&w, c);
 			continue;
 		}
 		/* IN_QUOTE */
@@ -196,10 +149,10 @@ static int split_words(const char *s, char ***out)
 				phase = IN_WORD;
 				continue;
 			}
-			sb_putc(&w, c);
+			b_strbuf_putc(&w, c);
 			c = s[++i];
 		}
-		sb_putc(&w, c);
+		b_strbuf_putc(&w, c);
 	}
 	free(w.p);
 	*out = v;
@@ -234,9 +187,9 @@ static const char *env_lookup(char *const *env, const char *name, size_t n)
 	return found;
 }
 
-static int lex_word(struct lex *l, char stop, struct sb *out);
+static int lex_word(struct lex *l, char stop, struct b_strbuf *out);
 
-static int lex_dollar(struct lex *l, struct sb *out)
+static int lex_dollar(struct lex *l, struct b_strbuf *out)
 {
 	const char *s = l->s;
 	l->i++; /* '$' */
@@ -245,12 +198,12 @@ static int lex_dollar(struct lex *l, struct sb *out)
 		while (is_name_char(s[l->i]))
 			l->i++;
 		if (l->i == start) {
-			sb_putc(out, '$');
+			b_strbuf_putc(out, '$');
 			return 0;
 		}
 		const char *v = env_lookup(l->env, s + start, l->i - start);
 		if (v)
-			sb_puts(out, v);
+			b_strbuf_puts(out, v);
 		return 0;
 	}
 	l->i++;
@@ -265,7 +218,7 @@ static int lex_dollar(struct lex *l, struct sb *out)
 	if (mod == '}') {
 		l->i++;
 		if (v)
-			sb_puts(out, v);
+			b_strbuf_puts(out, v);
 		return 0;
 	}
 	bool colon = mod == ':';
@@ -276,7 +229,7 @@ static int lex_dollar(struct lex *l, struct sb *out)
 	if (mod != '-' && mod != '+' && mod != '?')
 		return berr_invalid(l->e, "unsupported modifier (%c) in substitution in \"%s\"", mod, s);
 	l->i++;
-	struct sb word = {0};
+	struct b_strbuf word = {0};
 	if (lex_word(l, '}', &word) < 0) {
 		free(word.p);
 		return -1;
@@ -289,17 +242,17 @@ static int lex_dollar(struct lex *l, struct sb *out)
 	bool unset_or_empty = !v || (colon && !*v);
 	int r = 0;
 	if (mod == '-') {
-		sb_puts(out, unset_or_empty ? (word.p ? word.p : "") : v);
+		b_strbuf_puts(out, unset_or_empty ? (word.p ? word.p : "") : v);
 	} else if (mod == '+') {
 		if (!unset_or_empty && word.p)
-			sb_puts(out, word.p);
+			b_strbuf_puts(out, word.p);
 	} else if (unset_or_empty) {
 		r = berr_invalid(l->e, "%.*s: %s", (int)n, s + start,
 				 word.len ? word.p
 				 : v      ? "is not allowed to be empty"
 					  : "is not allowed to be unset");
 	} else {
-		sb_puts(out, v);
+		b_strbuf_puts(out, v);
 	}
 	if (word.failed)
 		out->failed = true;
@@ -308,7 +261,7 @@ static int lex_dollar(struct lex *l, struct sb *out)
 }
 
 /* Process up to stop (not consumed) or the end. */
-static int lex_word(struct lex *l, char stop, struct sb *out)
+static int lex_word(struct lex *l, char stop, struct b_strbuf *out)
 {
 	const char *s = l->s;
 	for (;;) {
@@ -320,7 +273,7 @@ static int lex_word(struct lex *l, char stop, struct sb *out)
 			if (!end)
 				return berr_invalid(
 				    l->e, "unexpected end of statement while looking for matching single-quote");
-			sb_putn(out, s + l->i + 1, (size_t)(end - (s + l->i + 1)));
+			b_strbuf_putn(out, s + l->i + 1, (size_t)(end - (s + l->i + 1)));
 			l->i = (size_t)(end - s) + 1;
 		} else if (c == '"') {
 			l->i++;
@@ -342,7 +295,7 @@ static int lex_word(struct lex *l, char stop, struct sb *out)
 				if (d == '\\') {
 					char nx = s[l->i + 1];
 					if (nx == '"' || nx == '$' || nx == '\\') {
-						sb_putc(out, nx);
+						b_strbuf_putc(out, nx);
 						l->i += 2;
 						continue;
 					}
@@ -351,7 +304,7 @@ static int lex_word(struct lex *l, char stop, struct sb *out)
 						continue;
 					}
 				}
-				sb_putc(out, d);
+				b_strbuf_putc(out, d);
 				l->i++;
 			}
 		} else if (c == '$') {
@@ -361,9 +314,9 @@ static int lex_word(struct lex *l, char stop, struct sb *out)
 			l->i++;
 			if (!s[l->i])
 				return 0;
-			sb_putc(out, s[l->i++]);
+			b_strbuf_putc(out, s[l->i++]);
 		} else {
-			sb_putc(out, c);
+			b_strbuf_putc(out, c);
 			l->i++;
 		}
 	}
@@ -373,12 +326,12 @@ static int lex_word(struct lex *l, char stop, struct sb *out)
 static int expand(const char *word, char *const *env, char **out, berr *e)
 {
 	struct lex l = {.s = word, .env = env, .e = e};
-	struct sb b = {0};
+	struct b_strbuf b = {0};
 	if (lex_word(&l, 0, &b) < 0) {
 		free(b.p);
 		return -1;
 	}
-	*out = sb_steal(&b);
+	*out = b_strbuf_steal(&b);
 	return *out ? 0 : oom(e);
 }
 
@@ -616,14 +569,14 @@ static char *clean_rooted(const char *path)
 		while (*p == '/')
 			p++;
 	}
-	struct sb b = {0};
+	struct b_strbuf b = {0};
 	if (!parts[0])
-		sb_putc(&b, '/');
+		b_strbuf_putc(&b, '/');
 	for (size_t i = 0; parts[i]; i++) {
-		sb_putc(&b, '/');
-		sb_puts(&b, parts[i]);
+		b_strbuf_putc(&b, '/');
+		b_strbuf_puts(&b, parts[i]);
 	}
-	return sb_steal(&b);
+	return b_strbuf_steal(&b);
 }
 
 /* ---- dispatchers (each works on a scratch copy of the config) ---- */
@@ -1080,7 +1033,7 @@ static int logical_lines(const char *text, char ***out, berr *e)
 	char **lines = calloc(1, sizeof *lines);
 	if (!lines)
 		return oom(e);
-	struct sb cur = {0};
+	struct b_strbuf cur = {0};
 	bool continuing = false;
 	for (const char *p = text; *p;) {
 		size_t n = strcspn(p, "\n");
@@ -1097,16 +1050,16 @@ static int logical_lines(const char *text, char ***out, berr *e)
 		while (end && (l[end - 1] == ' ' || l[end - 1] == '\t'))
 			end--;
 		bool cont = end && l[end - 1] == '\\';
-		sb_putn(&cur, l, cont ? end - 1 : n);
+		b_strbuf_putn(&cur, l, cont ? end - 1 : n);
 		if (cont) {
 			continuing = true;
 			continue;
 		}
 		continuing = false;
-		if (strv_push(&lines, sb_steal(&cur)) < 0)
+		if (strv_push(&lines, b_strbuf_steal(&cur)) < 0)
 			goto fail;
 	}
-	if (continuing && cur.len && strv_push(&lines, sb_steal(&cur)) < 0)
+	if (continuing && cur.len && strv_push(&lines, b_strbuf_steal(&cur)) < 0)
 		goto fail;
 	free(cur.p);
 	*out = lines;
@@ -1151,13 +1104,13 @@ int img_config_apply_change(struct img_config *c, const char *instruction, berr 
 
 int img_config_apply_changes(struct img_config *c, char *const *changes, size_t n, berr *e)
 {
-	struct sb all = {0};
+	struct b_strbuf all = {0};
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			sb_putc(&all, '\n');
-		sb_puts(&all, changes[i] ? changes[i] : "");
+			b_strbuf_putc(&all, '\n');
+		b_strbuf_puts(&all, changes[i] ? changes[i] : "");
 	}
-	_cleanup_free_ char *text = sb_steal(&all);
+	_cleanup_free_ char *text = b_strbuf_steal(&all);
 	if (!text)
 		return oom(e);
 	return apply_text(c, text, e);
